@@ -1,0 +1,217 @@
+//! `$CODEX_HOME/config.toml`: the few keys `auth-core` honours (AUTH.md §2).
+//!
+//! The file is read once, by [`load`]. A missing file means [`Config::default`]. Unknown keys and
+//! tables, including Codex's `profile` and `[profiles.*]`, are ignored. A syntax error, or a wrong
+//! type or value for a key we honour, is a [`ConfigError`] naming the file, line and column.
+//! Command-line overrides are the caller's business: this module only reads the file.
+//!
+//! Config files hold no secrets, so errors may quote keys and values.
+
+mod home;
+mod raw;
+#[cfg(test)]
+mod tests;
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+pub use home::resolve_codex_home;
+
+/// File name of the configuration inside `$CODEX_HOME`.
+pub const CONFIG_FILE_NAME: &str = "config.toml";
+
+/// The exact message for a comma-separated `forced_chatgpt_workspace_id` string (AUTH.md §2).
+pub const COMMA_SEPARATED_WORKSPACE_IDS_MESSAGE: &str = "forced_chatgpt_workspace_id must be a single \
+workspace ID string or a TOML list of strings; comma-separated strings are not supported. Use \
+`forced_chatgpt_workspace_id = [\"123e4567-e89b-42d3-a456-426614174000\", \
+\"123e4567-e89b-42d3-a456-426614174001\"]` instead.";
+
+/// Where credentials are kept (`cli_auth_credentials_store`, AUTH.md §3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StoreMode {
+    /// `$CODEX_HOME/auth.json` (the default).
+    #[default]
+    File,
+    /// The OS keyring (cargo feature `keyring`).
+    Keyring,
+    /// The keyring, falling back to `auth.json` on any keyring error.
+    Auto,
+    /// Process memory only; nothing is written to disk.
+    Ephemeral,
+}
+
+impl StoreMode {
+    /// The spelling used in `config.toml`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StoreMode::File => "file",
+            StoreMode::Keyring => "keyring",
+            StoreMode::Auto => "auto",
+            StoreMode::Ephemeral => "ephemeral",
+        }
+    }
+}
+
+impl FromStr for StoreMode {
+    type Err = UnknownValue;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        match value {
+            "file" => Ok(StoreMode::File),
+            "keyring" => Ok(StoreMode::Keyring),
+            "auto" => Ok(StoreMode::Auto),
+            "ephemeral" => Ok(StoreMode::Ephemeral),
+            other => Err(UnknownValue {
+                value: other.to_owned(),
+                expected: "\"file\", \"keyring\", \"auto\" or \"ephemeral\"",
+            }),
+        }
+    }
+}
+
+/// The login method a deployment insists on (`forced_login_method`, AUTH.md §8.5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ForcedLoginMethod {
+    /// Only ChatGPT logins (`"chatgpt"`).
+    Chatgpt,
+    /// Only API keys (`"api"`).
+    Api,
+}
+
+impl ForcedLoginMethod {
+    /// The spelling used in `config.toml`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ForcedLoginMethod::Chatgpt => "chatgpt",
+            ForcedLoginMethod::Api => "api",
+        }
+    }
+}
+
+impl FromStr for ForcedLoginMethod {
+    type Err = UnknownValue;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        match value {
+            "chatgpt" => Ok(ForcedLoginMethod::Chatgpt),
+            "api" => Ok(ForcedLoginMethod::Api),
+            other => Err(UnknownValue {
+                value: other.to_owned(),
+                expected: "\"chatgpt\" or \"api\"",
+            }),
+        }
+    }
+}
+
+/// A string that is not one of the accepted spellings of a setting.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown value {value:?}, expected {expected}")]
+pub struct UnknownValue {
+    /// The rejected value.
+    pub value: String,
+    /// The accepted values, for the message.
+    pub expected: &'static str,
+}
+
+/// The settings `auth-core` takes from `config.toml`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// `cli_auth_credentials_store`.
+    pub store_mode: StoreMode,
+    /// `forced_login_method`; `None` allows both methods.
+    pub forced_login_method: Option<ForcedLoginMethod>,
+    /// `forced_chatgpt_workspace_id`, trimmed, blanks dropped; empty means no restriction.
+    pub forced_workspace_ids: Vec<String>,
+    /// `model_provider`, the selected provider id.
+    pub model_provider: String,
+    /// Whether the selected provider needs OpenAI auth.
+    pub requires_openai_auth: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            store_mode: StoreMode::File,
+            forced_login_method: None,
+            forced_workspace_ids: Vec::new(),
+            model_provider: DEFAULT_MODEL_PROVIDER.to_owned(),
+            requires_openai_auth: true,
+        }
+    }
+}
+
+/// The provider selected when `model_provider` is absent.
+pub const DEFAULT_MODEL_PROVIDER: &str = "openai";
+
+/// Built-in providers and whether each needs OpenAI auth. User tables cannot override them.
+pub const BUILT_IN_PROVIDERS: [(&str, bool); 3] =
+    [("openai", true), ("ollama", false), ("lmstudio", false)];
+
+/// Why the configuration (or the home directory) cannot be used. Fails startup.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// `config.toml` exists but could not be read.
+    #[error("failed to read config file {path}: {source}")]
+    Read {
+        /// The config file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A syntax error, or a wrong type or value for a key we honour.
+    #[error("config error in {path} at line {line}, column {column}: {message}")]
+    Invalid {
+        /// The config file.
+        path: PathBuf,
+        /// 1-based line of the offending text.
+        line: usize,
+        /// 1-based column (in characters) of the offending text.
+        column: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// An error the parser could not place in the file.
+    #[error("config error in {path}: {message}")]
+    Unplaced {
+        /// The config file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// `forced_chatgpt_workspace_id` is one string holding a comma.
+    #[error("{}", COMMA_SEPARATED_WORKSPACE_IDS_MESSAGE)]
+    CommaSeparatedWorkspaceIds {
+        /// The config file (not part of the exact message).
+        path: PathBuf,
+    },
+    /// `CODEX_HOME` is set but does not name an existing directory.
+    #[error("CODEX_HOME points to {path}, which is not an existing directory: {reason}")]
+    CodexHome {
+        /// The value of `CODEX_HOME`.
+        path: PathBuf,
+        /// Why it cannot be used.
+        reason: String,
+    },
+    /// `CODEX_HOME` is unset and there is no home directory to put `.codex` in.
+    #[error("cannot locate the home directory; set CODEX_HOME")]
+    NoHomeDir,
+}
+
+/// Reads `codex_home/config.toml` once. A missing file gives [`Config::default`].
+pub fn load(codex_home: &Path) -> Result<Config, ConfigError> {
+    let path = codex_home.join(CONFIG_FILE_NAME);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => parse(&text, &path),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
+        Err(source) => Err(ConfigError::Read { path, source }),
+    }
+}
+
+/// Parses config text; `path` is only used in errors and warnings.
+pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+    let (config, warnings) = raw::parse_with_warnings(text, path)?;
+    for warning in &warnings {
+        tracing::warn!(target: "auth_core", path = %path.display(), "{warning}");
+    }
+    Ok(config)
+}

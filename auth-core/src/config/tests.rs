@@ -1,0 +1,298 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly
+
+use std::path::{Path, PathBuf};
+
+use pretty_assertions::assert_eq;
+
+use super::raw::{line_column, parse_with_warnings};
+use super::*;
+
+fn path() -> PathBuf {
+    PathBuf::from("/tmp/home/config.toml")
+}
+
+fn ok(text: &str) -> Config {
+    parse(text, &path()).unwrap()
+}
+
+fn err(text: &str) -> ConfigError {
+    parse(text, &path()).unwrap_err()
+}
+
+#[test]
+fn empty_text_gives_defaults() {
+    let expected = Config {
+        store_mode: StoreMode::File,
+        forced_login_method: None,
+        forced_workspace_ids: vec![],
+        model_provider: "openai".to_owned(),
+        requires_openai_auth: true,
+    };
+    assert_eq!(ok(""), expected);
+    assert_eq!(Config::default(), expected);
+}
+
+#[test]
+fn missing_file_gives_defaults_and_present_file_is_read() {
+    let home = tempfile::tempdir().unwrap();
+    assert_eq!(load(home.path()).unwrap(), Config::default());
+    std::fs::write(
+        home.path().join("config.toml"),
+        "cli_auth_credentials_store = \"ephemeral\"\n",
+    )
+    .unwrap();
+    assert_eq!(load(home.path()).unwrap().store_mode, StoreMode::Ephemeral);
+}
+
+#[test]
+fn syntax_error_on_line_three_names_path_and_line() {
+    let home = tempfile::tempdir().unwrap();
+    let file = home.path().join("config.toml");
+    std::fs::write(&file, "model = \"o3\"\n\nthis is not toml\n").unwrap();
+    let error = load(home.path()).unwrap_err();
+    match &error {
+        ConfigError::Invalid { path, line, .. } => {
+            assert_eq!(path, &file);
+            assert_eq!(*line, 3);
+        }
+        other => panic!("unexpected error {other:?}"),
+    }
+    let text = error.to_string();
+    let prefix = format!("config error in {} at line 3, column ", file.display());
+    assert!(text.starts_with(&prefix), "{text}");
+}
+
+#[test]
+fn unreadable_config_is_a_read_error() {
+    let home = tempfile::tempdir().unwrap();
+    std::fs::create_dir(home.path().join("config.toml")).unwrap();
+    assert!(matches!(
+        load(home.path()).unwrap_err(),
+        ConfigError::Read { .. }
+    ));
+}
+
+#[test]
+fn unknown_keys_tables_and_profiles_are_ignored() {
+    let text = "model = \"gpt-5\"\nprofile = \"work\"\napproval_policy = 3\n\
+                [profiles.work]\ncli_auth_credentials_store = 42\nmodel_provider = \"nope\"\n\
+                [tui]\nnotifications = true\n";
+    assert_eq!(ok(text), Config::default());
+}
+
+#[test]
+fn every_store_mode_is_accepted() {
+    for (value, mode) in [
+        ("file", StoreMode::File),
+        ("keyring", StoreMode::Keyring),
+        ("auto", StoreMode::Auto),
+        ("ephemeral", StoreMode::Ephemeral),
+    ] {
+        let config = ok(&format!("cli_auth_credentials_store = \"{value}\""));
+        assert_eq!(config.store_mode, mode);
+        assert_eq!(mode.as_str(), value);
+    }
+}
+
+#[test]
+fn wrong_store_value_points_at_the_value() {
+    let error = err("# comment\ncli_auth_credentials_store = \"vault\"\n");
+    assert_eq!(
+        error.to_string(),
+        "config error in /tmp/home/config.toml at line 2, column 30: cli_auth_credentials_store: \
+         unknown value \"vault\", expected \"file\", \"keyring\", \"auto\" or \"ephemeral\""
+    );
+}
+
+#[test]
+fn wrong_store_type_is_located() {
+    let error = err("cli_auth_credentials_store = 1\n");
+    match error {
+        ConfigError::Invalid {
+            line,
+            column,
+            message,
+            ..
+        } => {
+            assert_eq!((line, column), (1, 30));
+            assert!(message.contains("string"), "{message}");
+        }
+        other => panic!("unexpected error {other:?}"),
+    }
+}
+
+#[test]
+fn forced_login_method_values() {
+    assert_eq!(
+        ok("forced_login_method = \"chatgpt\"").forced_login_method,
+        Some(ForcedLoginMethod::Chatgpt)
+    );
+    assert_eq!(
+        ok("forced_login_method = \"api\"").forced_login_method,
+        Some(ForcedLoginMethod::Api)
+    );
+    assert_eq!(
+        err("forced_login_method = \"sso\"").to_string(),
+        "config error in /tmp/home/config.toml at line 1, column 23: forced_login_method: \
+         unknown value \"sso\", expected \"chatgpt\" or \"api\""
+    );
+    assert!(matches!(
+        err("forced_login_method = true"),
+        ConfigError::Invalid { line: 1, .. }
+    ));
+}
+
+#[test]
+fn comma_separated_workspace_string_fails_with_exact_message() {
+    let error = err("forced_chatgpt_workspace_id = \"a,b\"");
+    assert!(matches!(
+        error,
+        ConfigError::CommaSeparatedWorkspaceIds { .. }
+    ));
+    assert_eq!(
+        error.to_string(),
+        "forced_chatgpt_workspace_id must be a single workspace ID string or a TOML list of \
+         strings; comma-separated strings are not supported. Use `forced_chatgpt_workspace_id = \
+         [\"123e4567-e89b-42d3-a456-426614174000\", \"123e4567-e89b-42d3-a456-426614174001\"]` \
+         instead."
+    );
+}
+
+#[test]
+fn workspace_ids_are_trimmed_and_blanks_dropped() {
+    let ids = |text: &str| ok(text).forced_workspace_ids;
+    assert_eq!(
+        ids("forced_chatgpt_workspace_id = [\"\", \" ws1 \", \"ws2\"]"),
+        vec!["ws1".to_owned(), "ws2".to_owned()]
+    );
+    assert_eq!(
+        ids("forced_chatgpt_workspace_id = \" ws9 \""),
+        vec!["ws9".to_owned()]
+    );
+    assert!(ids("forced_chatgpt_workspace_id = []").is_empty());
+    assert!(ids("forced_chatgpt_workspace_id = \"  \"").is_empty());
+}
+
+#[test]
+fn workspace_ids_of_the_wrong_type_are_located() {
+    for text in [
+        "forced_chatgpt_workspace_id = 7",
+        "forced_chatgpt_workspace_id = [\"ws1\", 2]",
+    ] {
+        let error = err(text);
+        assert_eq!(
+            error.to_string(),
+            "config error in /tmp/home/config.toml at line 1, column 31: \
+             forced_chatgpt_workspace_id must be a string or a list of strings",
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn custom_provider_without_flag_does_not_require_openai_auth() {
+    let config = ok(
+        "model_provider = \"custom\"\n[model_providers.custom]\nname = \"Custom\"\n\
+         base_url = \"http://127.0.0.1:1/v1\"\n",
+    );
+    assert_eq!(config.model_provider, "custom");
+    assert!(!config.requires_openai_auth);
+    let config =
+        ok("model_provider = \"azure\"\n[model_providers.azure]\nrequires_openai_auth = true\n");
+    assert!(config.requires_openai_auth);
+}
+
+#[test]
+fn built_in_providers() {
+    assert!(ok("model_provider = \"openai\"").requires_openai_auth);
+    assert!(!ok("model_provider = \"ollama\"").requires_openai_auth);
+    assert!(!ok("model_provider = \"lmstudio\"").requires_openai_auth);
+}
+
+#[test]
+fn user_table_for_a_built_in_is_ignored_with_a_warning() {
+    let text = "[model_providers.openai]\nrequires_openai_auth = false\n\
+                [model_providers.ollama]\nrequires_openai_auth = true\n";
+    let (config, warnings) = parse_with_warnings(text, &path()).unwrap();
+    assert!(config.requires_openai_auth);
+    assert_eq!(
+        warnings,
+        vec![
+            "ignoring [model_providers.ollama]: built-in providers cannot be overridden",
+            "ignoring [model_providers.openai]: built-in providers cannot be overridden",
+        ]
+    );
+    assert!(!ok(&format!("model_provider = \"ollama\"\n{text}")).requires_openai_auth);
+}
+
+#[test]
+fn undefined_provider_names_the_id_and_the_file() {
+    let text = err("model_provider = \"custom\"\n[model_providers.other]\n").to_string();
+    assert_eq!(
+        text,
+        "config error in /tmp/home/config.toml at line 1, column 18: model_provider \"custom\" \
+         is not a built-in provider and has no [model_providers.custom] table"
+    );
+}
+
+#[test]
+fn wrong_requires_openai_auth_type_is_located() {
+    let error = err("[model_providers.x]\nrequires_openai_auth = \"yes\"\n");
+    assert!(
+        matches!(error, ConfigError::Invalid { line: 2, .. }),
+        "{error:?}"
+    );
+}
+
+#[test]
+fn line_column_counts_characters_from_one() {
+    let text = "a = 1\néé = x\n";
+    assert_eq!(line_column(text, 0), (1, 1));
+    assert_eq!(line_column(text, 6), (2, 1));
+    assert_eq!(line_column(text, 10), (2, 3));
+    assert_eq!(line_column(text, 7), (2, 1)); // inside a character: its start
+    assert_eq!(line_column(text, 999), (3, 1));
+}
+
+#[test]
+fn codex_home_set_must_exist_and_is_canonicalized() {
+    let dir = tempfile::tempdir().unwrap();
+    let nested = dir.path().join("a");
+    std::fs::create_dir(&nested).unwrap();
+    let dotted = format!("{}/a/../a", dir.path().display());
+    let resolved = resolve_codex_home(Some(&dotted), None).unwrap();
+    assert_eq!(resolved, std::fs::canonicalize(&nested).unwrap());
+
+    let missing = dir.path().join("missing");
+    let error = resolve_codex_home(Some(missing.to_str().unwrap()), Some(dir.path())).unwrap_err();
+    assert!(
+        error.to_string().contains(missing.to_str().unwrap()),
+        "{error}"
+    );
+
+    let file = dir.path().join("file");
+    std::fs::write(&file, "").unwrap();
+    let error = resolve_codex_home(Some(file.to_str().unwrap()), None).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "CODEX_HOME points to {}, which is not an existing directory: not a directory",
+            file.display()
+        )
+    );
+}
+
+#[test]
+fn codex_home_unset_or_empty_uses_dot_codex_which_need_not_exist() {
+    let home = Path::new("/nonexistent/user");
+    for env in [None, Some("")] {
+        assert_eq!(
+            resolve_codex_home(env, Some(home)).unwrap(),
+            PathBuf::from("/nonexistent/user/.codex")
+        );
+    }
+    assert!(matches!(
+        resolve_codex_home(None, None).unwrap_err(),
+        ConfigError::NoHomeDir
+    ));
+}
