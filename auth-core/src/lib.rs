@@ -1,1 +1,25 @@
-//! auth-core.
+//! `auth-core`: Codex-compatible OpenAI credentials, their storage, and a refresh manager that
+//! cannot storm the token endpoint.
+//!
+//! What it does: reads and writes `$CODEX_HOME/auth.json` (and the keyring / ephemeral stores),
+//! decodes JWT claims without verifying them, refreshes ChatGPT tokens single-flight in the process
+//! and under a lock file across processes, and remembers permanent refresh failures keyed to the
+//! exact credential snapshot that failed.
+//!
+//! What it does not do: it knows nothing of JSON-RPC (no request ids, no error codes, no wire
+//! types), never writes to stdout, and never puts a secret in a log line, an error or `Debug`.
+#![warn(missing_docs)]
+
+pub mod atomic_write;
+pub mod auth_json;
+pub mod claims;
+pub mod classify;
+pub mod clock;
+pub mod config;
+pub mod failure_record;
+pub mod fingerprint;
+pub mod lock;
+pub mod revoke;
+pub mod secret;
+pub mod store;
+pub mod token_endpoint;

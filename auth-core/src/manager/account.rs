@@ -1,0 +1,205 @@
+//! Credential changes that do not come from a refresh: saving a login, API keys, external tokens,
+//! logout and the startup restriction check (AUTH.md §8, §9).
+
+use std::sync::Arc;
+
+use super::AuthManager;
+use super::refresh::Trigger;
+use crate::auth_json::{AuthMode, IdToken, StoredAuth, TokenData};
+use crate::claims::{PlanType, is_jwt};
+use crate::config::ForcedLoginMethod;
+use crate::error::AuthError;
+use crate::restrictions::{self, API_KEY_LOGIN_DISABLED, EXTERNAL_AUTH_DISABLED};
+use crate::revoke::{RevokeTokenKind, revoke, revoke_url};
+use crate::secret::Secret;
+use crate::snapshot::{Origin, Snapshot};
+
+/// Tokens pushed by a host application (`chatgptAuthTokens`).
+#[derive(Debug, Clone)]
+pub struct ExternalTokens {
+    /// The access token (must be a JWT).
+    pub access_token: Secret,
+    /// The ChatGPT account (workspace) id.
+    pub chatgpt_account_id: String,
+    /// The plan, overriding the token's claim.
+    pub chatgpt_plan_type: Option<String>,
+}
+
+impl AuthManager {
+    /// Stores an API key (AUTH.md §8.1).
+    pub async fn login_with_api_key(&self, key: &str) -> Result<(), AuthError> {
+        if self.config().forced_login_method == Some(ForcedLoginMethod::Chatgpt) {
+            return Err(AuthError::Forbidden(API_KEY_LOGIN_DISABLED.to_owned()));
+        }
+        self.ensure_no_external()?;
+        let key = key.trim();
+        if key.is_empty() {
+            return Err(AuthError::InvalidInput("apiKey must not be empty".to_owned()));
+        }
+        self.save_login(StoredAuth::api_key(Secret::new(key))).await
+    }
+
+    /// Fails when external tokens are active (PROTOCOL.md §2 "External auth is active").
+    pub fn ensure_no_external(&self) -> Result<(), AuthError> {
+        if self.state().external.is_some() {
+            return Err(AuthError::ExternalAuthActive);
+        }
+        Ok(())
+    }
+
+    /// Saves the credentials of a completed login under the gate and the file lock, replaces the
+    /// snapshot (clearing any remembered failure), deletes the failure record and notifies.
+    pub async fn save_login(&self, stored: StoredAuth) -> Result<(), AuthError> {
+        let _gate = self.inner.gate.lock().await;
+        let snapshot = Arc::new(self.snapshot_from_store(stored));
+        let _lock = self
+            .lock_credentials(Trigger::Forced, Some(snapshot.fingerprint()))
+            .await
+            .map_err(|_| AuthError::LockTimeout)?;
+        self.inner.store.save(&snapshot.stored)?;
+        self.delete_record();
+        let stamp = self.inner.store.stamp();
+        self.replace(|st| {
+            st.stored = Some(Arc::clone(&snapshot));
+            st.pending_save = None;
+            st.store_stamp = stamp.map(|stamp| super::state::SeenStamp {
+                stamp,
+                trusted: stamp.is_trusted(std::time::SystemTime::now()),
+            });
+        });
+        tracing::info!(target: "auth_core", fp = %snapshot.fingerprint(), mode = ?snapshot.mode(), "login saved");
+        Ok(())
+    }
+
+    /// Sets external tokens (AUTH.md §8.4); memory only, they take precedence over stored ones.
+    pub fn login_with_external_tokens(&self, tokens: ExternalTokens) -> Result<(), AuthError> {
+        if self.config().forced_login_method == Some(ForcedLoginMethod::Api) {
+            return Err(AuthError::Forbidden(EXTERNAL_AUTH_DISABLED.to_owned()));
+        }
+        self.install_external(tokens)
+    }
+
+    /// Validates and installs external tokens (also used by 401 recovery).
+    pub(crate) fn install_external(&self, tokens: ExternalTokens) -> Result<(), AuthError> {
+        if !is_jwt(tokens.access_token.expose()) {
+            return Err(AuthError::InvalidInput("accessToken is not a JWT".to_owned()));
+        }
+        restrictions::check_external_workspace(self.config(), &tokens.chatgpt_account_id)
+            .map_err(AuthError::Forbidden)?;
+        let data = TokenData::new(
+            IdToken::Jwt(tokens.access_token.clone()),
+            tokens.access_token,
+            Secret::new(""),
+            Some(tokens.chatgpt_account_id.clone()),
+        );
+        let mut snapshot = Snapshot::new(StoredAuth::external(data, self.now()), Origin::External);
+        snapshot.claims.workspace_id = Some(tokens.chatgpt_account_id);
+        if let Some(plan) = tokens.chatgpt_plan_type.as_deref() {
+            snapshot.claims.plan = Some(PlanType::from_claim(plan));
+        }
+        let snapshot = Arc::new(snapshot);
+        self.replace(|st| st.external = Some(snapshot));
+        Ok(())
+    }
+
+    /// Signs out (AUTH.md §9): best-effort revoke, delete every store and the failure record,
+    /// reset all memory, notify. Returns whether anything was removed.
+    pub async fn logout(&self) -> Result<bool, AuthError> {
+        let _gate = self.inner.gate.lock().await;
+        let _lock = self
+            .lock_credentials(Trigger::Forced, None)
+            .await
+            .ok()
+            .flatten();
+        let stored = match self.inner.store.load() {
+            Ok(Some(auth)) => Some(auth),
+            _ => self.state().stored.as_ref().map(|s| s.stored.clone()),
+        };
+        if let Some(stored) = stored {
+            self.revoke_best_effort(&stored).await;
+        }
+        let had_external = self.state().external.is_some();
+        let deleted = self.inner.store.delete();
+        let record_deleted = self.delete_record();
+        self.replace(|st| {
+            st.stored = None;
+            st.external = None;
+            st.pending_save = None;
+            st.recovered.clear();
+            st.store_stamp = None;
+        });
+        {
+            let mut st = self.state();
+            st.permanent = None;
+            st.backoff = None;
+        }
+        let deleted = deleted?;
+        tracing::info!(target: "auth_core", deleted, record_deleted, had_external, "logged out");
+        Ok(deleted || record_deleted || had_external)
+    }
+
+    /// At startup: deletes stored credentials that break a login restriction and returns Codex's
+    /// message (AUTH.md §8.5).
+    pub fn enforce_login_restrictions(&self) -> Result<Option<String>, AuthError> {
+        let Some(why) = self.state().stored.as_ref().and_then(|s| s.restricted.clone()) else {
+            return Ok(None);
+        };
+        self.inner.store.delete()?;
+        self.delete_record();
+        self.replace(|st| {
+            st.stored = None;
+            st.store_stamp = None;
+        });
+        tracing::warn!(target: "auth_core", reason = %why, "stored credentials removed at startup");
+        Ok(Some(why))
+    }
+
+    async fn revoke_best_effort(&self, stored: &StoredAuth) {
+        if stored.resolve_mode() != Ok(AuthMode::Chatgpt) {
+            return;
+        }
+        let Some(tokens) = stored.tokens.as_ref() else {
+            return;
+        };
+        let (token, kind) = if !tokens.refresh_token.is_empty() {
+            (&tokens.refresh_token, RevokeTokenKind::RefreshToken)
+        } else if !tokens.access_token.is_empty() {
+            (&tokens.access_token, RevokeTokenKind::AccessToken)
+        } else {
+            return;
+        };
+        let opts = &self.inner.opts;
+        let url = revoke_url(opts.revoke_url.as_deref(), opts.refresh_url.as_deref());
+        match revoke(&url, token, kind, opts.revoke_timeout).await {
+            Ok(()) => tracing::info!(target: "auth_core", "revoked tokens at logout"),
+            Err(err) => tracing::warn!(target: "auth_core", error = %err,
+                "failed to revoke auth tokens during logout"),
+        }
+    }
+
+    fn delete_record(&self) -> bool {
+        match self.inner.record.as_ref().map(|r| r.delete()) {
+            Some(Ok(deleted)) => deleted,
+            Some(Err(err)) => {
+                tracing::warn!(target: "auth_core", error = %err, "could not delete the failure record");
+                false
+            }
+            None => false,
+        }
+    }
+
+    /// Applies `change` to the state under the clearing rule and notifies when the snapshot in
+    /// effect changed.
+    fn replace(&self, change: impl FnOnce(&mut super::state::State)) {
+        let now = self.now();
+        let mut st = self.state();
+        let previous = st.current(self.inner.env_key.as_ref()).cloned();
+        let before = previous.as_ref().map(|s| s.fingerprint());
+        change(&mut st);
+        let changed = st.after_change(self.inner.env_key.as_ref(), before, now);
+        drop(st);
+        if changed {
+            self.notify(previous.as_ref());
+        }
+    }
+}

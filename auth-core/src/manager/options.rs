@@ -1,0 +1,64 @@
+//! What a manager is built from. Every edge (clock, jitter, URLs, store, environment values) is
+//! injected here, so tests never touch the real environment or network.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::backoff::{Jitter, RandomJitter};
+use crate::clock::{Clock, SystemClock};
+use crate::config::Config;
+use crate::store::CredentialStore;
+
+/// Options of [`crate::manager::AuthManager::new`].
+#[derive(Debug, Clone)]
+pub struct ManagerOptions {
+    /// The resolved `$CODEX_HOME`.
+    pub codex_home: PathBuf,
+    /// The parsed `config.toml` (and flag overrides).
+    pub config: Config,
+    /// A store to use instead of the one `config.store_mode` selects (tests inject mocks here).
+    pub store: Option<Arc<dyn CredentialStore>>,
+    /// `CODEX_REFRESH_TOKEN_URL_OVERRIDE`; `None` means the default token URL.
+    pub refresh_url: Option<String>,
+    /// `CODEX_REVOKE_TOKEN_URL_OVERRIDE`.
+    pub revoke_url: Option<String>,
+    /// Sent as the `originator` header and user-agent prefix.
+    pub originator: String,
+    /// Wall clock for expiry, backoff and `last_refresh`.
+    pub clock: Arc<dyn Clock>,
+    /// Jitter of the transient backoff.
+    pub jitter: Arc<dyn Jitter>,
+    /// How long to wait for `auth.json.lock` before giving up with `LockTimeout`.
+    pub lock_wait: Duration,
+    /// Connect timeout of token requests.
+    pub connect_timeout: Duration,
+    /// Total timeout of one token request.
+    pub request_timeout: Duration,
+    /// Timeout of the best-effort revoke at logout.
+    pub revoke_timeout: Duration,
+    /// The value of `CODEX_API_KEY` when the caller enables it (AUTH.md §1.4); the app-server
+    /// leaves it `None`.
+    pub codex_api_key: Option<String>,
+}
+
+impl ManagerOptions {
+    /// Defaults for `codex_home`: file store, system clock, random jitter, spec timeouts.
+    pub fn new(codex_home: PathBuf) -> ManagerOptions {
+        ManagerOptions {
+            codex_home,
+            config: Config::default(),
+            store: None,
+            refresh_url: None,
+            revoke_url: None,
+            originator: "codex_cli_rs".to_owned(),
+            clock: Arc::new(SystemClock),
+            jitter: Arc::new(RandomJitter),
+            lock_wait: Duration::from_secs(10),
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            revoke_timeout: Duration::from_secs(10),
+            codex_api_key: None,
+        }
+    }
+}

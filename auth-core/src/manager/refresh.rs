@@ -1,0 +1,397 @@
+//! The refresh algorithm (AUTH.md §7.3): gate, memory checks, file lock, re-read, failure
+//! record, one token request, and compare-and-set recording of the outcome.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::SystemTime;
+
+use super::AuthManager;
+use super::poll::Reload;
+use super::state::{FailureSource, KnownFailure, SeenStamp};
+use crate::backoff::Backoff;
+use crate::classify::{AttemptError, PermanentFailure, TransientKind};
+use crate::error::{RefreshError, TransientError};
+use crate::failure_record::FailureRecord;
+use crate::fingerprint::Fingerprint;
+use crate::lock::{LockGuard, LockOutcome};
+use crate::secret::Secret;
+use crate::snapshot::Snapshot;
+
+/// `Requested` refreshes within this long of the snapshot becoming current are coalesced.
+const FRESH_WINDOW_SECS: i64 = 30;
+
+/// Why a refresh is attempted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    /// The token is (nearly) expired or too old.
+    Proactive,
+    /// A client asked (`refreshToken: true`).
+    Requested,
+    /// 401 recovery: the access token was rejected, whatever its expiry says.
+    Forced,
+}
+
+impl Trigger {
+    fn as_str(self) -> &'static str {
+        match self {
+            Trigger::Proactive => "proactive",
+            Trigger::Requested => "requested",
+            Trigger::Forced => "forced",
+        }
+    }
+}
+
+/// A successful refresh-path outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefreshOutcome {
+    /// This call's token request succeeded and the new tokens are current.
+    Refreshed,
+    /// Different credentials appeared (another caller or process refreshed, or a login); no
+    /// request was needed.
+    Adopted {
+        /// Whether the account differs from the one before.
+        account_changed: bool,
+    },
+    /// Nothing to do (fresh credentials).
+    NotNeeded,
+}
+
+/// What the memory checks decided before any I/O.
+enum Precheck {
+    Proceed(Arc<Snapshot>),
+    Done(Result<RefreshOutcome, RefreshError>),
+}
+
+impl AuthManager {
+    /// Refreshes the current credentials (polls the store first).
+    pub async fn refresh(&self, trigger: Trigger) -> Result<RefreshOutcome, RefreshError> {
+        self.poll();
+        self.refresh_polled(trigger, None).await
+    }
+
+    /// The algorithm after the poll. `rejected` is the access token a `Forced` refresh replaces.
+    pub(crate) async fn refresh_polled(
+        &self,
+        trigger: Trigger,
+        rejected: Option<&Secret>,
+    ) -> Result<RefreshOutcome, RefreshError> {
+        // Step 1 and a lock-free fast path: a status call never waits on the gate just to learn
+        // that these credentials are dead or backing off.
+        let f0 = match self.precheck(trigger) {
+            Precheck::Proceed(snapshot) => snapshot.fingerprint(),
+            Precheck::Done(result) => return result,
+        };
+        let started = std::time::Instant::now();
+        let _gate = self.inner.gate.lock().await;
+        self.flush_pending_save().await;
+        // Step 2: someone else changed the credentials while we waited.
+        if self.current().map(|s| s.fingerprint()) != Some(f0) {
+            tracing::info!(target: "auth_core", decision = "adopted", trigger = trigger.as_str(),
+                fp = %f0, waited_ms = started.elapsed().as_millis() as u64, "credentials changed while waiting");
+            return Ok(RefreshOutcome::Adopted {
+                account_changed: false,
+            });
+        }
+        // Step 3, now under the gate.
+        let mut snapshot = match self.precheck(trigger) {
+            Precheck::Proceed(snapshot) => snapshot,
+            Precheck::Done(result) => return result,
+        };
+        // Step 4.
+        let _lock = match self.lock_credentials(trigger, Some(f0)).await {
+            Ok(lock) => lock,
+            Err(err) => return Err(err),
+        };
+        // Step 5: re-read under the lock.
+        if let Reload::Adopted { account_changed } = self.reload() {
+            match self.current() {
+                Some(adopted) if self.still_needs(trigger, &adopted, rejected) => {
+                    snapshot = adopted;
+                }
+                _ => {
+                    tracing::info!(target: "auth_core", decision = "adopted", trigger = trigger.as_str(),
+                        fp = %f0, account_changed, "adopted credentials stored by another process");
+                    return Ok(RefreshOutcome::Adopted { account_changed });
+                }
+            }
+        }
+        // Step 6: the shared failure record, then the backoff again.
+        self.poll_record();
+        if let Precheck::Done(result) = self.precheck(trigger) {
+            return result;
+        }
+        self.attempt(trigger, &snapshot).await
+    }
+
+    /// Memory checks for the current snapshot (steps 1 and 3).
+    fn precheck(&self, trigger: Trigger) -> Precheck {
+        let now = self.now();
+        let st = self.state();
+        let Some(snapshot) = st.current(self.inner.env_key.as_ref()).cloned() else {
+            return Precheck::Done(Err(RefreshError::NotLoggedIn));
+        };
+        if snapshot.mode().is_none() {
+            return Precheck::Done(Err(RefreshError::NotLoggedIn));
+        }
+        if !snapshot.is_refreshable() {
+            return Precheck::Done(Err(RefreshError::NotRefreshable));
+        }
+        let fp = snapshot.fingerprint();
+        if let Some(known) = st.failure_of(fp) {
+            let failure = known.failure.clone();
+            let source = known.source;
+            drop(st);
+            tracing::debug!(target: "auth_core", decision = "failed_fast", trigger = trigger.as_str(),
+                fp = %fp, reason = failure.reason.as_str(), source = source_str(source),
+                "permanent refresh failure already known for these credentials");
+            return Precheck::Done(Err(RefreshError::Permanent(failure)));
+        }
+        if let Some(backoff) = st.backoff.as_ref().filter(|b| b.blocks(fp, now)) {
+            let retry_at = backoff.next_attempt_at;
+            drop(st);
+            tracing::debug!(target: "auth_core", decision = "backed_off", trigger = trigger.as_str(),
+                fp = %fp, retry_in_ms = (retry_at - now).num_milliseconds(), "refresh backing off");
+            return Precheck::Done(Err(RefreshError::Transient {
+                kind: TransientError::BackedOff,
+                retry_at: Some(retry_at),
+            }));
+        }
+        let fresh = match trigger {
+            Trigger::Proactive => !snapshot.should_refresh(now),
+            Trigger::Requested => st.fresh_since.is_some_and(|(f, at)| {
+                f == fp && (now - at).num_seconds() < FRESH_WINDOW_SECS
+            }),
+            Trigger::Forced => false,
+        };
+        drop(st);
+        if fresh {
+            tracing::debug!(target: "auth_core", decision = "skipped_fresh", trigger = trigger.as_str(),
+                fp = %fp, "credentials are fresh");
+            return Precheck::Done(Ok(RefreshOutcome::NotNeeded));
+        }
+        Precheck::Proceed(snapshot)
+    }
+
+    /// Whether credentials adopted in step 5 still need this refresh.
+    fn still_needs(&self, trigger: Trigger, adopted: &Snapshot, rejected: Option<&Secret>) -> bool {
+        if !adopted.is_refreshable() {
+            return false;
+        }
+        match trigger {
+            Trigger::Proactive => adopted.should_refresh(self.now()),
+            Trigger::Requested => false,
+            Trigger::Forced => rejected.is_some_and(|r| adopted.access_token() == Some(r)),
+        }
+    }
+
+    /// Step 4: `auth.json.lock`, or degraded mode, or `LockTimeout`.
+    pub(crate) async fn lock_credentials(
+        &self,
+        trigger: Trigger,
+        fp: Option<Fingerprint>,
+    ) -> Result<Option<LockGuard>, RefreshError> {
+        let Some(lock) = &self.inner.lock else {
+            return Ok(None);
+        };
+        match lock.acquire(self.inner.opts.lock_wait).await {
+            Ok(LockOutcome::Held(guard)) => Ok(Some(guard)),
+            Ok(LockOutcome::Degraded(err)) => {
+                if !self.inner.lock_degraded_logged.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(target: "auth_core", decision = "lock_degraded", trigger = trigger.as_str(),
+                        fp = ?fp, error = %err, "credential lock unsupported; continuing without it");
+                }
+                Ok(None)
+            }
+            Err(timeout) => {
+                tracing::warn!(target: "auth_core", decision = "lock_timeout", trigger = trigger.as_str(),
+                    fp = ?fp, waited_ms = timeout.0.as_millis() as u64, "credential lock held elsewhere");
+                Err(RefreshError::Transient {
+                    kind: TransientError::LockTimeout,
+                    retry_at: None,
+                })
+            }
+        }
+    }
+
+    /// Steps 7 to 10: one token request and the compare-and-set bookkeeping of its outcome.
+    async fn attempt(
+        &self,
+        trigger: Trigger,
+        snapshot: &Arc<Snapshot>,
+    ) -> Result<RefreshOutcome, RefreshError> {
+        let fp = snapshot.fingerprint();
+        let Some(tokens) = snapshot.stored.tokens.as_ref() else {
+            return Err(RefreshError::NotRefreshable);
+        };
+        let started = std::time::Instant::now();
+        let result = self.inner.endpoint.refresh(&tokens.refresh_token, self.now()).await;
+        let elapsed_ms = started.elapsed().as_millis() as u64;
+        match result {
+            Ok(response) => {
+                if let Reload::Adopted { account_changed } = self.reload_if_moved(fp) {
+                    tracing::warn!(target: "auth_core", decision = "discarded_own_result", trigger = trigger.as_str(),
+                        fp = %fp, elapsed_ms, "credentials changed during the request; keeping theirs");
+                    return Ok(RefreshOutcome::Adopted { account_changed });
+                }
+                let mut stored = snapshot.stored.clone();
+                stored.merge_refresh(&response, self.now());
+                let fresh = Arc::new(self.snapshot_from_store(stored));
+                self.install_refreshed(trigger, fp, fresh, elapsed_ms);
+                Ok(RefreshOutcome::Refreshed)
+            }
+            Err(AttemptError::Permanent(failure)) => {
+                if let Reload::Adopted { account_changed } = self.reload_if_moved(fp) {
+                    tracing::info!(target: "auth_core", decision = "adopted", trigger = trigger.as_str(),
+                        fp = %fp, account_changed, "permanent failure, but new credentials were stored meanwhile");
+                    return Ok(RefreshOutcome::Adopted { account_changed });
+                }
+                self.record_permanent(trigger, fp, &failure, elapsed_ms);
+                Err(RefreshError::Permanent(failure))
+            }
+            Err(AttemptError::Transient(kind)) => {
+                let retry_at = self.record_transient(trigger, fp, &kind, elapsed_ms);
+                Err(RefreshError::Transient {
+                    kind: TransientError::Attempt(kind),
+                    retry_at: Some(retry_at),
+                })
+            }
+        }
+    }
+
+    /// Re-reads the store after a request; `Adopted` when it no longer holds `fp`.
+    fn reload_if_moved(&self, fp: Fingerprint) -> Reload {
+        match self.reload() {
+            Reload::Unchanged => Reload::Unchanged,
+            adopted => {
+                if self.state().stored.as_ref().map(|s| s.fingerprint()) == Some(fp) {
+                    Reload::Unchanged
+                } else {
+                    adopted
+                }
+            }
+        }
+    }
+
+    /// Step 8: save the merged tokens, drop the failure record, make them current.
+    fn install_refreshed(&self, trigger: Trigger, attempted: Fingerprint, fresh: Arc<Snapshot>, elapsed_ms: u64) {
+        let saved = self.inner.store.save(&fresh.stored);
+        if let Err(err) = &saved {
+            tracing::error!(target: "auth_core", decision = "persist_failed", trigger = trigger.as_str(),
+                fp = %fresh.fingerprint(), error = %err, "new tokens kept in memory only");
+        }
+        if let Some(record) = &self.inner.record
+            && let Err(err) = record.delete()
+        {
+            tracing::warn!(target: "auth_core", error = %err, "could not delete the failure record");
+        }
+        let stamp = self.inner.store.stamp();
+        let now = self.now();
+        let mut st = self.state();
+        let previous = st.current(self.inner.env_key.as_ref()).cloned();
+        let before = previous.as_ref().map(|s| s.fingerprint());
+        st.stored = Some(Arc::clone(&fresh));
+        st.pending_save = saved.is_err().then_some(super::state::PendingSave { file_stamp: stamp });
+        if saved.is_ok() {
+            st.store_stamp = stamp.map(|stamp| SeenStamp {
+                stamp,
+                trusted: stamp.is_trusted(SystemTime::now()),
+            });
+        }
+        let changed = st.after_change(self.inner.env_key.as_ref(), before, now);
+        drop(st);
+        tracing::info!(target: "auth_core", decision = "refreshed", trigger = trigger.as_str(),
+            fp = %attempted, new_fp = %fresh.fingerprint(), elapsed_ms, "refreshed credentials");
+        if changed {
+            self.notify(previous.as_ref());
+        }
+    }
+
+    /// Retries a save that failed after an earlier successful refresh (AUTH.md §12 item 36).
+    async fn flush_pending_save(&self) {
+        if self.state().pending_save.is_none() {
+            return;
+        }
+        let Some(snapshot) = self.state().stored.clone() else {
+            return;
+        };
+        let Ok(_lock) = self.lock_credentials(Trigger::Proactive, Some(snapshot.fingerprint())).await else {
+            return;
+        };
+        if self.inner.store.save(&snapshot.stored).is_ok() {
+            let stamp = self.inner.store.stamp();
+            let mut st = self.state();
+            st.pending_save = None;
+            st.store_stamp = stamp.map(|stamp| SeenStamp {
+                stamp,
+                trusted: stamp.is_trusted(SystemTime::now()),
+            });
+            tracing::info!(target: "auth_core", fp = %snapshot.fingerprint(), "saved tokens that were kept in memory");
+        }
+    }
+
+    /// Step 9: compare-and-set in memory and in the shared record.
+    fn record_permanent(&self, trigger: Trigger, fp: Fingerprint, failure: &PermanentFailure, elapsed_ms: u64) {
+        {
+            let mut st = self.state();
+            if self.current_fingerprint(&st) == Some(fp) {
+                st.permanent = Some(KnownFailure {
+                    fingerprint: fp,
+                    failure: failure.clone(),
+                    source: FailureSource::Memory,
+                });
+                st.backoff = None;
+            }
+        }
+        if let Some(record) = &self.inner.record {
+            let rec = FailureRecord {
+                fingerprint: fp,
+                reason: failure.reason,
+                http_status: failure.http_status,
+                backend_code: failure.backend_code.clone(),
+                recorded_at: self.now(),
+                recorded_by_pid: std::process::id(),
+            };
+            if let Err(err) = record.save(&rec) {
+                tracing::warn!(target: "auth_core", error = %err, "could not write the failure record");
+            }
+        }
+        tracing::warn!(target: "auth_core", decision = "failed_permanent", trigger = trigger.as_str(),
+            fp = %fp, reason = failure.reason.as_str(), http_status = failure.http_status,
+            backend_code = failure.backend_code.as_deref(), elapsed_ms, "refresh token is dead");
+    }
+
+    /// Step 10: back off this snapshot; returns the next allowed attempt.
+    fn record_transient(
+        &self,
+        trigger: Trigger,
+        fp: Fingerprint,
+        kind: &TransientKind,
+        elapsed_ms: u64,
+    ) -> chrono::DateTime<chrono::Utc> {
+        let retry_after = match kind {
+            TransientKind::RateLimited { retry_after } => *retry_after,
+            _ => None,
+        };
+        let now = self.now();
+        let jitter = self.inner.opts.jitter.factor();
+        let mut st = self.state();
+        let next = Backoff::after_failure(st.backoff.as_ref(), fp, now, retry_after, jitter, kind.to_string());
+        let retry_at = next.next_attempt_at;
+        let attempt = next.attempts;
+        if self.current_fingerprint(&st) == Some(fp) {
+            st.backoff = Some(next);
+        }
+        drop(st);
+        tracing::warn!(target: "auth_core", decision = "failed_transient", trigger = trigger.as_str(),
+            fp = %fp, attempt, retry_in_ms = (retry_at - now).num_milliseconds(), elapsed_ms,
+            error = %kind, "refresh failed; will retry later");
+        retry_at
+    }
+}
+
+fn source_str(source: FailureSource) -> &'static str {
+    match source {
+        FailureSource::Memory => "memory",
+        FailureSource::Record => "record",
+    }
+}

@@ -1,0 +1,171 @@
+//! What status-type calls return (AUTH.md §7.2, §7.5), borrowing the snapshot instead of copying
+//! secrets, so the polling path allocates nothing but the response.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use super::AuthManager;
+use super::refresh::Trigger;
+use crate::auth_json::AuthMode;
+use crate::claims::PlanType;
+use crate::classify::FailureReason;
+use crate::snapshot::Snapshot;
+
+/// A refresh failure of the current credentials, for `refreshFailure` (PROTOCOL.md §6.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshFailureView {
+    /// The permanent reason; transient failures are `Other`.
+    pub reason: FailureReason,
+    /// The user-facing text.
+    pub message: String,
+    /// Whether retrying later may help.
+    pub transient: bool,
+    /// Transient only: milliseconds until the next attempt is allowed (0 if allowed now).
+    pub retry_after_ms: Option<u64>,
+}
+
+/// The credentials in effect, as status calls see them.
+#[derive(Debug, Clone)]
+pub struct AuthView {
+    snapshot: Option<Arc<Snapshot>>,
+    dead: bool,
+    failure: Option<RefreshFailureView>,
+}
+
+impl AuthView {
+    /// The mode, `None` when signed out or unusable (a dead credential keeps its mode).
+    pub fn mode(&self) -> Option<AuthMode> {
+        self.snapshot.as_ref().and_then(|s| s.mode())
+    }
+
+    /// The API key or access token; `None` while a permanent failure is recorded.
+    pub fn usable_bearer(&self) -> Option<&str> {
+        if self.dead {
+            return None;
+        }
+        self.snapshot.as_ref()?.bearer().map(|b| b.expose())
+    }
+
+    /// Whether a permanent refresh failure is recorded for these credentials.
+    pub fn is_dead(&self) -> bool {
+        self.dead
+    }
+
+    /// The email claim (ChatGPT modes).
+    pub fn email(&self) -> Option<&str> {
+        self.snapshot.as_ref()?.claims.email.as_deref()
+    }
+
+    /// The plan (ChatGPT modes; `Unknown` when the claim is missing).
+    pub fn plan(&self) -> Option<PlanType> {
+        self.snapshot.as_ref()?.plan()
+    }
+
+    /// The workspace (ChatGPT account) id.
+    pub fn account_id(&self) -> Option<&str> {
+        self.snapshot.as_ref()?.account_id()
+    }
+
+    /// The user id claim.
+    pub fn user_id(&self) -> Option<&str> {
+        self.snapshot.as_ref()?.claims.user_id.as_deref()
+    }
+
+    /// The refresh failure of these credentials, permanent first, else an active backoff.
+    pub fn refresh_failure(&self) -> Option<&RefreshFailureView> {
+        self.failure.as_ref()
+    }
+
+    /// The access token in effect (ChatGPT modes), even when dead; for 401 comparisons.
+    pub(crate) fn snapshot(&self) -> Option<&Arc<Snapshot>> {
+        self.snapshot.as_ref()
+    }
+
+    fn empty() -> AuthView {
+        AuthView {
+            snapshot: None,
+            dead: false,
+            failure: None,
+        }
+    }
+}
+
+impl AuthManager {
+    /// Polls the store and returns the current view; never uses the network.
+    pub fn auth_cached(&self) -> AuthView {
+        self.poll();
+        self.view()
+    }
+
+    /// Like [`AuthManager::auth_cached`], plus a proactive refresh when the credentials are stale.
+    /// Refresh errors are logged, never returned.
+    pub async fn auth(&self) -> AuthView {
+        self.poll();
+        let stale = self
+            .current()
+            .is_some_and(|s| s.is_refreshable() && s.should_refresh(self.now()));
+        if stale {
+            let _ = self.refresh_polled(Trigger::Proactive, None).await;
+        }
+        self.view()
+    }
+
+    /// The polling clients' status (AUTH.md §7.5): with `refresh`, one `Requested` refresh whose
+    /// result is ignored; without, a proactive refresh when stale. Empty when the provider needs
+    /// no OpenAI auth.
+    pub async fn status(&self, refresh: bool) -> AuthView {
+        if !self.requires_openai_auth() {
+            return AuthView::empty();
+        }
+        if refresh {
+            self.poll();
+            let _ = self.refresh_polled(Trigger::Requested, None).await;
+            self.view()
+        } else {
+            self.auth().await
+        }
+    }
+
+    /// The view of the current state, without polling.
+    pub(crate) fn view(&self) -> AuthView {
+        let now = self.now();
+        let st = self.state();
+        let Some(snapshot) = st.current(self.inner.env_key.as_ref()).cloned() else {
+            return AuthView::empty();
+        };
+        let fp = snapshot.fingerprint();
+        let permanent = st.failure_of(fp).map(|k| k.failure.clone());
+        let transient = st
+            .backoff
+            .as_ref()
+            .filter(|b| b.fingerprint == fp)
+            .map(|b| (b.last_error.clone(), b.next_attempt_at));
+        drop(st);
+        let dead = permanent.is_some();
+        let failure = match (permanent, transient) {
+            (Some(p), _) => Some(RefreshFailureView {
+                reason: p.reason,
+                message: p.reason.message().to_owned(),
+                transient: false,
+                retry_after_ms: None,
+            }),
+            (None, Some((message, next))) => Some(RefreshFailureView {
+                reason: FailureReason::Other,
+                message,
+                transient: true,
+                retry_after_ms: Some(millis_until(now, next)),
+            }),
+            (None, None) => None,
+        };
+        AuthView {
+            snapshot: Some(snapshot),
+            dead,
+            failure,
+        }
+    }
+}
+
+fn millis_until(now: DateTime<Utc>, at: DateTime<Utc>) -> u64 {
+    u64::try_from((at - now).num_milliseconds()).unwrap_or(0)
+}
