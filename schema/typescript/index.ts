@@ -1,0 +1,32 @@
+// GENERATED CODE! DO NOT MODIFY BY HAND!
+
+export type { AuthMode } from "./AuthMode";
+export type { AuthStatusChangeNotification } from "./AuthStatusChangeNotification";
+export type { CancelLoginChatGptParams } from "./CancelLoginChatGptParams";
+export type { CancelLoginChatGptResponse } from "./CancelLoginChatGptResponse";
+export type { ClientInfo } from "./ClientInfo";
+export type { ClientNotification } from "./ClientNotification";
+export type { ClientRequest } from "./ClientRequest";
+export type { GetAuthStatusParams } from "./GetAuthStatusParams";
+export type { GetAuthStatusResponse } from "./GetAuthStatusResponse";
+export type { GetUserAgentResponse } from "./GetUserAgentResponse";
+export type { InitializeCapabilities } from "./InitializeCapabilities";
+export type { InitializeParams } from "./InitializeParams";
+export type { InitializeResponse } from "./InitializeResponse";
+export type { JSONRPCError } from "./JSONRPCError";
+export type { JSONRPCErrorError } from "./JSONRPCErrorError";
+export type { JSONRPCMessage } from "./JSONRPCMessage";
+export type { JSONRPCNotification } from "./JSONRPCNotification";
+export type { JSONRPCRequest } from "./JSONRPCRequest";
+export type { JSONRPCResponse } from "./JSONRPCResponse";
+export type { LoginApiKeyParams } from "./LoginApiKeyParams";
+export type { LoginApiKeyResponse } from "./LoginApiKeyResponse";
+export type { LoginChatGptCompleteNotification } from "./LoginChatGptCompleteNotification";
+export type { LoginChatGptResponse } from "./LoginChatGptResponse";
+export type { LogoutChatGptResponse } from "./LogoutChatGptResponse";
+export type { PlanType } from "./PlanType";
+export type { RequestId } from "./RequestId";
+export type { ServerNotification } from "./ServerNotification";
+export type { ServerRequest } from "./ServerRequest";
+export type { UserInfoResponse } from "./UserInfoResponse";
+export * as v2 from "./v2";
