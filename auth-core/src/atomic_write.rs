@@ -1,0 +1,276 @@
+//! Crash-safe file replacement (AUTH.md §3, "File").
+//!
+//! The new content goes to an exclusively created `0600` temporary file in the target's own
+//! directory, is `fsync`ed, then renamed over the target; finally the directory is `fsync`ed. A
+//! failure before the rename removes the temporary file and leaves the target untouched. A
+//! symlinked target is written through to its resolved file, so the link survives.
+
+use std::ffi::OsString;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use rand::Rng;
+use rand::distributions::Alphanumeric;
+
+/// Symlink hops followed before giving up (the kernel's own limit is 40).
+const MAX_SYMLINK_HOPS: usize = 40;
+
+/// Atomically replaces `path` with `bytes` (mode `0600`), creating its directory (`0700`) if
+/// missing.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_atomic_with(path, bytes, |_| Ok(()))
+}
+
+/// [`write_atomic`] with a hook that runs after the temporary file is written and synced and
+/// before the rename (the fault-injection seam for tests).
+fn write_atomic_with(
+    path: &Path,
+    bytes: &[u8],
+    before_rename: impl FnOnce(&Path) -> io::Result<()>,
+) -> io::Result<()> {
+    let target = resolve_symlinks(path)?;
+    let dir = match target.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = target
+        .file_name()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no file name"))?;
+    create_dir_private(&dir)?;
+    let (tmp_path, mut file) = create_temp(&dir, name)?;
+    let result = (|| {
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        drop(file);
+        before_rename(&tmp_path)?;
+        rename_over(&tmp_path, &target)
+    })();
+    if let Err(err) = result {
+        let _ = fs::remove_file(&tmp_path);
+        return Err(err);
+    }
+    sync_dir(&dir)
+}
+
+/// Follows a chain of symlinks to the final path (which need not exist yet).
+fn resolve_symlinks(path: &Path) -> io::Result<PathBuf> {
+    let mut current = path.to_path_buf();
+    for _ in 0..MAX_SYMLINK_HOPS {
+        match fs::symlink_metadata(&current) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                let link = fs::read_link(&current)?;
+                current = match current.parent() {
+                    Some(parent) if link.is_relative() => parent.join(link),
+                    _ => link,
+                };
+            }
+            Ok(_) => return Ok(current),
+            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(current),
+            Err(err) => return Err(err),
+        }
+    }
+    Err(io::Error::new(
+        io::ErrorKind::InvalidInput,
+        "too many levels of symbolic links",
+    ))
+}
+
+/// Creates `dir` and missing ancestors with mode `0700`; existing modes are left alone.
+pub(crate) fn create_dir_private(dir: &Path) -> io::Result<()> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
+}
+
+/// Exclusively creates `.<name>.tmp-<random>` in `dir` with mode `0600`.
+fn create_temp(dir: &Path, name: &std::ffi::OsStr) -> io::Result<(PathBuf, File)> {
+    let mut last_err = None;
+    for _ in 0..8 {
+        let suffix: String = rand::thread_rng()
+            .sample_iter(&Alphanumeric)
+            .take(12)
+            .map(char::from)
+            .collect();
+        let mut tmp_name = OsString::from(".");
+        tmp_name.push(name);
+        tmp_name.push(".tmp-");
+        tmp_name.push(suffix);
+        let tmp_path = dir.join(tmp_name);
+        let mut options = OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        match options.open(&tmp_path) {
+            Ok(file) => return Ok((tmp_path, file)),
+            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => last_err = Some(err),
+            Err(err) => return Err(err),
+        }
+    }
+    Err(last_err.unwrap_or_else(|| io::Error::other("could not create a temporary file")))
+}
+
+#[cfg(not(windows))]
+fn rename_over(from: &Path, to: &Path) -> io::Result<()> {
+    fs::rename(from, to)
+}
+
+/// On Windows the rename fails while another process holds the target open: retry briefly.
+#[cfg(windows)]
+fn rename_over(from: &Path, to: &Path) -> io::Result<()> {
+    let mut attempt = 0;
+    loop {
+        match fs::rename(from, to) {
+            Err(err) if attempt < 5 && err.kind() == io::ErrorKind::PermissionDenied => {
+                attempt += 1;
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            other => return other,
+        }
+    }
+}
+
+#[cfg(unix)]
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    match File::open(dir).and_then(|d| d.sync_all()) {
+        Err(err)
+            if matches!(
+                err.kind(),
+                io::ErrorKind::Unsupported | io::ErrorKind::InvalidInput
+            ) =>
+        {
+            Ok(())
+        }
+        other => other,
+    }
+}
+
+#[cfg(not(unix))]
+fn sync_dir(_dir: &Path) -> io::Result<()> {
+    Ok(())
+}
+
+#[cfg(all(test, unix))]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn mode(path: &Path) -> u32 {
+        fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    fn leftovers(dir: &Path) -> Vec<String> {
+        fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains(".tmp-"))
+            .collect()
+    }
+
+    /// §12 item 10.
+    #[test]
+    fn replaces_a_0644_file_with_a_0600_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("auth.json");
+        fs::write(&path, b"old").unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        write_atomic(&path, b"new content").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"new content");
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(leftovers(dir.path()), Vec::<String>::new());
+    }
+
+    /// §12 item 10: a missing home is created `0700`.
+    #[test]
+    fn creates_missing_directories_0700() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().join("a").join("codex-home");
+        let path = home.join("auth.json");
+        write_atomic(&path, b"{}").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"{}");
+        assert_eq!(mode(&home), 0o700);
+        assert_eq!(mode(&dir.path().join("a")), 0o700);
+        assert_eq!(mode(&path), 0o600);
+    }
+
+    /// §12 item 11: a fault between write and rename leaves the target byte-identical.
+    #[test]
+    fn fault_before_rename_leaves_target_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("auth.json");
+        fs::write(&path, b"original bytes").unwrap();
+        let mut seen_tmp = None;
+        let err = write_atomic_with(&path, b"replacement", |tmp| {
+            // the temporary file is complete, private and in the same directory
+            assert_eq!(fs::read(tmp).unwrap(), b"replacement");
+            assert_eq!(mode(tmp), 0o600);
+            assert_eq!(tmp.parent(), Some(dir.path()));
+            let name = tmp.file_name().unwrap().to_string_lossy().into_owned();
+            assert!(name.starts_with(".auth.json.tmp-"), "{name}");
+            seen_tmp = Some(tmp.to_path_buf());
+            Err(io::Error::other("injected"))
+        })
+        .unwrap_err();
+        assert_eq!(err.to_string(), "injected");
+        assert_eq!(fs::read(&path).unwrap(), b"original bytes");
+        assert!(!seen_tmp.unwrap().exists());
+        assert_eq!(leftovers(dir.path()), Vec::<String>::new());
+    }
+
+    #[test]
+    fn symlink_is_written_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let real_dir = dir.path().join("real");
+        fs::create_dir(&real_dir).unwrap();
+        let real = real_dir.join("store.json");
+        fs::write(&real, b"old").unwrap();
+        let link = dir.path().join("auth.json");
+        std::os::unix::fs::symlink("real/store.json", &link).unwrap();
+        write_atomic(&link, b"new").unwrap();
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(fs::read(&real).unwrap(), b"new");
+        assert_eq!(fs::read(&link).unwrap(), b"new");
+        assert_eq!(leftovers(&real_dir), Vec::<String>::new());
+        assert_eq!(leftovers(dir.path()), Vec::<String>::new());
+    }
+
+    #[test]
+    fn dangling_symlink_creates_its_target() {
+        let dir = tempfile::tempdir().unwrap();
+        let link = dir.path().join("auth.json");
+        std::os::unix::fs::symlink(dir.path().join("target.json"), &link).unwrap();
+        write_atomic(&link, b"x").unwrap();
+        assert_eq!(fs::read(dir.path().join("target.json")).unwrap(), b"x");
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+    }
+
+    #[test]
+    fn symlink_loop_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a");
+        let b = dir.path().join("b");
+        std::os::unix::fs::symlink(&b, &a).unwrap();
+        std::os::unix::fs::symlink(&a, &b).unwrap();
+        assert!(write_atomic(&a, b"x").is_err());
+    }
+}

@@ -1,0 +1,218 @@
+//! The `file` store: `$CODEX_HOME/auth.json` (AUTH.md §3, §4.3).
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use super::{CredentialStore, Stamp, StoreError};
+use crate::atomic_write::write_atomic;
+use crate::auth_json::{StoredAuth, parse};
+
+/// The file name inside `CODEX_HOME`.
+pub const AUTH_FILE: &str = "auth.json";
+
+/// Extra reads after a parse failure (a lock-unaware writer may be mid-rewrite).
+const PARSE_RETRIES: usize = 2;
+/// Pause between those reads.
+const PARSE_RETRY_DELAY: Duration = Duration::from_millis(50);
+
+/// Set once the "readable by others" warning has been logged in this process.
+static WARNED_PERMISSIONS: AtomicBool = AtomicBool::new(false);
+
+/// Credentials in `$CODEX_HOME/auth.json`.
+#[derive(Debug, Clone)]
+pub struct FileStore {
+    path: PathBuf,
+}
+
+impl FileStore {
+    /// The store for `codex_home/auth.json`.
+    pub fn new(codex_home: &Path) -> Self {
+        FileStore {
+            path: codex_home.join(AUTH_FILE),
+        }
+    }
+
+    /// The `auth.json` path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// One read; `Ok(None)` when missing.
+    fn read(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        match std::fs::read(&self.path) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(self.io_error("read", source)),
+        }
+    }
+
+    fn io_error(&self, op: &'static str, source: io::Error) -> StoreError {
+        StoreError::Io {
+            op,
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    fn warn_if_readable_by_others(&self) {
+        if is_readable_by_others(&self.path) && !WARNED_PERMISSIONS.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                target: "auth_core",
+                path = %self.path.display(),
+                "auth.json is readable by other users; consider `chmod 600`"
+            );
+        }
+    }
+}
+
+impl CredentialStore for FileStore {
+    fn load(&self) -> Result<Option<StoredAuth>, StoreError> {
+        let mut attempt = 0;
+        loop {
+            let Some(bytes) = self.read()? else {
+                return Ok(None);
+            };
+            match parse(&bytes) {
+                Ok(auth) => {
+                    self.warn_if_readable_by_others();
+                    return Ok(Some(auth));
+                }
+                Err(err) if attempt >= PARSE_RETRIES => return Err(StoreError::Parse(err)),
+                Err(_) => {
+                    attempt += 1;
+                    std::thread::sleep(PARSE_RETRY_DELAY);
+                }
+            }
+        }
+    }
+
+    fn save(&self, auth: &StoredAuth) -> Result<(), StoreError> {
+        write_atomic(&self.path, &auth.to_file_json()).map_err(|e| self.io_error("write", e))
+    }
+
+    fn delete(&self) -> Result<bool, StoreError> {
+        match std::fs::remove_file(&self.path) {
+            Ok(()) => Ok(true),
+            Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(source) => Err(self.io_error("delete", source)),
+        }
+    }
+
+    fn stamp(&self) -> Option<Stamp> {
+        Stamp::of(&self.path).ok()
+    }
+
+    fn kind(&self) -> &'static str {
+        "file"
+    }
+}
+
+#[cfg(unix)]
+fn is_readable_by_others(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o044 != 0)
+}
+
+#[cfg(not(unix))]
+fn is_readable_by_others(_path: &Path) -> bool {
+    false
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use crate::auth_json::ParseErrorCategory;
+    use crate::secret::Secret;
+    use pretty_assertions::assert_eq;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn missing_file_loads_none_and_deletes_false() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileStore::new(dir.path());
+        assert_eq!(store.path(), dir.path().join("auth.json"));
+        assert!(store.load().unwrap().is_none());
+        assert!(!store.delete().unwrap());
+        assert_eq!(store.stamp(), Some(Stamp::Missing));
+        assert_eq!(store.kind(), "file");
+    }
+
+    #[test]
+    fn save_load_delete_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().join("home");
+        let store = FileStore::new(&home);
+        let auth = StoredAuth::api_key(Secret::new("sk-1"));
+        store.save(&auth).unwrap();
+        assert_eq!(store.load().unwrap(), Some(auth.clone()));
+        let mode = std::fs::metadata(store.path())
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert!(matches!(store.stamp(), Some(Stamp::Present { .. })));
+        assert_eq!(std::fs::read(store.path()).unwrap(), auth.to_file_json());
+        assert!(store.delete().unwrap());
+        assert!(store.load().unwrap().is_none());
+        assert!(!store.delete().unwrap());
+    }
+
+    #[test]
+    fn invalid_file_is_a_parse_error_after_retries() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileStore::new(dir.path());
+        std::fs::write(store.path(), br#"{"OPENAI_API_KEY":"sk-secret""#).unwrap();
+        let started = std::time::Instant::now();
+        let err = store.load().unwrap_err();
+        assert!(started.elapsed() >= Duration::from_millis(100));
+        match &err {
+            StoreError::Parse(p) => assert_eq!(p.category, ParseErrorCategory::Eof),
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(!err.to_string().contains("sk-secret"));
+        // the invalid file is left alone
+        assert!(store.path().exists());
+    }
+
+    #[test]
+    fn a_completed_rewrite_during_retries_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileStore::new(dir.path());
+        std::fs::write(store.path(), b"{\"OPENAI_API_KEY\":").unwrap();
+        let path = store.path().to_path_buf();
+        let writer = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(20));
+            std::fs::write(path, br#"{"OPENAI_API_KEY":"sk-done"}"#).unwrap();
+        });
+        let auth = store.load().unwrap().unwrap();
+        writer.join().unwrap();
+        assert_eq!(auth.openai_api_key, Some(Secret::new("sk-done")));
+    }
+
+    #[test]
+    fn read_errors_are_io_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("auth.json")).unwrap();
+        let store = FileStore::new(dir.path());
+        assert!(matches!(
+            store.load(),
+            Err(StoreError::Io { op: "read", .. })
+        ));
+    }
+
+    #[test]
+    fn permission_check() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("auth.json");
+        std::fs::write(&path, b"{}").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert!(!is_readable_by_others(&path));
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+        assert!(is_readable_by_others(&path));
+        // loading such a file still works (it only warns)
+        assert!(FileStore::new(dir.path()).load().unwrap().is_some());
+    }
+}

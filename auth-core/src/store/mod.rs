@@ -1,0 +1,51 @@
+//! Credential stores (AUTH.md §3): where a [`StoredAuth`] lives between processes.
+
+use std::path::PathBuf;
+
+use crate::auth_json::{ParseError, StoredAuth};
+
+pub mod auto;
+pub mod ephemeral;
+pub mod file;
+pub mod keyring;
+pub mod open;
+pub mod stamp;
+
+pub use stamp::Stamp;
+
+/// A place credentials are kept: `auth.json`, the OS keyring, both, or process memory.
+pub trait CredentialStore: Send + Sync + std::fmt::Debug {
+    /// Reads the stored credentials; `Ok(None)` when nothing is stored.
+    fn load(&self) -> Result<Option<StoredAuth>, StoreError>;
+    /// Replaces the stored credentials, never leaving them half-written.
+    fn save(&self, auth: &StoredAuth) -> Result<(), StoreError>;
+    /// Removes the stored credentials; true if anything was removed.
+    fn delete(&self) -> Result<bool, StoreError>;
+    /// Cheap change stamp of the backing file; `None` when the store cannot be stamped (keyring:
+    /// re-read on a timer; ephemeral: never changes behind our back).
+    fn stamp(&self) -> Option<Stamp>;
+    /// Short name for logs: `"file"`, `"keyring"`, `"auto"`, `"ephemeral"`.
+    fn kind(&self) -> &'static str;
+}
+
+/// A store operation failed. Never carries a secret.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A filesystem operation failed.
+    #[error("{op} {path}: {source}", path = path.display())]
+    Io {
+        /// What we were doing (`"read"`, `"write"`, `"delete"`, ...).
+        op: &'static str,
+        /// The file involved.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The stored data is not valid `auth.json` (category and position only).
+    #[error(transparent)]
+    Parse(#[from] ParseError),
+    /// The keyring failed (message never contains a secret).
+    #[error("keyring error: {0}")]
+    Keyring(String),
+}
