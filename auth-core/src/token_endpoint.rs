@@ -1,0 +1,196 @@
+//! The refresh-token request (AUTH.md §5): one POST, no retries (retrying is the manager's job).
+//!
+//! Errors never carry reqwest's `Display` (it can contain the URL) or a response body.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue, RETRY_AFTER, USER_AGENT};
+use serde::Deserialize;
+
+use crate::classify::{AttemptError, TransientKind, classify_response};
+use crate::secret::Secret;
+
+/// The Codex CLI OAuth client id.
+pub const CLIENT_ID: &str = "app_EMoamEEZ73f0CkXaXp7hrann";
+/// The default refresh endpoint.
+pub const DEFAULT_REFRESH_URL: &str = "https://auth.openai.com/oauth/token";
+/// The default `originator` header value.
+pub const DEFAULT_ORIGINATOR: &str = "codex_cli_rs";
+/// Default connect timeout.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default total request timeout.
+pub const DEFAULT_TOTAL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A successful token-endpoint answer; every field is optional.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+pub struct TokenResponse {
+    /// A new id_token, if the server sent one.
+    #[serde(default)]
+    pub id_token: Option<Secret>,
+    /// A new access token, if the server sent one.
+    #[serde(default)]
+    pub access_token: Option<Secret>,
+    /// A rotated refresh token, if the server sent one.
+    #[serde(default)]
+    pub refresh_token: Option<Secret>,
+}
+
+/// The endpoint could not be set up. Never includes the URL (it may carry credentials).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EndpointError {
+    /// The URL is not an absolute `http(s)` URL.
+    #[error("invalid token endpoint URL")]
+    InvalidUrl,
+    /// The originator cannot be sent as a header value.
+    #[error("invalid originator header value")]
+    InvalidOriginator,
+    /// The HTTP client could not be built.
+    #[error("could not build the HTTP client")]
+    Client,
+}
+
+/// A configured token endpoint.
+#[derive(Debug, Clone)]
+pub struct TokenEndpoint {
+    client: reqwest::Client,
+    url: String,
+    originator: HeaderValue,
+    user_agent: HeaderValue,
+}
+
+impl TokenEndpoint {
+    /// An endpoint at `url`, sending `originator` and `User-Agent: <originator>/<version>`.
+    pub fn new(
+        url: String,
+        originator: String,
+        connect_timeout: Duration,
+        total_timeout: Duration,
+    ) -> Result<Self, EndpointError> {
+        check_http_url(&url)?;
+        let user_agent = format!("{originator}/{}", env!("CARGO_PKG_VERSION"));
+        let client = reqwest::Client::builder()
+            .connect_timeout(connect_timeout)
+            .timeout(total_timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|_| EndpointError::Client)?;
+        Ok(TokenEndpoint {
+            client,
+            url,
+            originator: HeaderValue::from_str(&originator)
+                .map_err(|_| EndpointError::InvalidOriginator)?,
+            user_agent: HeaderValue::from_str(&user_agent)
+                .map_err(|_| EndpointError::InvalidOriginator)?,
+        })
+    }
+
+    /// The endpoint URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Spends `refresh_token` once. `now` anchors an HTTP-date `Retry-After`.
+    pub async fn refresh(
+        &self,
+        refresh_token: &Secret,
+        now: DateTime<Utc>,
+    ) -> Result<TokenResponse, AttemptError> {
+        let body = serde_json::json!({
+            "client_id": CLIENT_ID,
+            "grant_type": "refresh_token",
+            "refresh_token": refresh_token.expose(),
+        });
+        let response = self
+            .client
+            .post(&self.url)
+            .header(CONTENT_TYPE, "application/json")
+            .header(ACCEPT, "application/json")
+            .header("originator", self.originator.clone())
+            .header(USER_AGENT, self.user_agent.clone())
+            .body(body.to_string())
+            .send()
+            .await
+            .map_err(transport_error)?;
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let bytes = response.bytes().await.map_err(transport_error)?;
+        if !status.is_success() {
+            return Err(classify_response(
+                status.as_u16(),
+                retry_after.as_deref(),
+                &bytes,
+                now,
+            ));
+        }
+        match serde_json::from_slice::<TokenResponse>(&bytes) {
+            Ok(tokens)
+                if tokens.id_token.is_some()
+                    || tokens.access_token.is_some()
+                    || tokens.refresh_token.is_some() =>
+            {
+                Ok(tokens)
+            }
+            _ => Err(AttemptError::Transient(TransientKind::BadResponse)),
+        }
+    }
+}
+
+/// Accepts absolute `http`/`https` URLs only.
+pub(crate) fn check_http_url(url: &str) -> Result<url::Url, EndpointError> {
+    match url::Url::parse(url) {
+        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") && parsed.has_host() => {
+            Ok(parsed)
+        }
+        _ => Err(EndpointError::InvalidUrl),
+    }
+}
+
+/// Maps a reqwest failure to a short kind, never its `Display` (which can contain the URL).
+pub(crate) fn transport_error(err: reqwest::Error) -> AttemptError {
+    AttemptError::Transient(match transport_kind(&err) {
+        Some(kind) => TransientKind::Network(kind.to_owned()),
+        None => TransientKind::Timeout,
+    })
+}
+
+/// `None` means timeout; otherwise a short network error kind.
+pub(crate) fn transport_kind(err: &reqwest::Error) -> Option<&'static str> {
+    if err.is_timeout() {
+        return None;
+    }
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    let mut described = String::new();
+    while let Some(cause) = source {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            match io.kind() {
+                std::io::ErrorKind::ConnectionRefused => return Some("connection refused"),
+                std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::ConnectionAborted => {
+                    return Some("reset");
+                }
+                std::io::ErrorKind::TimedOut => return None,
+                _ => {}
+            }
+        }
+        // Only used to pick a kind below; never returned or logged.
+        described.push_str(&cause.to_string().to_ascii_lowercase());
+        source = cause.source();
+    }
+    if described.contains("dns") {
+        Some("dns")
+    } else if described.contains("certificate") || described.contains("tls") {
+        Some("tls")
+    } else if err.is_connect() {
+        Some("connect")
+    } else {
+        Some("network")
+    }
+}
+
+#[cfg(test)]
+#[path = "token_endpoint_tests.rs"]
+mod tests;

@@ -1,0 +1,238 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use super::*;
+use crate::classify::{FailureReason, PermanentFailure};
+use chrono::TimeZone;
+use pretty_assertions::assert_eq;
+use serde_json::{Value, json};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const REFRESH: &str = "rt-secret-123";
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 23, 20, 0, 0).unwrap()
+}
+
+fn endpoint(url: String, total: Duration) -> TokenEndpoint {
+    TokenEndpoint::new(url, "codex_cli_rs".into(), Duration::from_secs(2), total).unwrap()
+}
+
+async fn server_answering(template: ResponseTemplate) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .respond_with(template)
+        .mount(&server)
+        .await;
+    server
+}
+
+async fn attempt(template: ResponseTemplate) -> (Result<TokenResponse, AttemptError>, usize) {
+    let server = server_answering(template).await;
+    let ep = endpoint(
+        format!("{}/oauth/token", server.uri()),
+        Duration::from_secs(5),
+    );
+    let result = ep.refresh(&Secret::new(REFRESH), now()).await;
+    let requests = server.received_requests().await.unwrap().len();
+    (result, requests)
+}
+
+/// §12 item 19: exactly the three body keys and the documented headers.
+#[tokio::test]
+async fn sends_the_documented_request() {
+    let server = server_answering(ResponseTemplate::new(200).set_body_json(json!({
+        "id_token": "id-new", "access_token": "at-new", "refresh_token": "rt-new",
+        "expires_in": 3600, "token_type": "Bearer"
+    })))
+    .await;
+    let ep = endpoint(
+        format!("{}/oauth/token", server.uri()),
+        Duration::from_secs(5),
+    );
+    let tokens = ep.refresh(&Secret::new(REFRESH), now()).await.unwrap();
+    assert_eq!(
+        tokens,
+        TokenResponse {
+            id_token: Some(Secret::new("id-new")),
+            access_token: Some(Secret::new("at-new")),
+            refresh_token: Some(Secret::new("rt-new")),
+        }
+    );
+    let requests = server.received_requests().await.unwrap();
+    assert_eq!(requests.len(), 1);
+    let req = &requests[0];
+    let body: Value = serde_json::from_slice(&req.body).unwrap();
+    assert_eq!(
+        body,
+        json!({"client_id": CLIENT_ID, "grant_type": "refresh_token", "refresh_token": REFRESH})
+    );
+    let header = |name: &str| req.headers.get(name).unwrap().to_str().unwrap().to_owned();
+    assert_eq!(header("content-type"), "application/json");
+    assert_eq!(header("accept"), "application/json");
+    assert_eq!(header("originator"), "codex_cli_rs");
+    assert_eq!(
+        header("user-agent"),
+        format!("codex_cli_rs/{}", env!("CARGO_PKG_VERSION"))
+    );
+    assert_eq!(ep.url(), format!("{}/oauth/token", server.uri()));
+}
+
+#[tokio::test]
+async fn partial_answers_are_accepted() {
+    let (result, n) =
+        attempt(ResponseTemplate::new(200).set_body_json(json!({"access_token": "only"}))).await;
+    assert_eq!(n, 1);
+    assert_eq!(
+        result.unwrap(),
+        TokenResponse {
+            access_token: Some(Secret::new("only")),
+            ..TokenResponse::default()
+        }
+    );
+}
+
+/// §12 item 22 over real HTTP, one request per row.
+#[tokio::test]
+async fn classification_over_http() {
+    let perm = |reason, status, code: Option<&str>| {
+        Err(AttemptError::Permanent(PermanentFailure {
+            reason,
+            http_status: Some(status),
+            backend_code: code.map(str::to_owned),
+        }))
+    };
+    let http = |status| {
+        Err(AttemptError::Transient(TransientKind::Http {
+            status,
+            message: None,
+        }))
+    };
+    let json_body = |status: u16, body: &str| {
+        ResponseTemplate::new(status).set_body_raw(body.to_owned(), "application/json")
+    };
+    let rows: Vec<(ResponseTemplate, Result<TokenResponse, AttemptError>)> = vec![
+        (json_body(401, "{}"), perm(FailureReason::Other, 401, None)),
+        (
+            json_body(401, r#"{"error":{"code":"REFRESH_TOKEN_EXPIRED"}}"#),
+            perm(FailureReason::Expired, 401, Some("refresh_token_expired")),
+        ),
+        (
+            json_body(400, r#"{"error":{"code":"refresh_token_reused"}}"#),
+            perm(FailureReason::Exhausted, 400, Some("refresh_token_reused")),
+        ),
+        (
+            json_body(403, r#"{"code":"refresh_token_invalidated"}"#),
+            perm(
+                FailureReason::Revoked,
+                403,
+                Some("refresh_token_invalidated"),
+            ),
+        ),
+        (
+            json_body(400, r#"{"error":"invalid_grant"}"#),
+            perm(FailureReason::Other, 400, Some("invalid_grant")),
+        ),
+        (json_body(400, r#"{"error":"invalid_request"}"#), http(400)),
+        (json_body(403, "{}"), http(403)),
+        (ResponseTemplate::new(500), http(500)),
+        (
+            ResponseTemplate::new(503).set_body_raw("<html>down</html>", "text/html"),
+            http(503),
+        ),
+        (
+            ResponseTemplate::new(200).set_body_raw("not json", "text/plain"),
+            Err(AttemptError::Transient(TransientKind::BadResponse)),
+        ),
+        (
+            json_body(200, "{}"),
+            Err(AttemptError::Transient(TransientKind::BadResponse)),
+        ),
+        (
+            json_body(200, r#"{"access_token":5}"#),
+            Err(AttemptError::Transient(TransientKind::BadResponse)),
+        ),
+        (
+            ResponseTemplate::new(429).insert_header("Retry-After", "120"),
+            Err(AttemptError::Transient(TransientKind::RateLimited {
+                retry_after: Some(Duration::from_secs(120)),
+            })),
+        ),
+    ];
+    for (template, expected) in rows {
+        let (result, requests) = attempt(template).await;
+        assert_eq!(result, expected);
+        assert_eq!(requests, 1);
+    }
+}
+
+/// §12 item 21: a slow endpoint is a transient timeout after exactly one request.
+#[tokio::test]
+async fn slow_endpoint_times_out() {
+    let server = server_answering(
+        ResponseTemplate::new(200)
+            .set_body_json(json!({"access_token": "late"}))
+            .set_delay(Duration::from_secs(2)),
+    )
+    .await;
+    let ep = endpoint(
+        format!("{}/oauth/token", server.uri()),
+        Duration::from_millis(200),
+    );
+    let started = std::time::Instant::now();
+    let result = ep.refresh(&Secret::new(REFRESH), now()).await;
+    assert_eq!(result, Err(AttemptError::Transient(TransientKind::Timeout)));
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn connection_refused_is_transient_and_leaks_nothing() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let url = format!("http://127.0.0.1:{port}/oauth/token?key=url-secret");
+    let ep = endpoint(url, Duration::from_secs(5));
+    let err = ep.refresh(&Secret::new(REFRESH), now()).await.unwrap_err();
+    assert_eq!(
+        err,
+        AttemptError::Transient(TransientKind::Network("connection refused".into()))
+    );
+    let text = format!("{err} {err:?}");
+    assert!(
+        !text.contains("url-secret") && !text.contains(REFRESH),
+        "{text}"
+    );
+}
+
+#[test]
+fn bad_configuration_is_rejected() {
+    let new = |url: &str, originator: &str| {
+        TokenEndpoint::new(
+            url.into(),
+            originator.into(),
+            Duration::from_secs(1),
+            Duration::from_secs(1),
+        )
+        .map(|_| ())
+    };
+    assert_eq!(new("not a url", "o"), Err(EndpointError::InvalidUrl));
+    assert_eq!(new("ftp://host/x", "o"), Err(EndpointError::InvalidUrl));
+    assert_eq!(
+        new("https://h/x", "bad\nvalue"),
+        Err(EndpointError::InvalidOriginator)
+    );
+    assert_eq!(new(DEFAULT_REFRESH_URL, DEFAULT_ORIGINATOR), Ok(()));
+}
+
+#[test]
+fn token_response_debug_is_redacted() {
+    let resp = TokenResponse {
+        id_token: Some(Secret::new("id-x")),
+        access_token: Some(Secret::new("at-x")),
+        refresh_token: None,
+    };
+    let dbg = format!("{resp:?}");
+    assert!(!dbg.contains("id-x") && !dbg.contains("at-x"), "{dbg}");
+}
