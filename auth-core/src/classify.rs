@@ -213,7 +213,7 @@ fn extract_code(body: &serde_json::Map<String, Value>) -> Option<String> {
 }
 
 /// `error_description`, else `error.message`, cut to 200 characters.
-fn extract_message(body: &serde_json::Map<String, Value>) -> Option<String> {
+pub(crate) fn extract_message(body: &serde_json::Map<String, Value>) -> Option<String> {
     let raw = body
         .get("error_description")
         .and_then(Value::as_str)

@@ -1,0 +1,287 @@
+//! Best-effort token revocation at logout (AUTH.md §9 step 1).
+//!
+//! Errors carry the token kind, the status and the server's short message, never a token or
+//! the URL.
+
+use std::fmt;
+use std::time::Duration;
+
+use reqwest::header::{ACCEPT, CONTENT_TYPE};
+
+use crate::classify::extract_message;
+use crate::secret::Secret;
+use crate::token_endpoint::{CLIENT_ID, check_http_url, transport_kind};
+
+/// The default revoke endpoint.
+pub const DEFAULT_REVOKE_URL: &str = "https://auth.openai.com/oauth/revoke";
+
+/// Which token is being revoked (the `token_type_hint`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevokeTokenKind {
+    /// A refresh token (sent with the `client_id`).
+    RefreshToken,
+    /// An access token (sent without a `client_id`).
+    AccessToken,
+}
+
+impl RevokeTokenKind {
+    /// `refresh_token` or `access_token`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            RevokeTokenKind::RefreshToken => "refresh_token",
+            RevokeTokenKind::AccessToken => "access_token",
+        }
+    }
+}
+
+impl fmt::Display for RevokeTokenKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A revocation failed. Logged only; logout proceeds.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RevokeError {
+    /// The server answered with a non-2xx status.
+    #[error("failed to revoke {kind}: {status}: {message}")]
+    Http {
+        /// The token kind.
+        kind: RevokeTokenKind,
+        /// The HTTP status.
+        status: u16,
+        /// The server's message (cut to 200 characters) or the status reason.
+        message: String,
+    },
+    /// The request failed in transport (`what` is a short kind such as `connection refused`).
+    #[error("failed to revoke {kind}: {what}")]
+    Network {
+        /// The token kind.
+        kind: RevokeTokenKind,
+        /// A short error kind, never a URL.
+        what: String,
+    },
+    /// The revoke URL is not an absolute `http(s)` URL.
+    #[error("failed to revoke {0}: invalid revoke URL")]
+    InvalidUrl(RevokeTokenKind),
+}
+
+/// The revoke endpoint: the revoke override; else the refresh override with its path set to
+/// `/oauth/revoke` and its query and fragment dropped; else [`DEFAULT_REVOKE_URL`].
+pub fn revoke_url(revoke_override: Option<&str>, refresh_override: Option<&str>) -> String {
+    if let Some(url) = revoke_override.map(str::trim).filter(|u| !u.is_empty()) {
+        return url.to_owned();
+    }
+    let derived = refresh_override
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .and_then(|u| url::Url::parse(u).ok())
+        .map(|mut url| {
+            url.set_path("/oauth/revoke");
+            url.set_query(None);
+            url.set_fragment(None);
+            url.to_string()
+        });
+    derived.unwrap_or_else(|| DEFAULT_REVOKE_URL.to_owned())
+}
+
+/// Revokes `token` at `client_url` with one JSON POST bounded by `timeout`.
+pub async fn revoke(
+    client_url: &str,
+    token: &Secret,
+    kind: RevokeTokenKind,
+    timeout: Duration,
+) -> Result<(), RevokeError> {
+    check_http_url(client_url).map_err(|_| RevokeError::InvalidUrl(kind))?;
+    let body = match kind {
+        RevokeTokenKind::RefreshToken => serde_json::json!({
+            "token": token.expose(),
+            "token_type_hint": kind.as_str(),
+            "client_id": CLIENT_ID,
+        }),
+        RevokeTokenKind::AccessToken => serde_json::json!({
+            "token": token.expose(),
+            "token_type_hint": kind.as_str(),
+        }),
+    };
+    let network = |err: reqwest::Error| RevokeError::Network {
+        kind,
+        what: transport_kind(&err).unwrap_or("timeout").to_owned(),
+    };
+    let client = reqwest::Client::builder()
+        .timeout(timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(network)?;
+    let response = client
+        .post(client_url)
+        .header(CONTENT_TYPE, "application/json")
+        .header(ACCEPT, "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .map_err(network)?;
+    let status = response.status();
+    if status.is_success() {
+        return Ok(());
+    }
+    let bytes = response.bytes().await.unwrap_or_default();
+    let message = serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()
+        .and_then(|v| v.as_object().and_then(extract_message))
+        .or_else(|| status.canonical_reason().map(str::to_owned))
+        .unwrap_or_else(|| "unexpected status".to_owned());
+    Err(RevokeError::Http {
+        kind,
+        status: status.as_u16(),
+        message,
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+    use serde_json::{Value, json};
+    use wiremock::matchers::method;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    const TIMEOUT: Duration = Duration::from_secs(5);
+
+    async fn server(status: u16) -> MockServer {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(status))
+            .mount(&server)
+            .await;
+        server
+    }
+
+    #[test]
+    fn url_derivation() {
+        assert_eq!(revoke_url(None, None), DEFAULT_REVOKE_URL);
+        assert_eq!(
+            revoke_url(Some("http://r/x"), Some("http://t/oauth/token")),
+            "http://r/x"
+        );
+        assert_eq!(
+            revoke_url(None, Some("https://h:8443/a/b/token?x=1#frag")),
+            "https://h:8443/oauth/revoke"
+        );
+        assert_eq!(revoke_url(Some(""), Some("nonsense")), DEFAULT_REVOKE_URL);
+    }
+
+    /// §12 item 55's URL derivation and body, against a 500 answer.
+    #[tokio::test]
+    async fn refresh_token_revocation_at_the_derived_url() {
+        let server = server(500).await;
+        let port = server.address().port();
+        let url = revoke_url(
+            None,
+            Some(&format!("http://127.0.0.1:{port}/oauth/token?x=1")),
+        );
+        assert_eq!(url, format!("http://127.0.0.1:{port}/oauth/revoke"));
+        let err = revoke(
+            &url,
+            &Secret::new("rt-secret"),
+            RevokeTokenKind::RefreshToken,
+            TIMEOUT,
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "failed to revoke refresh_token: 500: Internal Server Error"
+        );
+        let requests = server.received_requests().await.unwrap();
+        assert_eq!(requests.len(), 1);
+        assert_eq!(requests[0].url.path(), "/oauth/revoke");
+        assert_eq!(requests[0].url.query(), None);
+        let body: Value = serde_json::from_slice(&requests[0].body).unwrap();
+        assert_eq!(
+            body,
+            json!({"token": "rt-secret", "token_type_hint": "refresh_token", "client_id": CLIENT_ID})
+        );
+        assert_eq!(
+            requests[0].headers.get("content-type").unwrap(),
+            "application/json"
+        );
+    }
+
+    #[tokio::test]
+    async fn access_token_revocation_has_no_client_id() {
+        let server = server(200).await;
+        let url = format!("{}/oauth/revoke", server.uri());
+        revoke(
+            &url,
+            &Secret::new("at-secret"),
+            RevokeTokenKind::AccessToken,
+            TIMEOUT,
+        )
+        .await
+        .unwrap();
+        let requests = server.received_requests().await.unwrap();
+        let body: Value = serde_json::from_slice(&requests[0].body).unwrap();
+        assert_eq!(
+            body,
+            json!({"token": "at-secret", "token_type_hint": "access_token"})
+        );
+    }
+
+    #[tokio::test]
+    async fn server_message_is_reported_without_the_token() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(
+                ResponseTemplate::new(400)
+                    .set_body_json(json!({"error": "bad", "error_description": "unknown token"})),
+            )
+            .mount(&server)
+            .await;
+        let err = revoke(
+            &server.uri(),
+            &Secret::new("at-secret"),
+            RevokeTokenKind::AccessToken,
+            TIMEOUT,
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "failed to revoke access_token: 400: unknown token"
+        );
+        assert!(!format!("{err:?}").contains("at-secret"));
+    }
+
+    #[tokio::test]
+    async fn connection_refused() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        drop(listener);
+        let err = revoke(
+            &format!("http://127.0.0.1:{port}/oauth/revoke"),
+            &Secret::new("rt"),
+            RevokeTokenKind::RefreshToken,
+            TIMEOUT,
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "failed to revoke refresh_token: connection refused"
+        );
+        let invalid = revoke(
+            "nope",
+            &Secret::new("rt"),
+            RevokeTokenKind::AccessToken,
+            TIMEOUT,
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(
+            invalid,
+            RevokeError::InvalidUrl(RevokeTokenKind::AccessToken)
+        );
+    }
+}
