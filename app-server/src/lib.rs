@@ -1,1 +1,42 @@
-//! app-server.
+//! The app-server: a JSON-RPC server speaking the Codex app-server stdio dialect
+//! (`shared/spec/PROTOCOL.md`) in front of the credential logic.
+//!
+//! It does not decide anything about credentials (that is auth-core's job), never writes to
+//! stdout except through the single writer task of `transport`, and never reads environment
+//! variables outside [`ServerConfig::from_env`].
+//!
+//! Layout: `transport` (bytes ↔ envelopes, the writer task), `connection` (read loop, in-flight
+//! limit, barriers, end of input), `dispatch` (method names → typed params → handlers, handshake
+//! gate), `handlers/` (one file per method family), `hub` (broadcast and server requests),
+//! `error` (the only place codes are chosen), `state` and `config` (shared state, startup config),
+//! `cli` (command line and schema export).
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
+pub mod cli;
+pub mod config;
+pub mod connection;
+pub mod dispatch;
+pub mod error;
+mod handlers;
+pub mod hub;
+pub mod state;
+pub mod transport;
+
+pub use config::{ConfigError, ServerConfig};
+pub use connection::{Connection, MAX_IN_FLIGHT, ServeError, Session};
+pub use dispatch::RequestCtx;
+pub use error::RpcError;
+pub use hub::{ConnectionId, Hub, PendingServerRequest, ServerRequestError};
+pub use state::ServerState;
+
+use tokio::io::{AsyncRead, AsyncWrite, BufReader};
+
+/// Serves one stdio-dialect connection over `reader`/`writer` until end of input; every request
+/// read is answered before this returns `Ok`. A write failure (client gone) returns an error.
+pub async fn run<R, W>(reader: R, writer: W, state: ServerState) -> Result<(), ServeError>
+where
+    R: AsyncRead + Unpin + Send + 'static,
+    W: AsyncWrite + Unpin + Send + 'static,
+{
+    connection::serve(state, BufReader::with_capacity(64 * 1024, reader), writer).await
+}

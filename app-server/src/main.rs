@@ -1,1 +1,47 @@
-fn main() {}
+//! `app-server`: serves the Codex app-server protocol on stdin/stdout; logs go to stderr.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
+use std::process::ExitCode;
+
+use app_server::cli::Cli;
+use app_server::{ServerConfig, ServerState};
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+pub fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .with_env_filter(EnvFilter::from_default_env())
+        .init();
+    match serve(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!(cause = format!("{err:#}"), "app-server failed");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(cli: Cli) -> anyhow::Result<()> {
+    if let Some(command) = &cli.command {
+        return Ok(app_server::cli::export_schema(command)?);
+    }
+    anyhow::ensure!(
+        cli.listen == "stdio://",
+        "unsupported --listen {}",
+        cli.listen
+    );
+    let state = ServerState::new(ServerConfig::from_env()?);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let served = runtime.block_on(app_server::run(
+        tokio::io::stdin(),
+        tokio::io::stdout(),
+        state,
+    ));
+    // A blocking stdin read may still be pending after a write error; do not wait for it.
+    runtime.shutdown_background();
+    Ok(served?)
+}

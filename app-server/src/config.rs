@@ -1,0 +1,94 @@
+//! `ServerConfig`: everything the server reads from its environment, gathered once at startup so
+//! handlers never read environment variables and tests inject every value.
+
+use std::path::PathBuf;
+
+/// Startup configuration. Build it with [`ServerConfig::from_env`] in the binary, or with
+/// [`ServerConfig::new`] (no environment access) in tests.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// The Codex home directory, absolute and canonical when it exists (PROTOCOL.md §3).
+    pub codex_home: PathBuf,
+    /// `CODEX_INTERNAL_ORIGINATOR_OVERRIDE` when set and non-empty: replaces `clientInfo.name`
+    /// as the user-agent originator.
+    pub originator_override: Option<String>,
+    /// `TERM_PROGRAM[/TERM_PROGRAM_VERSION]`, else `TERM`, else `unknown`.
+    pub terminal: String,
+    /// Operating system as shown in the user agent, e.g. `Mac OS 14.5.0` or `Ubuntu 24.04`.
+    pub os: String,
+    /// CPU architecture as shown in the user agent, e.g. `arm64` or `x86_64`.
+    pub arch: String,
+    /// The version in the user agent: the `app-server` package version.
+    pub version: String,
+}
+
+/// Why the configuration could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// `CODEX_HOME` names something that is not an existing directory.
+    #[error("CODEX_HOME {path} is not an existing directory: {source}")]
+    CodexHome {
+        /// The value of `CODEX_HOME`.
+        path: PathBuf,
+        /// Why canonicalizing it failed.
+        source: std::io::Error,
+    },
+    /// Neither `CODEX_HOME` nor a home directory is known.
+    #[error("cannot locate the home directory; set CODEX_HOME")]
+    NoHomeDir,
+}
+
+impl ServerConfig {
+    /// A configuration with the given home and neutral values: no originator override, terminal
+    /// `unknown`, the real OS and architecture. Reads no environment variables.
+    pub fn new(codex_home: PathBuf) -> Self {
+        let info = os_info::get();
+        Self {
+            codex_home,
+            originator_override: None,
+            terminal: "unknown".to_string(),
+            os: format!("{} {}", info.os_type(), info.version()),
+            arch: info.architecture().unwrap_or("unknown").to_string(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+        }
+    }
+
+    /// The configuration of the real process: `CODEX_HOME` (canonicalized; must exist) else
+    /// `<home>/.codex`, and the user-agent inputs of PROTOCOL.md §3.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let codex_home = match var("CODEX_HOME") {
+            Some(path) => {
+                let path = PathBuf::from(path);
+                match std::fs::canonicalize(&path) {
+                    Ok(canonical) if canonical.is_dir() => canonical,
+                    Ok(_) => {
+                        let source = std::io::Error::other("not a directory");
+                        return Err(ConfigError::CodexHome { path, source });
+                    }
+                    Err(source) => return Err(ConfigError::CodexHome { path, source }),
+                }
+            }
+            None => {
+                let home = std::env::home_dir().ok_or(ConfigError::NoHomeDir)?;
+                let default = home.join(".codex");
+                std::fs::canonicalize(&default).unwrap_or(default)
+            }
+        };
+        let terminal = match (
+            var("TERM_PROGRAM"),
+            var("TERM_PROGRAM_VERSION"),
+            var("TERM"),
+        ) {
+            (Some(program), Some(version), _) => format!("{program}/{version}"),
+            (Some(program), None, _) => program,
+            (None, _, Some(term)) => term,
+            (None, _, None) => "unknown".to_string(),
+        };
+        Ok(Self {
+            originator_override: var("CODEX_INTERNAL_ORIGINATOR_OVERRIDE"),
+            terminal,
+            ..Self::new(codex_home)
+        })
+    }
+}

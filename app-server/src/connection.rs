@@ -1,0 +1,179 @@
+//! One client connection: its writer task, its read loop with the in-flight limit and the barrier
+//! rule (PROTOCOL.md §1 "Pipelining and backpressure", "Ordering guarantee", "End of input").
+
+use std::sync::{Arc, OnceLock};
+
+use protocol::RequestId;
+use tokio::io::{AsyncBufRead, AsyncWrite};
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinHandle;
+
+use crate::dispatch;
+use crate::hub::{ConnectionId, Outbox};
+use crate::state::ServerState;
+use crate::transport::{Incoming, LineReader, Outgoing, write_loop};
+
+/// At most this many requests of one connection run at once; at the limit the server stops
+/// reading that connection until one is answered.
+pub const MAX_IN_FLIGHT: usize = 128;
+
+/// Messages queued for the writer before producers wait (they wait; nothing is dropped).
+const OUTBOX_CAPACITY: usize = 256;
+
+/// Why serving a connection ended with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// Reading the input failed (not EOF: EOF is a clean end).
+    #[error("reading input failed: {0}")]
+    Read(std::io::Error),
+    /// Writing the output failed; the client is gone.
+    #[error("writing output failed: {0}")]
+    Write(std::io::Error),
+    /// The writer task panicked or was cancelled.
+    #[error("writer task failed: {0}")]
+    Writer(tokio::task::JoinError),
+}
+
+/// What a successful `initialize` established for a connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// The user agent returned by `initialize` and `getUserAgent`.
+    pub user_agent: String,
+    /// The originator: `CODEX_INTERNAL_ORIGINATOR_OVERRIDE` or `clientInfo.name`; logins this
+    /// connection starts pass it as their `originator` parameter.
+    pub originator: String,
+}
+
+/// Per-connection state shared by the connection's request tasks.
+pub struct Connection {
+    id: ConnectionId,
+    state: ServerState,
+    outbox: Outbox,
+    session: OnceLock<Session>,
+}
+
+impl Connection {
+    /// The connection's id in the hub (target of server requests).
+    pub fn id(&self) -> ConnectionId {
+        self.id
+    }
+
+    /// The shared server state.
+    pub fn state(&self) -> &ServerState {
+        &self.state
+    }
+
+    /// The session, once the `initialize` response was written.
+    pub fn session(&self) -> Option<&Session> {
+        self.session.get()
+    }
+
+    /// Queues a message for this connection's writer; a closed writer (client gone) is ignored
+    /// here and reported by `serve`.
+    pub(crate) async fn send(&self, message: Outgoing) {
+        if self.outbox.send(message).await.is_err() {
+            tracing::debug!("output closed; message not written");
+        }
+    }
+
+    /// Marks the connection initialized: called right after its `initialize` response was queued.
+    pub(crate) fn complete_initialize(&self, session: Session, opt_out: Vec<String>) {
+        if self.session.set(session).is_ok() {
+            self.state.hub().mark_initialized(self.id, opt_out);
+        }
+    }
+}
+
+/// Serves one connection until end of input, then lets every in-flight request finish and
+/// writes all answers before returning.
+pub(crate) async fn serve<R, W>(state: ServerState, reader: R, writer: W) -> Result<(), ServeError>
+where
+    R: AsyncBufRead + Unpin + Send + 'static,
+    W: AsyncWrite + Unpin + Send + 'static,
+{
+    let (outbox, receiver) = mpsc::channel(OUTBOX_CAPACITY);
+    let id = state.hub().register(outbox.clone());
+    let connection = Arc::new(Connection {
+        id,
+        state: state.clone(),
+        outbox,
+        session: OnceLock::new(),
+    });
+    let mut writer_task = tokio::spawn(write_loop(writer, receiver));
+    let in_flight = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
+
+    let read_result = tokio::select! {
+        result = read_loop(&connection, LineReader::new(reader), &in_flight) => result,
+        written = &mut writer_task => {
+            state.hub().unregister(id);
+            return writer_outcome(written);
+        }
+    };
+    tokio::select! {
+        _all_done = in_flight.acquire_many(MAX_IN_FLIGHT as u32) => {}
+        written = &mut writer_task => {
+            state.hub().unregister(id);
+            return writer_outcome(written);
+        }
+    }
+    // Every request is answered; closing the last senders lets the writer drain and finish.
+    state.hub().unregister(id);
+    drop(connection);
+    let written = writer_task.await;
+    read_result.map_err(ServeError::Read)?;
+    writer_outcome(written)
+}
+
+fn writer_outcome(
+    written: Result<std::io::Result<()>, tokio::task::JoinError>,
+) -> Result<(), ServeError> {
+    match written {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(err)) => Err(ServeError::Write(err)),
+        Err(err) => Err(ServeError::Writer(err)),
+    }
+}
+
+/// Reads and routes messages in arrival order. A permit is taken *before* reading, so at
+/// [`MAX_IN_FLIGHT`] the loop stops reading (backpressure). After a barrier request the loop
+/// waits until it was answered.
+async fn read_loop<R: AsyncBufRead + Unpin>(
+    connection: &Arc<Connection>,
+    mut lines: LineReader<R>,
+    in_flight: &Arc<Semaphore>,
+) -> std::io::Result<()> {
+    loop {
+        let permit = Arc::clone(in_flight)
+            .acquire_owned()
+            .await
+            .map_err(std::io::Error::other)?;
+        let Some(incoming) = lines.next().await? else {
+            return Ok(());
+        };
+        match incoming {
+            Incoming::Request { id, method, params } => {
+                let barrier = dispatch::is_barrier(&method);
+                let task: JoinHandle<()> = tokio::spawn(dispatch::handle_request(
+                    Arc::clone(connection),
+                    id,
+                    method,
+                    params,
+                    permit,
+                ));
+                if barrier && let Err(err) = task.await {
+                    tracing::error!(cause = %err, "barrier request task failed");
+                }
+            }
+            Incoming::Notification { method } => dispatch::handle_notification(&method),
+            Incoming::Response { id, outcome } => connection.state.hub().resolve(id, outcome),
+            Incoming::Invalid(error) => {
+                log_invalid(error.id.as_ref(), &error.error.message);
+                connection.send(Outgoing::Error(error)).await;
+            }
+        }
+    }
+}
+
+fn log_invalid(id: Option<&RequestId>, message: &str) {
+    tracing::info!(?id, message, "invalid message answered with an error");
+}

@@ -1,0 +1,303 @@
+//! Method names → typed params → handlers (PROTOCOL.md §2 check order: envelope → method lookup
+//! → params → handshake gate → handler). Knows method names, never bytes.
+
+use std::sync::{Arc, Mutex};
+
+use protocol::methods::*;
+use protocol::{ClientRequest, RequestId, ServerNotification};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use tokio::sync::OwnedSemaphorePermit;
+use tracing::Instrument;
+
+use crate::connection::{Connection, Session};
+use crate::error::RpcError;
+use crate::handlers;
+use crate::state::ServerState;
+use crate::transport::Outgoing;
+
+/// Whether later requests of the connection must wait until this one was answered (§1).
+pub(crate) fn is_barrier(method: &str) -> bool {
+    matches!(
+        method,
+        INITIALIZE
+            | LOGIN_API_KEY
+            | LOGIN_CHAT_GPT
+            | CANCEL_LOGIN_CHAT_GPT
+            | LOGOUT_CHAT_GPT
+            | ACCOUNT_LOGIN_START
+            | ACCOUNT_LOGIN_CANCEL
+            | ACCOUNT_LOGOUT
+    )
+}
+
+/// Client notifications are never answered; only `initialized` is logged above debug.
+pub(crate) fn handle_notification(method: &str) {
+    if method == INITIALIZED {
+        tracing::info!("client sent initialized");
+    } else {
+        tracing::debug!(method, "client notification ignored");
+    }
+}
+
+/// What a handler asked to happen after its response was queued, in order.
+enum Deferred {
+    Notify(ServerNotification),
+    Initialize(Session, Vec<String>),
+}
+
+/// What a handler sees: its connection, the shared state, and a queue of notifications to send
+/// after its response (PROTOCOL.md §4.14: the response first, then the notifications).
+pub struct RequestCtx {
+    connection: Arc<Connection>,
+    deferred: Mutex<Vec<Deferred>>,
+}
+
+impl RequestCtx {
+    /// The shared server state.
+    pub fn state(&self) -> &ServerState {
+        self.connection.state()
+    }
+
+    /// The connection that sent the request.
+    pub fn connection(&self) -> &Connection {
+        &self.connection
+    }
+
+    /// Broadcasts `notification` right after this request's response is written.
+    pub fn notify_after_response(&self, notification: ServerNotification) {
+        self.push(Deferred::Notify(notification));
+    }
+
+    /// Marks the connection initialized right after the `initialize` response is written.
+    pub(crate) fn initialize_after_response(&self, session: Session, opt_out: Vec<String>) {
+        self.push(Deferred::Initialize(session, opt_out));
+    }
+
+    fn push(&self, action: Deferred) {
+        self.deferred
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(action);
+    }
+
+    fn take_deferred(&self) -> Vec<Deferred> {
+        std::mem::take(
+            &mut *self
+                .deferred
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+    }
+}
+
+/// Runs one request in its own span and task, queues its answer, then its deferred actions.
+pub(crate) async fn handle_request(
+    connection: Arc<Connection>,
+    id: RequestId,
+    method: String,
+    params: Value,
+    permit: OwnedSemaphorePermit,
+) {
+    let span = tracing::info_span!("request", method = %method, id = %id);
+    async move {
+        let ctx = Arc::new(RequestCtx {
+            connection: Arc::clone(&connection),
+            deferred: Mutex::default(),
+        });
+        let result = catch_panic(run(Arc::clone(&ctx), id.clone(), method, params)).await;
+        match &result {
+            Ok(_) => tracing::debug!("answered"),
+            Err(err) => {
+                tracing::debug!(code = err.code, message = %err.message, "answered with error")
+            }
+        }
+        connection.send(Outgoing::reply(id, result)).await;
+        for action in ctx.take_deferred() {
+            match action {
+                Deferred::Notify(notification) => {
+                    connection.state().hub().broadcast(notification).await
+                }
+                Deferred::Initialize(session, opt_out) => {
+                    connection.complete_initialize(session, opt_out)
+                }
+            }
+        }
+        drop(permit);
+    }
+    .instrument(span)
+    .await
+}
+
+/// Runs `future` as its own task so a panic becomes `-32603 Internal error`.
+async fn catch_panic<F>(future: F) -> Result<Value, RpcError>
+where
+    F: Future<Output = Result<Value, RpcError>> + Send + 'static,
+{
+    match tokio::spawn(future.in_current_span()).await {
+        Ok(result) => result,
+        Err(err) => {
+            tracing::error!(cause = %err, "handler failed");
+            Err(RpcError::internal())
+        }
+    }
+}
+
+async fn run(
+    ctx: Arc<RequestCtx>,
+    id: RequestId,
+    method: String,
+    params: Value,
+) -> Result<Value, RpcError> {
+    let request = parse(&method, id, params)?;
+    validate(&request)?;
+    gate(ctx.connection(), &request)?;
+    handle(&ctx, &method, request).await
+}
+
+/// Method lookup and params decoding. Missing or `null` params are `{}`; params must be an object.
+fn parse(method: &str, id: RequestId, params: Value) -> Result<ClientRequest, RpcError> {
+    let params = match params {
+        Value::Null => Value::Object(Default::default()),
+        Value::Object(map) => Value::Object(map),
+        other => {
+            // Look the method up first: an unknown method is -32601 whatever its params.
+            if !CLIENT_REQUEST_METHODS.contains(&method) {
+                return Err(RpcError::method_not_found(method));
+            }
+            return Err(RpcError::invalid_params(format!(
+                "invalid type: {}, expected an object",
+                describe(&other)
+            )));
+        }
+    };
+    Ok(match method {
+        INITIALIZE => ClientRequest::Initialize {
+            id,
+            params: decode(params)?,
+        },
+        GET_AUTH_STATUS => ClientRequest::GetAuthStatus {
+            id,
+            params: decode(params)?,
+        },
+        LOGIN_API_KEY => ClientRequest::LoginApiKey {
+            id,
+            params: decode(params)?,
+        },
+        LOGIN_CHAT_GPT => ClientRequest::LoginChatGpt { id },
+        CANCEL_LOGIN_CHAT_GPT => ClientRequest::CancelLoginChatGpt {
+            id,
+            params: decode(params)?,
+        },
+        LOGOUT_CHAT_GPT => ClientRequest::LogoutChatGpt { id },
+        USER_INFO => ClientRequest::UserInfo { id },
+        GET_USER_AGENT => ClientRequest::GetUserAgent { id },
+        ACCOUNT_READ => ClientRequest::GetAccount {
+            id,
+            params: decode(params)?,
+        },
+        ACCOUNT_LOGIN_START => ClientRequest::LoginAccount {
+            id,
+            params: decode(params)?,
+        },
+        ACCOUNT_LOGIN_CANCEL => ClientRequest::CancelLoginAccount {
+            id,
+            params: decode(params)?,
+        },
+        ACCOUNT_LOGOUT => ClientRequest::LogoutAccount { id },
+        ACCOUNT_REPORT_UNAUTHORIZED => ClientRequest::ReportUnauthorized {
+            id,
+            params: decode(params)?,
+        },
+        _ => return Err(RpcError::method_not_found(method)),
+    })
+}
+
+fn decode<T: DeserializeOwned>(params: Value) -> Result<T, RpcError> {
+    serde_json::from_value(params).map_err(RpcError::invalid_params)
+}
+
+/// serde's wording for the JSON kind of a non-object params value.
+fn describe(value: &Value) -> String {
+    match value {
+        Value::Bool(b) => format!("boolean `{b}`"),
+        Value::Number(n) if n.is_f64() => format!("floating point `{n}`"),
+        Value::Number(n) => format!("integer `{n}`"),
+        Value::String(s) => format!("string {s:?}"),
+        Value::Array(_) => "sequence".to_string(),
+        Value::Null | Value::Object(_) => "map".to_string(),
+    }
+}
+
+/// Validation that serde cannot express; still `-32602`, still before the handshake gate.
+fn validate(request: &ClientRequest) -> Result<(), RpcError> {
+    use protocol::LoginAccountParams;
+    let api_key = match request {
+        ClientRequest::LoginApiKey { params, .. } => Some(&params.api_key),
+        ClientRequest::LoginAccount {
+            params: LoginAccountParams::ApiKey { api_key },
+            ..
+        } => Some(api_key),
+        _ => None,
+    };
+    match api_key {
+        Some(key) if key.trim().is_empty() => {
+            Err(RpcError::invalid_params("apiKey must not be empty"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The per-connection handshake gate (§3).
+fn gate(connection: &Connection, request: &ClientRequest) -> Result<(), RpcError> {
+    let initialized = connection.session().is_some();
+    match (request, initialized) {
+        (ClientRequest::Initialize { .. }, true) => Err(RpcError::already_initialized()),
+        (ClientRequest::Initialize { .. }, false) => Ok(()),
+        (_, false) => Err(RpcError::not_initialized()),
+        (_, true) => Ok(()),
+    }
+}
+
+/// Routes a decoded, gated request to its handler.
+async fn handle(ctx: &RequestCtx, method: &str, request: ClientRequest) -> Result<Value, RpcError> {
+    match request {
+        ClientRequest::Initialize { params, .. } => {
+            reply(handlers::handshake::initialize(ctx, params).await)
+        }
+        ClientRequest::GetUserAgent { .. } => reply(handlers::handshake::get_user_agent(ctx).await),
+        ClientRequest::GetAuthStatus { .. }
+        | ClientRequest::LoginApiKey { .. }
+        | ClientRequest::LoginChatGpt { .. }
+        | ClientRequest::CancelLoginChatGpt { .. }
+        | ClientRequest::LogoutChatGpt { .. }
+        | ClientRequest::UserInfo { .. }
+        | ClientRequest::GetAccount { .. }
+        | ClientRequest::LoginAccount { .. }
+        | ClientRequest::CancelLoginAccount { .. }
+        | ClientRequest::LogoutAccount { .. }
+        | ClientRequest::ReportUnauthorized { .. } => not_yet_wired(method),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// NOT YET WIRED: the auth methods are recognised (so their params are validated with -32602 and
+// the handshake gate applies) but answer -32601 until auth-core is wired into `handlers/`.
+// Move each arm above this line as its handler lands; delete this function when none is left.
+// ---------------------------------------------------------------------------------------------
+fn not_yet_wired(method: &str) -> Result<Value, RpcError> {
+    tracing::warn!(method, "method recognised but not implemented yet");
+    Err(RpcError::method_not_found(method))
+}
+
+fn reply<T: Serialize>(result: Result<T, RpcError>) -> Result<Value, RpcError> {
+    serde_json::to_value(result?).map_err(|err| {
+        tracing::error!(cause = %err, "result does not serialize");
+        RpcError::internal()
+    })
+}
+
+#[cfg(test)]
+#[path = "dispatch_tests.rs"]
+mod tests;

@@ -1,0 +1,82 @@
+//! `initialize` (PROTOCOL.md §3) and `getUserAgent` (§4.7).
+
+use protocol::{GetUserAgentResponse, InitializeParams, InitializeResponse};
+
+use crate::connection::Session;
+use crate::dispatch::RequestCtx;
+use crate::error::RpcError;
+
+/// Validates `clientInfo.name`, builds the user agent and returns the handshake result. The
+/// connection counts as initialized once this response is written.
+pub(crate) async fn initialize(
+    ctx: &RequestCtx,
+    params: InitializeParams,
+) -> Result<InitializeResponse, RpcError> {
+    let client = params.client_info;
+    if !is_header_value(&client.name) {
+        return Err(RpcError::invalid_request(format!(
+            "Invalid clientInfo.name: '{}'. Must be a valid HTTP header value.",
+            client.name
+        )));
+    }
+    let config = ctx.state().config();
+    let originator = config
+        .originator_override
+        .clone()
+        .unwrap_or_else(|| client.name.clone());
+    let user_agent = format!(
+        "{originator}/{} ({}; {}) {} ({}; {})",
+        config.version, config.os, config.arch, config.terminal, client.name, client.version
+    );
+    tracing::info!(client = %client.name, version = %client.version, "initialize");
+    let opt_out = params
+        .capabilities
+        .and_then(|caps| caps.opt_out_notification_methods)
+        .unwrap_or_default();
+    ctx.initialize_after_response(
+        Session {
+            user_agent: user_agent.clone(),
+            originator,
+        },
+        opt_out,
+    );
+    Ok(InitializeResponse {
+        user_agent,
+        platform_family: if cfg!(windows) { "windows" } else { "unix" }.to_string(),
+        platform_os: std::env::consts::OS.to_string(),
+        codex_home: config.codex_home.to_string_lossy().into_owned(),
+    })
+}
+
+/// The same user agent as this connection's `initialize` result.
+pub(crate) async fn get_user_agent(ctx: &RequestCtx) -> Result<GetUserAgentResponse, RpcError> {
+    let session = ctx
+        .connection()
+        .session()
+        .ok_or_else(RpcError::not_initialized)?;
+    Ok(GetUserAgentResponse {
+        user_agent: session.user_agent.clone(),
+    })
+}
+
+/// A valid HTTP header value: every byte is TAB, or at least 0x20 and not DEL.
+fn is_header_value(value: &str) -> bool {
+    value
+        .bytes()
+        .all(|b| b == b'\t' || (b >= 0x20 && b != 0x7f))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_header_value;
+
+    #[test]
+    fn header_value_rules() {
+        assert!(is_header_value(""));
+        assert!(is_header_value("codex_vscode"));
+        assert!(is_header_value("naïve\tname"));
+        assert!(!is_header_value("bad\rname"));
+        assert!(!is_header_value("bad\nname"));
+        assert!(!is_header_value("del\u{7f}"));
+    }
+}

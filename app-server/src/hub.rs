@@ -1,0 +1,210 @@
+//! The notification hub: every connection's outbox, who is initialized and what they opted out
+//! of, and the server→client requests waiting for an answer.
+//!
+//! Transport-neutral: stdio registers one connection, a network transport may register many.
+//! Notifications are broadcast to every initialized connection (PROTOCOL.md §4.14) minus its
+//! `optOutNotificationMethods`; server requests get integer ids from one server-wide counter
+//! starting at 0 and are resolved by the client's responses (§1 rule 5, §4.15).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
+
+use protocol::methods::{
+    ACCOUNT_LOGIN_COMPLETED, ACCOUNT_UPDATED, AUTH_STATUS_CHANGE, LOGIN_CHAT_GPT_COMPLETE,
+};
+use protocol::{RequestId, ServerNotification, ServerRequest};
+use serde_json::Value;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::transport::Outgoing;
+
+/// Identifies one connection for the life of the process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConnectionId(u64);
+
+/// The sending side of a connection's writer task.
+pub(crate) type Outbox = mpsc::Sender<Outgoing>;
+
+/// A client's answer to a server request: its `result`, or its `error` object as sent.
+pub type ServerRequestOutcome = Result<Value, Value>;
+
+/// Why a server request could not be sent or was not answered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ServerRequestError {
+    /// The target connection is gone or not initialized.
+    #[error("connection is not available")]
+    NoConnection,
+    /// The connection closed before it answered.
+    #[error("server request cancelled")]
+    Cancelled,
+}
+
+/// Awaits the client's answer to one server request. Dropping it forgets the request, so a late
+/// answer is ignored (logged).
+#[derive(Debug)]
+pub struct PendingServerRequest {
+    /// The id the request was sent with.
+    pub id: RequestId,
+    receiver: oneshot::Receiver<ServerRequestOutcome>,
+}
+
+impl PendingServerRequest {
+    /// The client's answer, or `Cancelled` if its connection closed first. Wrap in
+    /// `tokio::time::timeout` for a deadline.
+    pub async fn response(self) -> Result<ServerRequestOutcome, ServerRequestError> {
+        self.receiver
+            .await
+            .map_err(|_| ServerRequestError::Cancelled)
+    }
+}
+
+struct Peer {
+    outbox: Outbox,
+    /// `None` until the `initialize` response was written; then the opted-out method names.
+    opt_out: Option<HashSet<String>>,
+}
+
+struct Pending {
+    connection: ConnectionId,
+    reply: oneshot::Sender<ServerRequestOutcome>,
+}
+
+#[derive(Default)]
+struct Inner {
+    peers: HashMap<ConnectionId, Peer>,
+    pending: HashMap<i64, Pending>,
+}
+
+/// Connections, broadcast and server requests. Held by [`crate::ServerState`].
+#[derive(Default)]
+pub struct Hub {
+    inner: Mutex<Inner>,
+    next_connection: AtomicU64,
+    next_request_id: AtomicI64,
+}
+
+impl Hub {
+    /// Locks the registry. A std mutex (never held across `.await`): every critical section is a
+    /// few map operations. Poisoning is recovered: the maps stay consistent after any panic
+    /// because each section only inserts or removes whole entries.
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub(crate) fn register(&self, outbox: Outbox) -> ConnectionId {
+        let id = ConnectionId(self.next_connection.fetch_add(1, Ordering::Relaxed));
+        self.lock().peers.insert(
+            id,
+            Peer {
+                outbox,
+                opt_out: None,
+            },
+        );
+        id
+    }
+
+    /// Marks a connection initialized; from now on it receives broadcasts not in `opt_out`.
+    pub(crate) fn mark_initialized(&self, connection: ConnectionId, opt_out: Vec<String>) {
+        if let Some(peer) = self.lock().peers.get_mut(&connection) {
+            peer.opt_out = Some(opt_out.into_iter().collect());
+        }
+    }
+
+    /// Whether `connection` is registered and initialized.
+    pub fn is_initialized(&self, connection: ConnectionId) -> bool {
+        self.lock()
+            .peers
+            .get(&connection)
+            .is_some_and(|p| p.opt_out.is_some())
+    }
+
+    /// Forgets a connection; its unanswered server requests resolve as `Cancelled`.
+    pub(crate) fn unregister(&self, connection: ConnectionId) {
+        let mut inner = self.lock();
+        inner.peers.remove(&connection);
+        inner
+            .pending
+            .retain(|_, pending| pending.connection != connection);
+    }
+
+    /// Sends `notification` to every initialized connection that did not opt out of its method.
+    /// Waits while a connection's outbox is full (never drops); a closed connection is skipped.
+    pub async fn broadcast(&self, notification: ServerNotification) {
+        let method = notification_method(&notification);
+        let targets: Vec<Outbox> = self
+            .lock()
+            .peers
+            .values()
+            .filter(|peer| {
+                peer.opt_out
+                    .as_ref()
+                    .is_some_and(|out| !out.contains(method))
+            })
+            .map(|peer| peer.outbox.clone())
+            .collect();
+        for outbox in targets {
+            let _closed = outbox
+                .send(Outgoing::Notification(notification.clone()))
+                .await;
+        }
+    }
+
+    /// Sends a server request to `connection` (which must be initialized), with the next id of
+    /// the server-wide counter. `build` receives that id.
+    pub async fn send_request(
+        &self,
+        connection: ConnectionId,
+        build: impl FnOnce(RequestId) -> ServerRequest,
+    ) -> Result<PendingServerRequest, ServerRequestError> {
+        let number = self.next_request_id.fetch_add(1, Ordering::Relaxed);
+        let id = RequestId::Integer(number);
+        let (reply, receiver) = oneshot::channel();
+        let outbox = {
+            let mut inner = self.lock();
+            let peer = inner.peers.get(&connection).filter(|p| p.opt_out.is_some());
+            let outbox = peer
+                .map(|p| p.outbox.clone())
+                .ok_or(ServerRequestError::NoConnection)?;
+            inner.pending.insert(number, Pending { connection, reply });
+            outbox
+        };
+        if outbox
+            .send(Outgoing::Request(build(id.clone())))
+            .await
+            .is_err()
+        {
+            self.lock().pending.remove(&number);
+            return Err(ServerRequestError::NoConnection);
+        }
+        Ok(PendingServerRequest { id, receiver })
+    }
+
+    /// Delivers a client's response to the waiting server request; unknown ids are logged.
+    pub(crate) fn resolve(&self, id: Option<RequestId>, outcome: ServerRequestOutcome) {
+        let pending = match &id {
+            Some(RequestId::Integer(number)) => self.lock().pending.remove(number),
+            _ => None,
+        };
+        match pending {
+            Some(pending) => {
+                if pending.reply.send(outcome).is_err() {
+                    tracing::debug!(?id, "response to a server request nobody waits for anymore");
+                }
+            }
+            None => tracing::warn!(?id, "response with an unknown id ignored"),
+        }
+    }
+}
+
+/// The method name of a server notification (for opt-out matching).
+pub(crate) fn notification_method(notification: &ServerNotification) -> &'static str {
+    match notification {
+        ServerNotification::AuthStatusChange(_) => AUTH_STATUS_CHANGE,
+        ServerNotification::LoginChatGptComplete(_) => LOGIN_CHAT_GPT_COMPLETE,
+        ServerNotification::AccountUpdated(_) => ACCOUNT_UPDATED,
+        ServerNotification::AccountLoginCompleted(_) => ACCOUNT_LOGIN_COMPLETED,
+    }
+}

@@ -1,0 +1,252 @@
+//! The stdio transport: bytes and envelopes, never method names (PROTOCOL.md §1).
+//!
+//! [`LineReader`] turns input bytes into classified [`Incoming`] messages, enforcing the 1 MiB
+//! line limit without buffering the excess; [`write_loop`] is the only owner of the output and
+//! writes one compact JSON message plus `\n` per [`Outgoing`], flushing after each.
+
+use protocol::{JSONRPCError, JSONRPCResponse, RequestId, ServerNotification, ServerRequest};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::mpsc;
+
+use crate::error::{MAX_LINE_BYTES, RpcError};
+
+/// One message for the writer. Serializes without a `"jsonrpc"` member.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum Outgoing {
+    /// A successful answer.
+    Response(JSONRPCResponse),
+    /// An error answer.
+    Error(JSONRPCError),
+    /// A server notification.
+    Notification(ServerNotification),
+    /// A server→client request.
+    Request(ServerRequest),
+}
+
+impl Outgoing {
+    /// The answer to request `id`.
+    pub fn reply(id: RequestId, result: Result<Value, RpcError>) -> Self {
+        match result {
+            Ok(result) => Outgoing::Response(JSONRPCResponse { id, result }),
+            Err(err) => Outgoing::Error(JSONRPCError {
+                id: Some(id),
+                error: err.into_wire(),
+            }),
+        }
+    }
+}
+
+/// One classified input line (§1 "Classifying a line").
+#[derive(Debug, Clone, PartialEq)]
+pub enum Incoming {
+    /// `method` is a string and `id` a string or i64 integer: must be answered exactly once.
+    Request {
+        /// The id, echoed in the answer.
+        id: RequestId,
+        /// The method name (not yet looked up).
+        method: String,
+        /// The raw params; `Null` when absent.
+        params: Value,
+    },
+    /// `method` is a string and `id` absent or not a valid id: never answered.
+    Notification {
+        /// The method name.
+        method: String,
+    },
+    /// An answer to a server request: `result`, or the `error` object as sent.
+    Response {
+        /// The id, if it is a valid id at all.
+        id: Option<RequestId>,
+        /// The client's result or error.
+        outcome: Result<Value, Value>,
+    },
+    /// A line that is answered with an error right away (§1 rules 1-3, 4a and 6).
+    Invalid(JSONRPCError),
+}
+
+/// Reads lines of at most [`MAX_LINE_BYTES`] and classifies them; blank lines are skipped.
+pub struct LineReader<R> {
+    reader: R,
+    line: Vec<u8>,
+}
+
+enum Line {
+    Complete,
+    TooLong,
+    Eof,
+}
+
+impl<R: AsyncBufRead + Unpin> LineReader<R> {
+    /// Wraps a buffered reader.
+    pub fn new(reader: R) -> Self {
+        Self {
+            reader,
+            line: Vec::new(),
+        }
+    }
+
+    /// The next non-blank message, or `None` at end of input.
+    pub async fn next(&mut self) -> std::io::Result<Option<Incoming>> {
+        loop {
+            match self.read_line().await? {
+                Line::Eof => return Ok(None),
+                Line::TooLong => {
+                    tracing::warn!(limit = MAX_LINE_BYTES, "overlong line discarded");
+                    return Ok(Some(invalid(None, RpcError::line_too_long())));
+                }
+                Line::Complete => {
+                    let mut bytes = self.line.as_slice();
+                    if let Some(stripped) = bytes.strip_suffix(b"\r") {
+                        bytes = stripped;
+                    }
+                    tracing::trace!(line = %String::from_utf8_lossy(bytes), "received");
+                    if let Some(incoming) = classify(bytes) {
+                        return Ok(Some(incoming));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Reads up to the next `\n` into `self.line`. Past the limit the rest of the line is
+    /// consumed and dropped chunk by chunk, so memory stays bounded by the limit.
+    async fn read_line(&mut self) -> std::io::Result<Line> {
+        self.line.clear();
+        let mut too_long = false;
+        loop {
+            let chunk = self.reader.fill_buf().await?;
+            if chunk.is_empty() {
+                return Ok(match (too_long, self.line.is_empty()) {
+                    (true, _) => Line::TooLong,
+                    (false, true) => Line::Eof,
+                    (false, false) => Line::Complete,
+                });
+            }
+            let (taken, ends_line) = match chunk.iter().position(|&b| b == b'\n') {
+                Some(i) => (i, true),
+                None => (chunk.len(), false),
+            };
+            if !too_long {
+                if self.line.len() + taken > MAX_LINE_BYTES {
+                    too_long = true;
+                    self.line = Vec::new();
+                } else {
+                    self.line.extend_from_slice(&chunk[..taken]);
+                }
+            }
+            self.reader.consume(taken + usize::from(ends_line));
+            if ends_line {
+                return Ok(if too_long {
+                    Line::TooLong
+                } else {
+                    Line::Complete
+                });
+            }
+        }
+    }
+}
+
+fn invalid(id: Option<RequestId>, err: RpcError) -> Incoming {
+    Incoming::Invalid(JSONRPCError {
+        id,
+        error: err.into_wire(),
+    })
+}
+
+/// A valid request id: a string, or an integer in the i64 range (never a float).
+fn request_id(value: &Value) -> Option<RequestId> {
+    match value {
+        Value::String(s) => Some(RequestId::String(s.clone())),
+        Value::Number(n) => n.as_i64().map(RequestId::Integer),
+        _ => None,
+    }
+}
+
+/// Classifies one line (without `\n`/`\r`); `None` for a blank line.
+pub fn classify(bytes: &[u8]) -> Option<Incoming> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return None;
+    }
+    let value: Value = match serde_json::from_slice(bytes) {
+        Ok(value) => value,
+        Err(err) => return Some(invalid(None, RpcError::parse_error(err))),
+    };
+    let mut object = match value {
+        Value::Object(object) => object,
+        Value::Array(_) => {
+            return Some(invalid(
+                None,
+                RpcError::invalid_envelope("batch requests are not supported"),
+            ));
+        }
+        _ => {
+            return Some(invalid(
+                None,
+                RpcError::invalid_envelope("expected a JSON object"),
+            ));
+        }
+    };
+    let id = object.get("id").and_then(request_id);
+    Some(match object.remove("method") {
+        Some(Value::String(method)) => match id {
+            Some(id) => Incoming::Request {
+                id,
+                method,
+                params: take(&mut object, "params"),
+            },
+            None => Incoming::Notification { method },
+        },
+        Some(_) => invalid(id, RpcError::invalid_envelope("method must be a string")),
+        None => classify_response(object, id),
+    })
+}
+
+fn classify_response(mut object: Map<String, Value>, id: Option<RequestId>) -> Incoming {
+    let has_id = object.contains_key("id");
+    match (has_id, object.remove("result"), object.remove("error")) {
+        (true, Some(result), _) => Incoming::Response {
+            id,
+            outcome: Ok(result),
+        },
+        (true, None, Some(error)) => Incoming::Response {
+            id,
+            outcome: Err(error),
+        },
+        _ => invalid(
+            id,
+            RpcError::invalid_envelope("not a request, notification or response"),
+        ),
+    }
+}
+
+fn take(object: &mut Map<String, Value>, key: &str) -> Value {
+    object.remove(key).unwrap_or(Value::Null)
+}
+
+/// Writes every message from `outbox` as compact JSON plus `\n`, flushing after each, until all
+/// senders are gone. Returns the first write error (the client is gone).
+pub async fn write_loop<W: AsyncWrite + Unpin>(
+    mut writer: W,
+    mut outbox: mpsc::Receiver<Outgoing>,
+) -> std::io::Result<()> {
+    let mut line = Vec::with_capacity(256);
+    while let Some(message) = outbox.recv().await {
+        line.clear();
+        serde_json::to_writer(&mut line, &message)?;
+        tracing::trace!(line = %String::from_utf8_lossy(&line), "sent");
+        line.push(b'\n');
+        writer.write_all(&line).await?;
+        writer.flush().await?;
+    }
+    writer.shutdown().await.or_else(|err| match err.kind() {
+        std::io::ErrorKind::BrokenPipe => Ok(()),
+        _ => Err(err),
+    })
+}
+
+#[cfg(test)]
+#[path = "transport_tests.rs"]
+mod tests;
