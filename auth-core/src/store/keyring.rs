@@ -131,14 +131,12 @@ pub struct MemoryKeyring {
 
 #[derive(Debug, Default)]
 struct Faults {
-    get: Option<String>,
-    set: Option<String>,
-    delete: Option<String>,
+    failures: HashMap<KeyringOp, String>,
     delay: Option<Duration>,
 }
 
 /// A keyring operation, for [`MemoryKeyring::fail`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum KeyringOp {
     /// [`KeyringBackend::get`].
     Get,
@@ -156,13 +154,11 @@ impl MemoryKeyring {
 
     /// Makes every later `op` fail with `message` (`None` clears the failure).
     pub fn fail(&self, op: KeyringOp, message: Option<&str>) {
-        let mut faults = lock_ignoring_poison(&self.faults);
-        let slot = match op {
-            KeyringOp::Get => &mut faults.get,
-            KeyringOp::Set => &mut faults.set,
-            KeyringOp::Delete => &mut faults.delete,
+        let failures = &mut lock_ignoring_poison(&self.faults).failures;
+        match message {
+            Some(message) => failures.insert(op, message.to_owned()),
+            None => failures.remove(&op),
         };
-        *slot = message.map(str::to_owned);
     }
 
     /// Makes every later call sleep this long first (`None` clears it).
@@ -180,12 +176,7 @@ impl MemoryKeyring {
     fn check(&self, op: KeyringOp) -> Result<(), KeyringError> {
         let (delay, failure) = {
             let faults = lock_ignoring_poison(&self.faults);
-            let failure = match op {
-                KeyringOp::Get => faults.get.clone(),
-                KeyringOp::Set => faults.set.clone(),
-                KeyringOp::Delete => faults.delete.clone(),
-            };
-            (faults.delay, failure)
+            (faults.delay, faults.failures.get(&op).cloned())
         };
         if let Some(delay) = delay {
             std::thread::sleep(delay);
@@ -381,80 +372,5 @@ mod tests {
         let missing = dir.path().join("x").join("..").join(".codex");
         assert_eq!(keyring_account(&missing), hashed(&real.join(".codex")));
         assert_ne!(keyring_account(&missing), keyring_account(&dotted));
-    }
-
-    #[test]
-    fn memory_keyring_injects_failures_until_cleared() {
-        let keyring = MemoryKeyring::new();
-        assert_eq!(keyring.get("s", "a"), Err(KeyringError::NoEntry));
-        keyring.fail(KeyringOp::Set, Some("locked"));
-        assert_eq!(
-            keyring.set("s", "a", "v"),
-            Err(KeyringError::Failure("locked".to_owned()))
-        );
-        assert_eq!(
-            keyring.set("s", "a", "v"),
-            Err(KeyringError::Failure("locked".to_owned()))
-        );
-        keyring.fail(KeyringOp::Set, None);
-        keyring.set("s", "a", "v").unwrap();
-        assert_eq!(keyring.get("s", "a"), Ok("v".to_owned()));
-        assert_eq!(keyring.delete("s", "a"), Ok(()));
-        assert_eq!(keyring.delete("s", "a"), Err(KeyringError::NoEntry));
-    }
-
-    #[test]
-    fn memory_keyring_debug_hides_values() {
-        let keyring = MemoryKeyring::new();
-        keyring.set("s", "a", "sk-secret-value").unwrap();
-        let debug = format!("{keyring:?}");
-        assert!(!debug.contains("sk-secret-value"), "{debug}");
-        assert!(debug.contains("entries: 1"), "{debug}");
-    }
-
-    #[test]
-    fn a_hung_backend_times_out_as_a_keyring_error() {
-        let keyring = Arc::new(MemoryKeyring::new());
-        keyring.delay(Some(Duration::from_secs(2)));
-        let home = tempfile::tempdir().unwrap();
-        let store = KeyringStore::new(home.path(), keyring).with_timeout(Duration::from_millis(50));
-        let started = std::time::Instant::now();
-        let error = store.load().unwrap_err();
-        assert!(started.elapsed() < Duration::from_secs(1));
-        assert_eq!(
-            error.to_string(),
-            "keyring error: read failed: timed out after 50 ms"
-        );
-    }
-
-    /// The `keyring` crate's own mock credential, with injected errors, through our mapping.
-    #[cfg(feature = "keyring")]
-    #[test]
-    fn keyring_crate_errors_map_to_kinds_without_data() {
-        use keyring::mock::MockCredential;
-        let entry = keyring::Entry::new_with_credential(Box::new(MockCredential::default()));
-        assert_eq!(
-            entry.get_password().map_err(from_keyring_error),
-            Err(KeyringError::NoEntry)
-        );
-        let mock: &MockCredential = entry.get_credential().downcast_ref().unwrap();
-        mock.set_error(keyring::Error::BadEncoding(b"sk-secret".to_vec()));
-        let mapped = entry.get_password().map_err(from_keyring_error);
-        assert_eq!(
-            mapped,
-            Err(KeyringError::Failure(
-                "the stored value is not UTF-8".to_owned()
-            ))
-        );
-        mock.set_error(keyring::Error::NoStorageAccess("locked".into()));
-        let mapped = entry.set_password("sk-secret").map_err(from_keyring_error);
-        assert_eq!(
-            mapped,
-            Err(KeyringError::Failure(
-                "Couldn't access platform secure storage: locked".to_owned()
-            ))
-        );
-        entry.set_password("sk-secret").unwrap();
-        assert_eq!(entry.get_password().unwrap(), "sk-secret");
     }
 }

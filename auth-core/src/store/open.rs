@@ -91,7 +91,9 @@ mod tests {
     use crate::secret::Secret;
     use crate::store::StoreError;
     use crate::store::auto::capture::events;
-    use crate::store::keyring::{KEYRING_SERVICE, KeyringOp, MemoryKeyring, keyring_account};
+    use crate::store::keyring::{
+        KEYRING_SERVICE, KeyringError, KeyringOp, MemoryKeyring, keyring_account,
+    };
 
     fn key(value: &str) -> StoredAuth {
         StoredAuth::api_key(Secret::new(value))
@@ -217,6 +219,87 @@ mod tests {
         );
     }
 
+    #[test]
+    fn memory_keyring_injects_failures_until_cleared() {
+        let keyring = MemoryKeyring::new();
+        assert_eq!(keyring.get("s", "a"), Err(KeyringError::NoEntry));
+        keyring.fail(KeyringOp::Set, Some("locked"));
+        assert_eq!(
+            keyring.set("s", "a", "v"),
+            Err(KeyringError::Failure("locked".to_owned()))
+        );
+        assert_eq!(
+            keyring.set("s", "a", "v"),
+            Err(KeyringError::Failure("locked".to_owned()))
+        );
+        keyring.fail(KeyringOp::Set, None);
+        keyring.set("s", "a", "v").unwrap();
+        assert_eq!(keyring.get("s", "a"), Ok("v".to_owned()));
+        assert_eq!(keyring.delete("s", "a"), Ok(()));
+        assert_eq!(keyring.delete("s", "a"), Err(KeyringError::NoEntry));
+    }
+
+    #[test]
+    fn memory_keyring_debug_hides_values() {
+        let keyring = MemoryKeyring::new();
+        keyring.set("s", "a", "sk-secret-value").unwrap();
+        let debug = format!("{keyring:?}");
+        assert!(!debug.contains("sk-secret-value"), "{debug}");
+        assert!(debug.contains("entries: 1"), "{debug}");
+    }
+
+    #[test]
+    fn a_hung_backend_times_out_as_a_keyring_error() {
+        let keyring = Arc::new(MemoryKeyring::new());
+        keyring.delay(Some(std::time::Duration::from_secs(2)));
+        let home = tempfile::tempdir().unwrap();
+        let store = crate::store::keyring::KeyringStore::new(home.path(), keyring)
+            .with_timeout(std::time::Duration::from_millis(50));
+        let started = std::time::Instant::now();
+        let error = store.load().unwrap_err();
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        assert_eq!(
+            error.to_string(),
+            "keyring error: read failed: timed out after 50 ms"
+        );
+    }
+
+    /// The `keyring` crate's own mock credential, with injected errors, through our mapping.
+    #[cfg(feature = "keyring")]
+    #[test]
+    fn keyring_crate_errors_map_to_kinds_without_data() {
+        use keyring::mock::MockCredential;
+        let entry = keyring::Entry::new_with_credential(Box::new(MockCredential::default()));
+        assert_eq!(
+            entry
+                .get_password()
+                .map_err(crate::store::keyring::from_keyring_error),
+            Err(KeyringError::NoEntry)
+        );
+        let mock: &MockCredential = entry.get_credential().downcast_ref().unwrap();
+        mock.set_error(keyring::Error::BadEncoding(b"sk-secret".to_vec()));
+        let mapped = entry
+            .get_password()
+            .map_err(crate::store::keyring::from_keyring_error);
+        assert_eq!(
+            mapped,
+            Err(KeyringError::Failure(
+                "the stored value is not UTF-8".to_owned()
+            ))
+        );
+        mock.set_error(keyring::Error::NoStorageAccess("locked".into()));
+        let mapped = entry
+            .set_password("sk-secret")
+            .map_err(crate::store::keyring::from_keyring_error);
+        assert_eq!(
+            mapped,
+            Err(KeyringError::Failure(
+                "Couldn't access platform secure storage: locked".to_owned()
+            ))
+        );
+        entry.set_password("sk-secret").unwrap();
+        assert_eq!(entry.get_password().unwrap(), "sk-secret");
+    }
     #[cfg(not(feature = "keyring"))]
     #[test]
     fn without_the_feature_keyring_fails_and_auto_is_file() {
