@@ -121,6 +121,20 @@ impl Hub {
             .is_some_and(|p| p.opt_out.is_some())
     }
 
+    /// Every initialized connection, in registration order (e.g. a fallback target for a
+    /// server request whose preferred connection is gone).
+    pub fn initialized_connections(&self) -> Vec<ConnectionId> {
+        let mut ids: Vec<ConnectionId> = self
+            .lock()
+            .peers
+            .iter()
+            .filter(|(_, peer)| peer.opt_out.is_some())
+            .map(|(id, _)| *id)
+            .collect();
+        ids.sort();
+        ids
+    }
+
     /// Forgets a connection; its unanswered server requests resolve as `Cancelled`.
     pub(crate) fn unregister(&self, connection: ConnectionId) {
         let mut inner = self.lock();

@@ -1,1 +1,162 @@
+#![allow(clippy::unwrap_used)] // Tests: a failed unwrap is a failed assertion.
 
+use pretty_assertions::assert_eq;
+use serde_json::json;
+
+use super::*;
+
+fn error_of(incoming: Option<Incoming>) -> (Option<RequestId>, i64, String) {
+    match incoming {
+        Some(Incoming::Invalid(JSONRPCError { id, error })) => (id, error.code, error.message),
+        other => panic!("expected an error, got {other:?}"),
+    }
+}
+
+#[test]
+fn classifies_envelopes_per_section_1() {
+    assert_eq!(classify(b"  \t "), None);
+    let (id, code, message) = error_of(classify(b"{not json"));
+    assert_eq!((id, code), (None, -32700));
+    assert!(message.starts_with("Parse error: "), "{message}");
+    let (_, code, _) = error_of(classify(b"\xff\xfe"));
+    assert_eq!(code, -32700);
+    assert_eq!(
+        error_of(classify(b"[]")),
+        (
+            None,
+            -32600,
+            "Invalid request: batch requests are not supported".into()
+        )
+    );
+    assert_eq!(
+        error_of(classify(b"42")),
+        (
+            None,
+            -32600,
+            "Invalid request: expected a JSON object".into()
+        )
+    );
+    assert_eq!(
+        error_of(classify(br#"{"id":"x","method":7}"#)),
+        (
+            Some(RequestId::String("x".into())),
+            -32600,
+            "Invalid request: method must be a string".into()
+        )
+    );
+    assert_eq!(
+        error_of(classify(br#"{"id":1.5}"#)),
+        (
+            None,
+            -32600,
+            "Invalid request: not a request, notification or response".into()
+        )
+    );
+}
+
+#[test]
+fn requests_notifications_and_responses() {
+    assert_eq!(
+        classify(br#"{"jsonrpc":"2.0","id":-5,"method":"m","params":{"a":1}}"#),
+        Some(Incoming::Request {
+            id: RequestId::Integer(-5),
+            method: "m".into(),
+            params: json!({"a":1})
+        })
+    );
+    for id in [
+        "null",
+        "1.5",
+        "1e3",
+        "5.0",
+        "true",
+        "{}",
+        "[]",
+        "9223372036854775808",
+    ] {
+        let line = format!(r#"{{"id":{id},"method":"getUserAgent"}}"#);
+        assert_eq!(
+            classify(line.as_bytes()),
+            Some(Incoming::Notification {
+                method: "getUserAgent".into()
+            }),
+            "id {id}"
+        );
+    }
+    assert_eq!(
+        classify(br#"{"id":0,"result":{"ok":true}}"#),
+        Some(Incoming::Response {
+            id: Some(RequestId::Integer(0)),
+            outcome: Ok(json!({"ok":true}))
+        })
+    );
+    assert_eq!(
+        classify(br#"{"id":3,"error":{"code":1,"message":"no"}}"#),
+        Some(Incoming::Response {
+            id: Some(RequestId::Integer(3)),
+            outcome: Err(json!({"code":1,"message":"no"}))
+        })
+    );
+}
+
+#[tokio::test]
+async fn overlong_line_is_discarded_without_buffering() {
+    let mut input = vec![b'x'; 2 * MAX_LINE_BYTES];
+    input.extend_from_slice(b"\n\r\n{\"id\":1,\"method\":\"m\"}\r\n");
+    input.extend(std::iter::repeat_n(b'y', MAX_LINE_BYTES + 1));
+    let mut reader = LineReader::new(tokio::io::BufReader::with_capacity(4096, input.as_slice()));
+    let (id, code, message) = error_of(reader.next().await.unwrap());
+    assert_eq!((id, code), (None, -32600));
+    assert_eq!(message, "Invalid request: message exceeds 1048576 bytes");
+    assert!(reader.line.capacity() <= MAX_LINE_BYTES + 4096);
+    assert_eq!(
+        reader.next().await.unwrap(),
+        Some(Incoming::Request {
+            id: RequestId::Integer(1),
+            method: "m".into(),
+            params: Value::Null
+        })
+    );
+    let (_, code, _) = error_of(reader.next().await.unwrap());
+    assert_eq!(code, -32600, "overlong final line without newline");
+    assert_eq!(reader.next().await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn line_of_exactly_the_limit_is_accepted() {
+    let mut input = br#"{"id":1,"method":"m","pad":""#.to_vec();
+    let pad = MAX_LINE_BYTES - input.len() - 2;
+    input.extend(std::iter::repeat_n(b'p', pad));
+    input.extend_from_slice(b"\"}");
+    assert_eq!(input.len(), MAX_LINE_BYTES);
+    input.push(b'\n');
+    let mut reader = LineReader::new(tokio::io::BufReader::new(input.as_slice()));
+    assert!(matches!(
+        reader.next().await.unwrap(),
+        Some(Incoming::Request { .. })
+    ));
+}
+
+#[tokio::test]
+async fn writer_emits_compact_lines_without_jsonrpc() {
+    let (tx, rx) = mpsc::channel(4);
+    let mut out = Vec::new();
+    tx.send(Outgoing::reply(
+        RequestId::String("a".into()),
+        Ok(json!({"k": [1, 2]})),
+    ))
+    .await
+    .unwrap();
+    tx.send(Outgoing::reply(
+        RequestId::Integer(2),
+        Err(RpcError::method_not_found("x")),
+    ))
+    .await
+    .unwrap();
+    drop(tx);
+    write_loop(&mut out, rx).await.unwrap();
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        "{\"id\":\"a\",\"result\":{\"k\":[1,2]}}\n{\"id\":2,\"error\":{\"code\":-32601,\"message\":\"Method not found: x\"}}\n"
+    );
+}

@@ -1,1 +1,21 @@
-//! Integration tests.
+//! The workspace's integration tests: one binary, one module per feature.
+// Tests panic on purpose: a failed unwrap/expect is a failed assertion.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+/// `Session`: an in-process server over `tokio::io::duplex` with a tempdir home.
+mod support;
+
+/// Error codes and texts (-32601, -32602, -32600) and the §2 check order.
+mod errors;
+/// Line framing, envelope classification and id echoing (PROTOCOL.md §1).
+mod framing;
+/// `initialize`, the per-connection gate, `getUserAgent`, broadcast and server requests.
+mod handshake;
+/// Pipelined bursts, backpressure without drops, answers after EOF, barrier ordering.
+mod pipelining;
+/// The checked-in `schema/` tree equals what `protocol::schema::generate()` produces.
+mod schema_fresh;
+/// The real binary over real pipes: protocol-only stdout, exit codes.
+mod smoke;
+/// Dependency direction and no printing in app-server.
+mod tidy;

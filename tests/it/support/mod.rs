@@ -1,0 +1,198 @@
+//! `Session`: one in-process server connection over `tokio::io::duplex`, with a tempdir home.
+//! Generic helpers only: `send`/`request`/`notify` take a method name and params as JSON.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use app_server::{ServeError, ServerConfig, ServerState};
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use tokio::io::{
+    AsyncBufReadExt, AsyncWriteExt, BufReader, DuplexStream, ReadHalf, WriteHalf, duplex,
+};
+use tokio::sync::Mutex;
+use tokio::task::JoinHandle;
+
+/// How long any single read may take before the test fails.
+pub const TIMEOUT: Duration = Duration::from_secs(20);
+
+/// The client end of a running server.
+pub struct Session {
+    writer: Arc<Mutex<WriteHalf<DuplexStream>>>,
+    reader: BufReader<ReadHalf<DuplexStream>>,
+    server: Option<JoinHandle<Result<(), ServeError>>>,
+    next_id: i64,
+    /// The state the server runs with (shared with other sessions started from it).
+    pub state: ServerState,
+    /// The Codex home (a tempdir), kept alive for the session.
+    pub home: Arc<TempDir>,
+}
+
+/// A fresh tempdir home and the neutral test configuration for it.
+pub fn test_state() -> (ServerState, Arc<TempDir>) {
+    let home = Arc::new(tempfile::tempdir().expect("tempdir"));
+    let config = ServerConfig::new(home.path().to_path_buf());
+    (ServerState::new(config), home)
+}
+
+/// `initialize` params for a client called `name`.
+pub fn client(name: &str) -> Value {
+    json!({"clientInfo": {"name": name, "title": "Test Client", "version": "0.1.0"}})
+}
+
+impl Session {
+    /// A new server (own state and home) with an uninitialized connection.
+    pub fn start() -> Self {
+        let (state, home) = test_state();
+        Self::connect(state, home)
+    }
+
+    /// A new server whose connection completed `initialize` (the answer is consumed).
+    pub async fn initialized() -> Self {
+        let mut session = Self::start();
+        session.initialize().await;
+        session
+    }
+
+    /// Another connection to a running server (`state` shared), e.g. to test per-connection rules.
+    pub fn connect(state: ServerState, home: Arc<TempDir>) -> Self {
+        let (client, server) = duplex(64 * 1024);
+        let (server_read, server_write) = tokio::io::split(server);
+        let server = tokio::spawn(app_server::run(server_read, server_write, state.clone()));
+        let (client_read, client_write) = tokio::io::split(client);
+        Self {
+            writer: Arc::new(Mutex::new(client_write)),
+            reader: BufReader::new(client_read),
+            server: Some(server),
+            next_id: 1,
+            state,
+            home,
+        }
+    }
+
+    /// Sends `initialize` for client `test_client` and returns its result.
+    pub async fn initialize(&mut self) -> Value {
+        let answer = self.request("initialize", client("test_client")).await;
+        answer
+            .get("result")
+            .cloned()
+            .unwrap_or_else(|| panic!("initialize failed: {answer}"))
+    }
+
+    /// Writes raw bytes (no newline added) and flushes.
+    pub async fn send_raw(&self, bytes: &[u8]) {
+        let mut writer = self.writer.lock().await;
+        writer.write_all(bytes).await.expect("write to server");
+        writer.flush().await.expect("flush to server");
+    }
+
+    /// Writes one JSON message plus `\n`.
+    pub async fn send_json(&self, message: Value) {
+        let mut line = message.to_string().into_bytes();
+        line.push(b'\n');
+        self.send_raw(&line).await;
+    }
+
+    /// Sends a request with the next integer id and returns that id (as JSON).
+    pub async fn send(&mut self, method: &str, params: Value) -> Value {
+        let id = json!(self.next_id);
+        self.next_id += 1;
+        self.send_json(json!({"id": id, "method": method, "params": params}))
+            .await;
+        id
+    }
+
+    /// Sends a request and returns the whole answer (`{"id", "result"|"error"}`). Fails on any
+    /// other message in between.
+    pub async fn request(&mut self, method: &str, params: Value) -> Value {
+        let id = self.send(method, params).await;
+        let answer = self.read_message().await;
+        assert_eq!(
+            answer["id"], id,
+            "expected the answer to {method}, got {answer}"
+        );
+        answer
+    }
+
+    /// Sends a notification (no id).
+    pub async fn notify(&self, method: &str, params: Value) {
+        self.send_json(json!({"method": method, "params": params}))
+            .await;
+    }
+
+    /// The next output line, parsed; fails after [`TIMEOUT`] or at end of output.
+    pub async fn read_message(&mut self) -> Value {
+        let line = self.read_line().await.expect("server closed its output");
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"))
+    }
+
+    /// The next raw output line without `\n`, or `None` at end of output.
+    pub async fn read_line(&mut self) -> Option<String> {
+        let mut line = String::new();
+        let read = tokio::time::timeout(TIMEOUT, self.reader.read_line(&mut line))
+            .await
+            .expect("timed out waiting for the server")
+            .expect("read from server");
+        if read == 0 {
+            return None;
+        }
+        assert!(
+            line.ends_with('\n'),
+            "every message ends with a newline: {line:?}"
+        );
+        line.pop();
+        Some(line)
+    }
+
+    /// A clone of the writing side, for tests that write while they read.
+    pub fn writer(&self) -> Arc<Mutex<WriteHalf<DuplexStream>>> {
+        Arc::clone(&self.writer)
+    }
+
+    /// Closes the input (EOF for the server).
+    pub async fn close_input(&self) {
+        self.writer
+            .lock()
+            .await
+            .shutdown()
+            .await
+            .expect("close input");
+    }
+
+    /// Closes the input, expects no further output, and returns how `run` ended.
+    pub async fn finish(mut self) -> Result<(), ServeError> {
+        self.close_input().await;
+        if let Some(line) = self.read_line().await {
+            panic!("unexpected output after EOF: {line}");
+        }
+        self.wait().await
+    }
+
+    /// Waits for `run` to return (after the input was closed and the output drained).
+    pub async fn wait(&mut self) -> Result<(), ServeError> {
+        let server = self.server.take().expect("server already awaited");
+        tokio::time::timeout(TIMEOUT, server)
+            .await
+            .expect("server did not exit")
+            .expect("server task panicked")
+    }
+}
+
+/// The `error` object of an answer; fails if the answer is a result.
+pub fn error_of(answer: &Value) -> (i64, String) {
+    let error = answer
+        .get("error")
+        .unwrap_or_else(|| panic!("expected an error: {answer}"));
+    assert!(
+        error.get("data").is_none(),
+        "no error carries data: {answer}"
+    );
+    let code = error["code"].as_i64().expect("integer code");
+    (
+        code,
+        error["message"]
+            .as_str()
+            .expect("string message")
+            .to_string(),
+    )
+}
