@@ -1,0 +1,265 @@
+//! The loopback callback server of the browser login (AUTH.md §8.2): binding with the cancel
+//! request and retries, and the four routes. Bound to 127.0.0.1 only.
+
+use std::io;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use super::exchange::{exchange_api_key, exchange_code};
+use super::pkce::constant_time_eq;
+use super::serve::{Request, Response, html_escape};
+use super::{LoginError, Persist, checked_tokens, login_document};
+use crate::config::Config;
+use crate::secret::Secret;
+
+/// The callback port registered with the authorization server.
+pub const DEFAULT_CALLBACK_PORT: u16 = 1455;
+/// The second registered port, tried when [`DEFAULT_CALLBACK_PORT`] stays busy.
+pub const FALLBACK_CALLBACK_PORT: u16 = 1457;
+
+/// How to find a port: each port in turn gets one `/cancel` request and `retries` more attempts.
+#[derive(Debug, Clone)]
+pub(crate) struct BindPlan {
+    pub ports: Vec<u16>,
+    pub retries: u32,
+    pub retry_delay: Duration,
+    pub cancel_timeout: Duration,
+}
+
+impl BindPlan {
+    /// The §8.2 plan: the port, and for the default port only the fallback.
+    pub fn for_port(port: u16) -> BindPlan {
+        let ports = if port == DEFAULT_CALLBACK_PORT {
+            vec![DEFAULT_CALLBACK_PORT, FALLBACK_CALLBACK_PORT]
+        } else {
+            vec![port]
+        };
+        BindPlan {
+            ports,
+            retries: 10,
+            retry_delay: Duration::from_millis(200),
+            cancel_timeout: Duration::from_secs(2),
+        }
+    }
+}
+
+/// Binds 127.0.0.1 following `plan`. A busy port gets one `GET /cancel` (to stop an earlier login
+/// of ours), then the retries; when every port stays busy, "Port 127.0.0.1:<last> is already in use".
+pub(crate) async fn bind(plan: &BindPlan) -> Result<TcpListener, LoginError> {
+    let mut last = 0;
+    for &port in &plan.ports {
+        last = port;
+        match try_bind(port).await? {
+            Some(listener) => return Ok(listener),
+            None => send_cancel(port, plan.cancel_timeout).await,
+        }
+        for _ in 0..plan.retries {
+            tokio::time::sleep(plan.retry_delay).await;
+            if let Some(listener) = try_bind(port).await? {
+                return Ok(listener);
+            }
+        }
+        tracing::warn!(target: "auth_core", port, "login callback port stays busy");
+    }
+    Err(LoginError::PortInUse(last))
+}
+
+/// `Ok(None)` when the port is in use.
+async fn try_bind(port: u16) -> Result<Option<TcpListener>, LoginError> {
+    match TcpListener::bind(("127.0.0.1", port)).await {
+        Ok(listener) => Ok(Some(listener)),
+        Err(err) if err.kind() == io::ErrorKind::AddrInUse => Ok(None),
+        Err(err) => Err(LoginError::Server(err.to_string())),
+    }
+}
+
+/// Asks whatever holds the port to stop, best effort.
+async fn send_cancel(port: u16, timeout: Duration) {
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .connect_timeout(timeout)
+        .read_timeout(timeout)
+        .timeout(timeout * 2)
+        .build();
+    let sent = match client {
+        Ok(client) => client
+            .get(format!("http://127.0.0.1:{port}/cancel"))
+            .send()
+            .await
+            .map(|r| r.status().as_u16())
+            .map_err(|e| e.without_url().to_string()),
+        Err(e) => Err(e.without_url().to_string()),
+    };
+    tracing::info!(target: "auth_core", port, result = ?sent, "sent /cancel to the busy callback port");
+}
+
+/// What the routes share with the login's driver.
+pub(crate) struct Callback {
+    pub issuer: String,
+    pub redirect_uri: String,
+    pub state: Secret,
+    pub verifier: Secret,
+    pub config: Config,
+    pub client: reqwest::Client,
+    pub persist: Persist,
+    /// The decided outcome; the first decision wins.
+    pub outcome: watch::Sender<Option<Result<(), LoginError>>>,
+    saved: AtomicBool,
+    /// Held across "not decided yet? then save", so a cancel never overtakes a save half-way.
+    save_gate: tokio::sync::Mutex<()>,
+}
+
+impl Callback {
+    /// The shared state of a new login.
+    pub fn new(
+        issuer: String,
+        redirect_uri: String,
+        state: Secret,
+        verifier: Secret,
+        config: Config,
+        client: reqwest::Client,
+        persist: Persist,
+    ) -> Callback {
+        Callback {
+            issuer,
+            redirect_uri,
+            state,
+            verifier,
+            config,
+            client,
+            persist,
+            outcome: watch::channel(None).0,
+            saved: AtomicBool::new(false),
+            save_gate: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    fn decide(&self, result: Result<(), LoginError>) {
+        self.outcome.send_if_modified(|slot| {
+            if slot.is_some() {
+                return false;
+            }
+            *slot = Some(result);
+            true
+        });
+    }
+
+    fn is_decided(&self) -> bool {
+        self.outcome.borrow().is_some()
+    }
+
+    /// Ends the login with `err` (cancel, timeout) unless its credentials were saved already, in
+    /// which case it succeeded. Waits for a save in progress.
+    pub async fn end(&self, err: LoginError) {
+        let _gate = self.save_gate.lock().await;
+        let saved = self.saved.load(Ordering::SeqCst);
+        self.decide(if saved { Ok(()) } else { Err(err) });
+    }
+
+    /// Routes one request.
+    pub async fn handle(self: Arc<Self>, req: Request) -> Response {
+        if req.method != hyper::Method::GET {
+            return not_found();
+        }
+        match req.path.as_str() {
+            "/auth/callback" => self.callback(&req).await,
+            "/success" if self.saved.load(Ordering::SeqCst) => {
+                self.decide(Ok(()));
+                Response::html(200, SUCCESS_PAGE).header("connection", "close")
+            }
+            "/cancel" => {
+                self.decide(Err(LoginError::Cancelled));
+                Response::text(200, "Login cancelled")
+            }
+            _ => not_found(),
+        }
+    }
+
+    async fn callback(&self, req: &Request) -> Response {
+        let params = req.query_params();
+        let state_ok = params
+            .get("state")
+            .is_some_and(|s| constant_time_eq(s, self.state.expose()));
+        if !state_ok {
+            tracing::warn!(target: "auth_core", "login callback with a state mismatch");
+            return Response::text(400, "State mismatch");
+        }
+        if self.saved.load(Ordering::SeqCst) {
+            return Response::redirect("/success");
+        }
+        if let Some(error) = params.get("error") {
+            let description = params.get("error_description").filter(|d| !d.is_empty());
+            let err = if error == "access_denied"
+                && description.is_some_and(|d| d.contains("missing_codex_entitlement"))
+            {
+                LoginError::MissingEntitlement
+            } else {
+                LoginError::SignInFailed(description.unwrap_or(error).clone())
+            };
+            return self.fail(err);
+        }
+        let Some(code) = params.get("code").filter(|c| !c.is_empty()) else {
+            return self.fail(LoginError::MissingCode);
+        };
+        match self.complete(Secret::new(code.as_str())).await {
+            Ok(()) => Response::redirect("/success"),
+            Err(err) => self.fail(err),
+        }
+    }
+
+    /// Exchange, workspace check, API-key exchange, save.
+    async fn complete(&self, code: Secret) -> Result<(), LoginError> {
+        let tokens = exchange_code(
+            &self.client,
+            &self.issuer,
+            &self.redirect_uri,
+            &code,
+            &self.verifier,
+        )
+        .await
+        .map_err(|e| LoginError::TokenExchange(e.to_string()))?;
+        let id_token = tokens.id_token.clone();
+        let tokens = checked_tokens(tokens, &self.config)?;
+        let api_key = exchange_api_key(&self.client, &self.issuer, &id_token).await;
+        let document = login_document(tokens, api_key);
+        let _gate = self.save_gate.lock().await;
+        if self.is_decided() {
+            return Err(LoginError::NotCompleted);
+        }
+        match (self.persist)(document).await {
+            Ok(()) => {
+                self.saved.store(true, Ordering::SeqCst);
+                Ok(())
+            }
+            Err(cause) => {
+                tracing::error!(target: "auth_core", %cause, "could not save the login's credentials");
+                Err(LoginError::SaveFailed(cause))
+            }
+        }
+    }
+
+    fn fail(&self, err: LoginError) -> Response {
+        let page = error_page(&err.to_string());
+        self.decide(Err(err));
+        Response::html(400, page)
+    }
+}
+
+fn not_found() -> Response {
+    Response::text(404, "Not Found")
+}
+
+const SUCCESS_PAGE: &str = "<!doctype html><html><head><meta charset=\"utf-8\"><title>Signed in</title>\
+    </head><body><h1>Signed in to Codex</h1><p>You can close this window.</p></body></html>";
+
+fn error_page(message: &str) -> String {
+    format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>Sign-in failed</title></head>\
+         <body><h1>Sign-in failed</h1><p>{}</p></body></html>",
+        html_escape(message)
+    )
+}

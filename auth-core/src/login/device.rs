@@ -1,0 +1,213 @@
+//! The device-code login (AUTH.md §8.3): request a user code, poll until the user approves it,
+//! exchange the returned code, check the workspace and save (no API-key exchange).
+
+use std::future::Future;
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::exchange::{exchange_code, http_client};
+use super::handle::{LoginHandle, LoginKind};
+use super::{LoginError, LoginOptions, Persist, checked_tokens, login_document};
+use crate::secret::Secret;
+use crate::token_endpoint::CLIENT_ID;
+
+/// The poll interval when the issuer sends none, or zero.
+pub(crate) const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(5);
+
+/// What the user needs to approve the login.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceCode {
+    /// The page to open: `<issuer>/codex/device`.
+    pub verification_url: String,
+    /// The code to type there.
+    pub user_code: String,
+}
+
+/// The issuer's answer to the user-code request.
+#[derive(Debug, Clone)]
+pub(crate) struct UserCode {
+    pub device_auth_id: Secret,
+    pub user_code: String,
+    pub interval: Duration,
+}
+
+/// What an approved poll returns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct DeviceGrant {
+    pub authorization_code: Secret,
+    pub code_verifier: Secret,
+}
+
+/// Starts a device-code login. Returns once the issuer handed out a user code; polling, the
+/// exchange and the save then run in their own task until success, failure, cancel or
+/// `opts.device_timeout`.
+pub async fn start_device_login(
+    opts: &LoginOptions,
+    persist: Persist,
+) -> Result<(LoginHandle, DeviceCode), LoginError> {
+    let client =
+        http_client(opts.issuer(), opts.http_timeout).map_err(LoginError::DeviceCodeRequest)?;
+    let issuer = opts.issuer().to_owned();
+    let code = request_user_code(&client, &issuer).await?;
+    let shown = DeviceCode {
+        verification_url: format!("{issuer}/codex/device"),
+        user_code: code.user_code.clone(),
+    };
+    let (handle, mut control) = LoginHandle::new(LoginKind::DeviceCode);
+    tracing::info!(target: "auth_core", login_id = %handle.login_id(), "device-code login started");
+    let (config, timeout) = (opts.config.clone(), opts.device_timeout);
+    tokio::spawn(async move {
+        let poll = || poll_once(&client, &issuer, &code);
+        let prepared = tokio::select! {
+            prepared = async {
+                let grant = poll_until_approved(code.interval, timeout, poll).await?;
+                let redirect_uri = format!("{issuer}/deviceauth/callback");
+                let tokens = exchange_code(
+                    &client,
+                    &issuer,
+                    &redirect_uri,
+                    &grant.authorization_code,
+                    &grant.code_verifier,
+                )
+                .await
+                .map_err(|e| LoginError::DeviceExchange(e.to_string()))?;
+                checked_tokens(tokens, &config)
+            } => prepared,
+            _ = control.cancelled() => Err(LoginError::NotCompleted),
+        };
+        let result = match prepared {
+            // A cancel that arrives during the save waits for it: the save is the commit point.
+            Ok(_) if *control.cancel.borrow() => Err(LoginError::NotCompleted),
+            Ok(tokens) => persist(login_document(tokens, None)).await.map_err(|cause| {
+                tracing::error!(target: "auth_core", %cause, "could not save the login's credentials");
+                LoginError::SaveFailed(cause)
+            }),
+            Err(err) => Err(err),
+        };
+        control.finish(result);
+    });
+    Ok((handle, shown))
+}
+
+/// `POST <issuer>/api/accounts/deviceauth/usercode` with `{"client_id":…}`.
+pub(crate) async fn request_user_code(
+    client: &reqwest::Client,
+    issuer: &str,
+) -> Result<UserCode, LoginError> {
+    let transport = |e: reqwest::Error| LoginError::DeviceCodeRequest(e.without_url().to_string());
+    let resp = client
+        .post(format!("{issuer}/api/accounts/deviceauth/usercode"))
+        .json(&json!({ "client_id": CLIENT_ID }))
+        .send()
+        .await
+        .map_err(transport)?;
+    let status = resp.status();
+    if status == reqwest::StatusCode::NOT_FOUND {
+        return Err(LoginError::DeviceCodeNotEnabled);
+    }
+    if !status.is_success() {
+        return Err(LoginError::DeviceCodeStatus(status.to_string()));
+    }
+    #[derive(Deserialize)]
+    struct Raw {
+        device_auth_id: Option<Secret>,
+        #[serde(alias = "usercode")]
+        user_code: Option<String>,
+        interval: Option<Value>,
+    }
+    let raw: Raw = resp.json().await.map_err(transport)?;
+    let missing = |name: &str| LoginError::DeviceCodeRequest(format!("response is missing {name}"));
+    Ok(UserCode {
+        device_auth_id: raw
+            .device_auth_id
+            .ok_or_else(|| missing("device_auth_id"))?,
+        user_code: raw.user_code.ok_or_else(|| missing("user_code"))?,
+        interval: parse_interval(raw.interval.as_ref()),
+    })
+}
+
+/// `interval` is a string of seconds (a number is accepted too); missing, zero or unreadable
+/// means [`DEFAULT_POLL_INTERVAL`].
+pub(crate) fn parse_interval(raw: Option<&Value>) -> Duration {
+    let secs = match raw {
+        Some(Value::String(s)) => s.trim().parse::<u64>().ok(),
+        Some(Value::Number(n)) => n.as_u64(),
+        _ => None,
+    };
+    match secs {
+        Some(s) if s > 0 => Duration::from_secs(s),
+        _ => DEFAULT_POLL_INTERVAL,
+    }
+}
+
+/// One poll of `POST <issuer>/api/accounts/deviceauth/token`: `None` while pending (403, 404).
+async fn poll_once(
+    client: &reqwest::Client,
+    issuer: &str,
+    code: &UserCode,
+) -> Result<Option<DeviceGrant>, LoginError> {
+    let transport = |e: reqwest::Error| LoginError::DeviceAuthRequest(e.without_url().to_string());
+    let body = json!({
+        "device_auth_id": code.device_auth_id.expose(),
+        "user_code": code.user_code,
+    });
+    let resp = client
+        .post(format!("{issuer}/api/accounts/deviceauth/token"))
+        .json(&body)
+        .send()
+        .await
+        .map_err(transport)?;
+    let status = resp.status();
+    if status == reqwest::StatusCode::FORBIDDEN || status == reqwest::StatusCode::NOT_FOUND {
+        return Ok(None);
+    }
+    if !status.is_success() {
+        return Err(LoginError::DeviceAuthStatus(status.to_string()));
+    }
+    #[derive(Deserialize)]
+    struct Raw {
+        authorization_code: Secret,
+        code_verifier: Secret,
+    }
+    let raw: Raw = resp.json().await.map_err(transport)?;
+    Ok(Some(DeviceGrant {
+        authorization_code: raw.authorization_code,
+        code_verifier: raw.code_verifier,
+    }))
+}
+
+/// Polls at once and then every `interval` until a grant, an error, or `timeout`
+/// ("device auth timed out after 15 minutes"). Uses tokio time.
+pub(crate) async fn poll_until_approved<F, Fut>(
+    interval: Duration,
+    timeout: Duration,
+    mut poll: F,
+) -> Result<DeviceGrant, LoginError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Option<DeviceGrant>, LoginError>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    let polling = async {
+        loop {
+            if let Some(grant) = poll().await? {
+                return Ok(grant);
+            }
+            let next = tokio::time::Instant::now() + interval;
+            if next >= deadline {
+                // No poll would start in time: let the deadline end it.
+                std::future::pending::<()>().await;
+            }
+            tokio::time::sleep_until(next).await;
+        }
+    };
+    tokio::time::timeout_at(deadline, polling)
+        .await
+        .unwrap_or(Err(LoginError::DeviceTimedOut))
+}
+
+#[cfg(test)]
+#[path = "device_tests.rs"]
+mod tests;
