@@ -109,9 +109,23 @@ mod tests {
     #[test]
     fn retry_after_is_a_lower_bound_capped_at_an_hour() {
         let t0 = DateTime::<Utc>::from_timestamp(1_000_000, 0).unwrap_or_default();
-        let b = Backoff::after_failure(None, fp(), t0, Some(Duration::from_secs(120)), 1.0, String::new());
+        let b = Backoff::after_failure(
+            None,
+            fp(),
+            t0,
+            Some(Duration::from_secs(120)),
+            1.0,
+            String::new(),
+        );
         assert_eq!((b.next_attempt_at - t0).num_seconds(), 120);
-        let b = Backoff::after_failure(None, fp(), t0, Some(Duration::from_secs(99_999)), 1.0, String::new());
+        let b = Backoff::after_failure(
+            None,
+            fp(),
+            t0,
+            Some(Duration::from_secs(99_999)),
+            1.0,
+            String::new(),
+        );
         assert_eq!((b.next_attempt_at - t0).num_seconds(), 3600);
     }
 

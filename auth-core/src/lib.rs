@@ -12,14 +12,25 @@
 
 pub mod atomic_write;
 pub mod auth_json;
+pub mod backoff;
 pub mod claims;
 pub mod classify;
 pub mod clock;
 pub mod config;
+pub mod error;
+#[cfg(any(test, feature = "fake-issuer"))]
+pub mod fake_issuer;
 pub mod failure_record;
 pub mod fingerprint;
 pub mod lock;
+pub mod login;
+pub mod manager;
+pub mod restrictions;
 pub mod revoke;
 pub mod secret;
+pub mod snapshot;
 pub mod store;
 pub mod token_endpoint;
+
+pub use auth_json::AuthMode;
+pub use manager::{AuthManager, AuthView, ManagerOptions};

@@ -112,7 +112,9 @@ mod tests {
         assert_eq!(violation(&c, AuthMode::ApiKey, None), None);
         assert_eq!(
             violation(&c, AuthMode::Chatgpt, Some("ws9")).as_deref(),
-            Some("Login is restricted to workspace(s) ws1, ws2, but current credentials belong to ws9. Logging out.")
+            Some(
+                "Login is restricted to workspace(s) ws1, ws2, but current credentials belong to ws9. Logging out."
+            )
         );
         assert_eq!(
             check_login_workspace(&c, Some("ws9")),

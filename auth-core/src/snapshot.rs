@@ -50,7 +50,10 @@ impl Snapshot {
                     .unwrap_or_default(),
                 access_token_exp(t.access_token.expose()),
             ),
-            (_, Some(t)) => (t.id_token.claims(), access_token_exp(t.access_token.expose())),
+            (_, Some(t)) => (
+                t.id_token.claims(),
+                access_token_exp(t.access_token.expose()),
+            ),
             (_, None) => (TokenClaims::default(), None),
         };
         Snapshot {

@@ -34,7 +34,9 @@ impl AuthManager {
         self.ensure_no_external()?;
         let key = key.trim();
         if key.is_empty() {
-            return Err(AuthError::InvalidInput("apiKey must not be empty".to_owned()));
+            return Err(AuthError::InvalidInput(
+                "apiKey must not be empty".to_owned(),
+            ));
         }
         self.save_login(StoredAuth::api_key(Secret::new(key))).await
     }
@@ -82,7 +84,9 @@ impl AuthManager {
     /// Validates and installs external tokens (also used by 401 recovery).
     pub(crate) fn install_external(&self, tokens: ExternalTokens) -> Result<(), AuthError> {
         if !is_jwt(tokens.access_token.expose()) {
-            return Err(AuthError::InvalidInput("accessToken is not a JWT".to_owned()));
+            return Err(AuthError::InvalidInput(
+                "accessToken is not a JWT".to_owned(),
+            ));
         }
         restrictions::check_external_workspace(self.config(), &tokens.chatgpt_account_id)
             .map_err(AuthError::Forbidden)?;
@@ -141,7 +145,12 @@ impl AuthManager {
     /// At startup: deletes stored credentials that break a login restriction and returns Codex's
     /// message (AUTH.md §8.5).
     pub fn enforce_login_restrictions(&self) -> Result<Option<String>, AuthError> {
-        let Some(why) = self.state().stored.as_ref().and_then(|s| s.restricted.clone()) else {
+        let Some(why) = self
+            .state()
+            .stored
+            .as_ref()
+            .and_then(|s| s.restricted.clone())
+        else {
             return Ok(None);
         };
         self.inner.store.delete()?;

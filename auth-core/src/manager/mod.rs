@@ -29,8 +29,8 @@ pub use refresh::{RefreshOutcome, Trigger};
 pub use state::FailureSource;
 pub use view::{AuthView, RefreshFailureView};
 
-use crate::auth_json::StoredAuth;
 use crate::auth_json::AuthMode;
+use crate::auth_json::StoredAuth;
 use crate::config::Config;
 use crate::failure_record::FailureRecordFile;
 use crate::fingerprint::Fingerprint;
@@ -100,7 +100,9 @@ impl AuthManager {
         };
         let persistent = store.kind() != "ephemeral";
         let endpoint = TokenEndpoint::new(
-            opts.refresh_url.clone().unwrap_or_else(|| DEFAULT_REFRESH_URL.to_owned()),
+            opts.refresh_url
+                .clone()
+                .unwrap_or_else(|| DEFAULT_REFRESH_URL.to_owned()),
             opts.originator.clone(),
             opts.connect_timeout,
             opts.request_timeout,
@@ -111,7 +113,12 @@ impl AuthManager {
             .as_deref()
             .map(str::trim)
             .filter(|k| !k.is_empty())
-            .map(|k| Arc::new(Snapshot::new(StoredAuth::api_key(Secret::new(k)), Origin::EnvKey)));
+            .map(|k| {
+                Arc::new(Snapshot::new(
+                    StoredAuth::api_key(Secret::new(k)),
+                    Origin::EnvKey,
+                ))
+            });
         let (changes, _) = watch::channel(ChangeEvent {
             fingerprint: None,
             mode: None,
@@ -180,7 +187,9 @@ impl AuthManager {
     fn notify(&self, previous: Option<&Arc<Snapshot>>) {
         let current = self.current();
         let account_changed = previous.and_then(|p| p.account_id().map(str::to_owned))
-            != current.as_ref().and_then(|c| c.account_id().map(str::to_owned))
+            != current
+                .as_ref()
+                .and_then(|c| c.account_id().map(str::to_owned))
             || previous.and_then(|p| p.mode()) != current.as_ref().and_then(|c| c.mode());
         self.inner.changes.send_replace(ChangeEvent {
             fingerprint: current.as_ref().map(|c| c.fingerprint()),

@@ -43,7 +43,9 @@ impl AuthManager {
         match self.inner.store.stamp() {
             Some(stamp) => {
                 let st = self.state();
-                let same = st.store_stamp.is_some_and(|s| s.stamp == stamp && s.trusted);
+                let same = st
+                    .store_stamp
+                    .is_some_and(|s| s.stamp == stamp && s.trusted);
                 let ours_pending = st
                     .pending_save
                     .as_ref()
@@ -124,8 +126,10 @@ impl AuthManager {
         let account_changed = previous_stored.as_ref().and_then(|p| p.account_id())
             != snapshot.as_ref().and_then(|s| s.account_id());
         match &snapshot {
-            Some(s) => tracing::info!(target: "auth_core", decision = "adopted", fp = %s.fingerprint(),
-                account_changed, "adopted stored credentials"),
+            Some(s) => {
+                tracing::info!(target: "auth_core", decision = "adopted", fp = %s.fingerprint(),
+                account_changed, "adopted stored credentials")
+            }
             None => tracing::info!(target: "auth_core", decision = "logged_out_elsewhere",
                 "stored credentials disappeared; signed out"),
         }
@@ -166,7 +170,10 @@ impl AuthManager {
         };
         {
             let st = self.state();
-            if st.record_stamp.is_some_and(|s| s.stamp == stamp && s.trusted) {
+            if st
+                .record_stamp
+                .is_some_and(|s| s.stamp == stamp && s.trusted)
+            {
                 return;
             }
         }

@@ -53,13 +53,16 @@ impl AuthManager {
         let Some(current) = self.current() else {
             return RecoverOutcome::NotRefreshable;
         };
-        if current.mode().is_none_or(|m| m == AuthMode::ApiKey) || current.origin == Origin::EnvKey {
+        if current.mode().is_none_or(|m| m == AuthMode::ApiKey) || current.origin == Origin::EnvKey
+        {
             return RecoverOutcome::NotRefreshable;
         }
         let Some(current_token) = current.access_token().cloned() else {
             return RecoverOutcome::NotRefreshable;
         };
-        let rejected = rejected.map(Secret::new).unwrap_or_else(|| current_token.clone());
+        let rejected = rejected
+            .map(Secret::new)
+            .unwrap_or_else(|| current_token.clone());
         let digest: [u8; 32] = Sha256::digest(rejected.expose().as_bytes()).into();
 
         // Concurrent reports of one token wait here and share the first one's outcome.
@@ -95,8 +98,11 @@ impl AuthManager {
         let Some(host) = host else {
             return RecoverOutcome::NotRefreshable;
         };
-        let previous = self.current().and_then(|c| c.account_id().map(str::to_owned));
-        let answer = tokio::time::timeout(EXTERNAL_REFRESH_TIMEOUT, host.refresh_tokens(previous)).await;
+        let previous = self
+            .current()
+            .and_then(|c| c.account_id().map(str::to_owned));
+        let answer =
+            tokio::time::timeout(EXTERNAL_REFRESH_TIMEOUT, host.refresh_tokens(previous)).await;
         let failed = |why: String| {
             tracing::warn!(target: "auth_core", decision = "failed_transient", trigger = "forced",
                 error = %why, "external token refresh failed");
@@ -124,9 +130,9 @@ fn spent_an_attempt(outcome: &RecoverOutcome) -> bool {
         RecoverOutcome::Failed(RefreshError::Permanent(_)) => true,
         RecoverOutcome::Failed(RefreshError::Transient { kind, .. }) => match kind {
             TransientError::Attempt(_) | TransientError::External(_) => true,
-            TransientError::BackedOff | TransientError::LockTimeout | TransientError::Storage(_) => {
-                false
-            }
+            TransientError::BackedOff
+            | TransientError::LockTimeout
+            | TransientError::Storage(_) => false,
         },
         RecoverOutcome::AlreadyCurrent
         | RecoverOutcome::NotRefreshable

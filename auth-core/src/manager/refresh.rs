@@ -75,6 +75,10 @@ impl AuthManager {
         trigger: Trigger,
         rejected: Option<&Secret>,
     ) -> Result<RefreshOutcome, RefreshError> {
+        if self.state().pending_save.is_some() {
+            let _gate = self.inner.gate.lock().await;
+            self.flush_pending_save().await;
+        }
         // Step 1 and a lock-free fast path: a status call never waits on the gate just to learn
         // that these credentials are dead or backing off.
         let f0 = match self.precheck(trigger) {
@@ -83,7 +87,6 @@ impl AuthManager {
         };
         let started = std::time::Instant::now();
         let _gate = self.inner.gate.lock().await;
-        self.flush_pending_save().await;
         // Step 2: someone else changed the credentials while we waited.
         if self.current().map(|s| s.fingerprint()) != Some(f0) {
             tracing::info!(target: "auth_core", decision = "adopted", trigger = trigger.as_str(),
@@ -158,9 +161,9 @@ impl AuthManager {
         }
         let fresh = match trigger {
             Trigger::Proactive => !snapshot.should_refresh(now),
-            Trigger::Requested => st.fresh_since.is_some_and(|(f, at)| {
-                f == fp && (now - at).num_seconds() < FRESH_WINDOW_SECS
-            }),
+            Trigger::Requested => st
+                .fresh_since
+                .is_some_and(|(f, at)| f == fp && (now - at).num_seconds() < FRESH_WINDOW_SECS),
             Trigger::Forced => false,
         };
         drop(st);
@@ -196,7 +199,11 @@ impl AuthManager {
         match lock.acquire(self.inner.opts.lock_wait).await {
             Ok(LockOutcome::Held(guard)) => Ok(Some(guard)),
             Ok(LockOutcome::Degraded(err)) => {
-                if !self.inner.lock_degraded_logged.swap(true, Ordering::Relaxed) {
+                if !self
+                    .inner
+                    .lock_degraded_logged
+                    .swap(true, Ordering::Relaxed)
+                {
                     tracing::warn!(target: "auth_core", decision = "lock_degraded", trigger = trigger.as_str(),
                         fp = ?fp, error = %err, "credential lock unsupported; continuing without it");
                 }
@@ -224,7 +231,11 @@ impl AuthManager {
             return Err(RefreshError::NotRefreshable);
         };
         let started = std::time::Instant::now();
-        let result = self.inner.endpoint.refresh(&tokens.refresh_token, self.now()).await;
+        let result = self
+            .inner
+            .endpoint
+            .refresh(&tokens.refresh_token, self.now())
+            .await;
         let elapsed_ms = started.elapsed().as_millis() as u64;
         match result {
             Ok(response) => {
@@ -258,22 +269,29 @@ impl AuthManager {
         }
     }
 
-    /// Re-reads the store after a request; `Adopted` when it no longer holds `fp`.
+    /// Re-reads the store after a request; `Adopted` when the cache no longer holds `fp`, whether
+    /// this re-read or a concurrent poll adopted the newer credentials.
     fn reload_if_moved(&self, fp: Fingerprint) -> Reload {
-        match self.reload() {
-            Reload::Unchanged => Reload::Unchanged,
-            adopted => {
-                if self.state().stored.as_ref().map(|s| s.fingerprint()) == Some(fp) {
-                    Reload::Unchanged
-                } else {
-                    adopted
-                }
-            }
+        let reload = self.reload();
+        if self.state().stored.as_ref().map(|s| s.fingerprint()) == Some(fp) {
+            return Reload::Unchanged;
+        }
+        match reload {
+            Reload::Adopted { account_changed } => Reload::Adopted { account_changed },
+            Reload::Unchanged => Reload::Adopted {
+                account_changed: false,
+            },
         }
     }
 
     /// Step 8: save the merged tokens, drop the failure record, make them current.
-    fn install_refreshed(&self, trigger: Trigger, attempted: Fingerprint, fresh: Arc<Snapshot>, elapsed_ms: u64) {
+    fn install_refreshed(
+        &self,
+        trigger: Trigger,
+        attempted: Fingerprint,
+        fresh: Arc<Snapshot>,
+        elapsed_ms: u64,
+    ) {
         let saved = self.inner.store.save(&fresh.stored);
         if let Err(err) = &saved {
             tracing::error!(target: "auth_core", decision = "persist_failed", trigger = trigger.as_str(),
@@ -290,7 +308,9 @@ impl AuthManager {
         let previous = st.current(self.inner.env_key.as_ref()).cloned();
         let before = previous.as_ref().map(|s| s.fingerprint());
         st.stored = Some(Arc::clone(&fresh));
-        st.pending_save = saved.is_err().then_some(super::state::PendingSave { file_stamp: stamp });
+        st.pending_save = saved
+            .is_err()
+            .then_some(super::state::PendingSave { file_stamp: stamp });
         if saved.is_ok() {
             st.store_stamp = stamp.map(|stamp| SeenStamp {
                 stamp,
@@ -314,7 +334,10 @@ impl AuthManager {
         let Some(snapshot) = self.state().stored.clone() else {
             return;
         };
-        let Ok(_lock) = self.lock_credentials(Trigger::Proactive, Some(snapshot.fingerprint())).await else {
+        let Ok(_lock) = self
+            .lock_credentials(Trigger::Proactive, Some(snapshot.fingerprint()))
+            .await
+        else {
             return;
         };
         if self.inner.store.save(&snapshot.stored).is_ok() {
@@ -330,7 +353,13 @@ impl AuthManager {
     }
 
     /// Step 9: compare-and-set in memory and in the shared record.
-    fn record_permanent(&self, trigger: Trigger, fp: Fingerprint, failure: &PermanentFailure, elapsed_ms: u64) {
+    fn record_permanent(
+        &self,
+        trigger: Trigger,
+        fp: Fingerprint,
+        failure: &PermanentFailure,
+        elapsed_ms: u64,
+    ) {
         {
             let mut st = self.state();
             if self.current_fingerprint(&st) == Some(fp) {
@@ -375,7 +404,14 @@ impl AuthManager {
         let now = self.now();
         let jitter = self.inner.opts.jitter.factor();
         let mut st = self.state();
-        let next = Backoff::after_failure(st.backoff.as_ref(), fp, now, retry_after, jitter, kind.to_string());
+        let next = Backoff::after_failure(
+            st.backoff.as_ref(),
+            fp,
+            now,
+            retry_after,
+            jitter,
+            kind.to_string(),
+        );
         let retry_at = next.next_attempt_at;
         let attempt = next.attempts;
         if self.current_fingerprint(&st) == Some(fp) {

@@ -63,7 +63,10 @@ pub(crate) struct State {
 
 impl State {
     /// The snapshot in effect: env key, then external tokens, then the store.
-    pub(crate) fn current<'a>(&'a self, env: Option<&'a Arc<Snapshot>>) -> Option<&'a Arc<Snapshot>> {
+    pub(crate) fn current<'a>(
+        &'a self,
+        env: Option<&'a Arc<Snapshot>>,
+    ) -> Option<&'a Arc<Snapshot>> {
         env.or(self.external.as_ref()).or(self.stored.as_ref())
     }
 

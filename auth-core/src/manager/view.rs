@@ -77,11 +77,6 @@ impl AuthView {
         self.failure.as_ref()
     }
 
-    /// The access token in effect (ChatGPT modes), even when dead; for 401 comparisons.
-    pub(crate) fn snapshot(&self) -> Option<&Arc<Snapshot>> {
-        self.snapshot.as_ref()
-    }
-
     fn empty() -> AuthView {
         AuthView {
             snapshot: None,

@@ -1,0 +1,141 @@
+//! Transient backoff and coalescing on a manual clock (AUTH.md §12 37-41).
+
+use std::time::Duration;
+
+use wiremock::ResponseTemplate;
+
+use super::support::*;
+use crate::error::{RefreshError, TransientError};
+use crate::manager::{RefreshOutcome, Trigger};
+
+fn backed_off(r: &Result<RefreshOutcome, RefreshError>) -> bool {
+    matches!(
+        r,
+        Err(RefreshError::Transient {
+            kind: TransientError::BackedOff,
+            ..
+        })
+    )
+}
+
+#[tokio::test]
+async fn backoff_doubles_from_one_second() {
+    let fx = Fixture::new().await;
+    fx.write_fresh("a", "rt-a");
+    fx.token_endpoint(ResponseTemplate::new(500)).await;
+    let m = fx.manager();
+    assert!(m.refresh(Trigger::Requested).await.is_err());
+    assert_eq!(fx.token_requests().await, 1);
+    fx.clock.advance(Duration::from_millis(500));
+    assert!(backed_off(&m.refresh(Trigger::Requested).await));
+    assert_eq!(fx.token_requests().await, 1);
+    fx.clock.advance(Duration::from_millis(500));
+    assert!(!backed_off(&m.refresh(Trigger::Requested).await));
+    assert_eq!(fx.token_requests().await, 2);
+    fx.clock.advance(Duration::from_millis(1999));
+    assert!(backed_off(&m.refresh(Trigger::Requested).await));
+    fx.clock.advance(Duration::from_millis(1));
+    assert!(!backed_off(&m.refresh(Trigger::Requested).await));
+    assert_eq!(fx.token_requests().await, 3);
+}
+
+#[tokio::test]
+async fn ten_seconds_of_polling_an_outage_sends_four_requests_and_serves_the_old_token() {
+    let fx = Fixture::new().await;
+    let old = fx.write_fresh("a", "rt-a");
+    fx.token_endpoint(ResponseTemplate::new(500)).await;
+    let m = fx.manager();
+    for _ in 0..100 {
+        let view = m.status(true).await;
+        assert_eq!(view.usable_bearer(), Some(old.as_str()));
+        fx.clock.advance(Duration::from_millis(100));
+    }
+    // t = 0, 1, 3, 7 s.
+    assert_eq!(fx.token_requests().await, 4);
+    let failure = m.auth_cached().refresh_failure().cloned().unwrap();
+    assert!(failure.transient);
+    assert!(
+        failure.message.starts_with("Failed to refresh token: 500"),
+        "{}",
+        failure.message
+    );
+}
+
+#[tokio::test]
+async fn retry_after_is_honoured() {
+    let fx = Fixture::new().await;
+    fx.write_fresh("a", "rt-a");
+    fx.token_endpoint(ResponseTemplate::new(429).insert_header("Retry-After", "120"))
+        .await;
+    let m = fx.manager();
+    assert!(m.refresh(Trigger::Requested).await.is_err());
+    fx.clock.advance(Duration::from_secs(119));
+    assert!(backed_off(&m.refresh(Trigger::Requested).await));
+    assert_eq!(fx.token_requests().await, 1);
+    fx.clock.advance(Duration::from_secs(1));
+    let _ = m.refresh(Trigger::Requested).await;
+    assert_eq!(fx.token_requests().await, 2);
+}
+
+#[tokio::test]
+async fn new_credentials_are_not_held_back_by_an_old_backoff() {
+    let fx = Fixture::new().await;
+    fx.write_stale("a", "rt-a");
+    fx.token_endpoint(ResponseTemplate::new(500)).await;
+    let m = fx.manager();
+    assert!(m.refresh(Trigger::Proactive).await.is_err());
+    fx.write_stale("b", "rt-b");
+    assert!(!backed_off(&m.refresh(Trigger::Proactive).await));
+    assert_eq!(fx.token_requests().await, 2);
+}
+
+#[tokio::test]
+async fn requested_refreshes_coalesce_for_thirty_seconds() {
+    let fx = Fixture::new().await;
+    fx.write_fresh("a", "rt-a");
+    fx.token_ok("b", "rt-b").await;
+    let m = fx.manager();
+    assert_eq!(
+        m.refresh(Trigger::Requested).await,
+        Ok(RefreshOutcome::Refreshed)
+    );
+    fx.clock.advance(Duration::from_secs(5));
+    assert_eq!(
+        m.refresh(Trigger::Requested).await,
+        Ok(RefreshOutcome::NotNeeded)
+    );
+    assert_eq!(fx.token_requests().await, 1);
+    fx.clock.advance(Duration::from_secs(26));
+    assert_eq!(
+        m.refresh(Trigger::Requested).await,
+        Ok(RefreshOutcome::Refreshed)
+    );
+    assert_eq!(fx.token_requests().await, 2);
+}
+
+#[tokio::test]
+async fn proactive_rule_follows_exp_then_last_refresh() {
+    for (exp_offset, expected) in [(4 * 60, 1), (6 * 60, 0)] {
+        let fx = Fixture::new().await;
+        fx.write_auth(&chatgpt_json(&access("a", T0 + exp_offset), "rt-a"));
+        fx.token_ok("b", "rt-b").await;
+        let _ = fx.manager().auth().await;
+        assert_eq!(fx.token_requests().await, expected, "exp in {exp_offset} s");
+    }
+    // A non-JWT access token falls back to last_refresh: 9 days old refreshes, 7 does not.
+    for (days, expected) in [(9, 1), (7, 0)] {
+        let fx = Fixture::new().await;
+        let last = t0() - chrono::Duration::days(days);
+        let mut doc: serde_json::Value =
+            serde_json::from_str(&chatgpt_json("opaque-token", "rt-a")).unwrap();
+        doc["last_refresh"] = serde_json::json!(last.to_rfc3339());
+        fx.write_auth(&doc.to_string());
+        fx.token_ok("b", "rt-b").await;
+        let _ = fx.manager().auth().await;
+        assert_eq!(
+            fx.token_requests().await,
+            expected,
+            "last_refresh {days} days ago"
+        );
+    }
+}

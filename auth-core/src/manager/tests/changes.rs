@@ -1,0 +1,150 @@
+//! Change detection and the clearing rule (AUTH.md §12 15-18, 26, 36).
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use super::support::*;
+use crate::manager::{AuthManager, RefreshOutcome, Trigger};
+
+#[tokio::test]
+async fn untouched_file_with_trusted_stamp_is_not_reread() {
+    let fx = Fixture::new().await;
+    fx.write_fresh("a", "rt-a");
+    age_file(&fx.auth_path());
+    let store = ProbeStore::new(fx.home());
+    let mut opts = fx.options();
+    opts.store = Some(store.clone());
+    let m = AuthManager::new(opts).unwrap();
+    let loads_after_construction = store.loads.load(Ordering::SeqCst);
+    for _ in 0..100 {
+        assert!(m.auth_cached().usable_bearer().is_some());
+    }
+    assert_eq!(store.loads.load(Ordering::SeqCst), loads_after_construction);
+    assert_eq!(fx.token_requests().await, 0);
+}
+
+#[tokio::test]
+async fn another_writer_clears_the_failure_and_is_served_next() {
+    let fx = Fixture::new().await;
+    fx.write_stale("a", "rt-a");
+    fx.token_reused().await;
+    let m = fx.manager();
+    let mut changes = m.subscribe();
+    assert!(m.refresh(Trigger::Proactive).await.is_err());
+    changes.mark_unchanged();
+    let new_token = fx.write_fresh("b", "rt-b");
+    let view = m.auth_cached();
+    assert_eq!(view.usable_bearer(), Some(new_token.as_str()));
+    assert!(view.refresh_failure().is_none());
+    assert!(changes.has_changed().unwrap(), "a change event is sent");
+    assert_eq!(fx.token_requests().await, 1);
+}
+
+#[tokio::test]
+async fn in_place_rewrite_within_one_tick_is_detected_and_truncation_is_not_a_logout() {
+    let fx = Fixture::new().await;
+    let a = access("aaaa", T0 + 3600);
+    let b = access("bbbb", T0 + 3600);
+    std::fs::write(fx.auth_path(), chatgpt_json(&a, "rt-a")).unwrap();
+    let m = fx.manager();
+    assert_eq!(m.auth_cached().usable_bearer(), Some(a.as_str()));
+    // Same length, same second: only the untrusted stamp makes this visible.
+    std::fs::write(fx.auth_path(), chatgpt_json(&b, "rt-a")).unwrap();
+    assert_eq!(m.auth_cached().usable_bearer(), Some(b.as_str()));
+    std::fs::write(fx.auth_path(), &chatgpt_json(&a, "rt-a")[..40]).unwrap();
+    assert_eq!(m.auth_cached().usable_bearer(), Some(b.as_str()));
+    std::fs::write(fx.auth_path(), chatgpt_json(&a, "rt-a")).unwrap();
+    assert_eq!(m.auth_cached().usable_bearer(), Some(a.as_str()));
+    assert_eq!(fx.token_requests().await, 0);
+}
+
+#[tokio::test]
+async fn same_data_in_another_format_keeps_the_failure() {
+    let fx = Fixture::new().await;
+    fx.write_stale("a", "rt-a");
+    fx.token_reused().await;
+    let m = fx.manager();
+    assert!(m.refresh(Trigger::Proactive).await.is_err());
+    let pretty = String::from_utf8(fx.stored().to_file_json()).unwrap();
+    fx.write_auth(&pretty);
+    assert!(m.auth_cached().is_dead());
+    assert!(m.refresh(Trigger::Proactive).await.is_err());
+    assert_eq!(fx.token_requests().await, 1);
+}
+
+#[tokio::test]
+async fn api_key_login_and_logout_clear_the_failure() {
+    let fx = Fixture::new().await;
+    fx.write_stale("a", "rt-a");
+    fx.token_reused().await;
+    let m = fx.manager();
+    assert!(m.refresh(Trigger::Proactive).await.is_err());
+    m.login_with_api_key("sk-new").await.unwrap();
+    let view = m.auth_cached();
+    assert_eq!(view.usable_bearer(), Some("sk-new"));
+    assert!(!fx.home().join("auth.json.refresh-failure").exists());
+
+    // Logout, then the same dead credentials come back: they get one new request.
+    assert!(m.logout().await.unwrap());
+    assert!(!fx.auth_path().exists());
+    assert!(
+        fx.home().join("auth.json.lock").exists(),
+        "the lock file stays"
+    );
+    assert!(!m.logout().await.unwrap(), "second logout removes nothing");
+    fx.write_stale("a", "rt-a");
+    assert!(m.refresh(Trigger::Proactive).await.is_err());
+    assert_eq!(fx.token_requests().await, 2);
+}
+
+#[tokio::test]
+async fn save_failure_keeps_new_tokens_in_memory_and_saves_later() {
+    let fx = Fixture::new().await;
+    fx.write_stale("a", "rt-a");
+    let token = fx.token_ok("b", "rt-b").await;
+    let store = ProbeStore::new(fx.home());
+    store.fail_saves.store(true, Ordering::SeqCst);
+    let mut opts = fx.options();
+    opts.store = Some(Arc::clone(&store) as _);
+    let m = AuthManager::new(opts).unwrap();
+    assert_eq!(
+        m.refresh(Trigger::Proactive).await,
+        Ok(RefreshOutcome::Refreshed)
+    );
+    assert_eq!(m.auth_cached().usable_bearer(), Some(token.as_str()));
+    assert_eq!(fx.stored().tokens.unwrap().refresh_token.expose(), "rt-a");
+    store.fail_saves.store(false, Ordering::SeqCst);
+    let _ = m.refresh(Trigger::Proactive).await;
+    assert_eq!(fx.stored().tokens.unwrap().refresh_token.expose(), "rt-b");
+    assert_eq!(m.auth_cached().usable_bearer(), Some(token.as_str()));
+    assert_eq!(fx.token_requests().await, 1);
+}
+
+#[tokio::test]
+async fn refresh_keeps_unknown_keys_and_sets_last_refresh() {
+    let fx = Fixture::new().await;
+    let old = access("a", T0 - 60);
+    let mut doc: serde_json::Value = serde_json::from_str(&chatgpt_json(&old, "rt-a")).unwrap();
+    doc["agent_identity"] = serde_json::json!({"id": "x"});
+    doc["tokens"]["future_field"] = serde_json::json!(7);
+    fx.write_auth(&doc.to_string());
+    let new = access("b", T0 + 7200);
+    fx.token_endpoint(
+        wiremock::ResponseTemplate::new(200)
+            .set_body_json(serde_json::json!({"access_token": new})),
+    )
+    .await;
+    let m = fx.manager();
+    assert_eq!(
+        m.refresh(Trigger::Proactive).await,
+        Ok(RefreshOutcome::Refreshed)
+    );
+    let after: serde_json::Value = serde_json::from_slice(&fx.auth_bytes()).unwrap();
+    assert_eq!(after["agent_identity"], doc["agent_identity"]);
+    assert_eq!(after["tokens"]["future_field"], 7);
+    assert_eq!(after["tokens"]["access_token"], new.as_str());
+    assert_eq!(after["tokens"]["refresh_token"], "rt-a");
+    assert_eq!(after["tokens"]["id_token"], doc["tokens"]["id_token"]);
+    assert_eq!(fx.stored().last_refresh, Some(t0()));
+    assert_eq!(fx.token_requests().await, 1);
+}

@@ -1,0 +1,157 @@
+//! Single flight in the process and across processes (AUTH.md §12 28-33).
+
+use std::time::Duration;
+
+use wiremock::ResponseTemplate;
+
+use super::support::*;
+use crate::error::{RefreshError, TransientError};
+use crate::lock::{CredentialLock, LockOutcome};
+use crate::manager::{RefreshOutcome, Trigger};
+
+#[tokio::test]
+async fn twenty_concurrent_refreshes_share_one_request() {
+    let fx = Fixture::new().await;
+    fx.write_stale("a", "rt-a");
+    let token = access("new", T0 + 7200);
+    fx.token_endpoint(
+        ResponseTemplate::new(200)
+            .set_body_json(serde_json::json!({"access_token": token, "refresh_token": "rt-b"}))
+            .set_delay(Duration::from_millis(200)),
+    )
+    .await;
+    let m = fx.manager();
+    let calls: Vec<_> = (0..20)
+        .map(|_| {
+            let m = m.clone();
+            tokio::spawn(async move { m.refresh(Trigger::Proactive).await })
+        })
+        .collect();
+    for call in calls {
+        let outcome = call.await.unwrap().unwrap();
+        assert!(matches!(
+            outcome,
+            RefreshOutcome::Refreshed | RefreshOutcome::Adopted { .. }
+        ));
+    }
+    assert_eq!(m.auth_cached().usable_bearer(), Some(token.as_str()));
+    assert_eq!(fx.token_requests().await, 1);
+    assert_eq!(fx.stored().tokens.unwrap().refresh_token.expose(), "rt-b");
+}
+
+#[tokio::test]
+async fn twenty_concurrent_refreshes_of_a_dead_token_share_one_request() {
+    let fx = Fixture::new().await;
+    fx.write_stale("a", "rt-a");
+    fx.token_endpoint(
+        ResponseTemplate::new(401)
+            .set_body_json(serde_json::json!({"error": {"code": "refresh_token_reused"}}))
+            .set_delay(Duration::from_millis(200)),
+    )
+    .await;
+    let m = fx.manager();
+    let calls: Vec<_> = (0..20)
+        .map(|_| {
+            let m = m.clone();
+            tokio::spawn(async move { m.refresh(Trigger::Proactive).await })
+        })
+        .collect();
+    for call in calls {
+        assert!(matches!(
+            call.await.unwrap(),
+            Err(RefreshError::Permanent(p)) if p.reason == crate::classify::FailureReason::Exhausted
+        ));
+    }
+    assert_eq!(fx.token_requests().await, 1);
+}
+
+#[tokio::test]
+async fn two_managers_on_one_home_spend_the_refresh_token_once() {
+    let fx = Fixture::new().await;
+    fx.write_stale("a", "rt-a");
+    let token = access("new", T0 + 7200);
+    fx.token_endpoint(
+        ResponseTemplate::new(200)
+            .set_body_json(serde_json::json!({"access_token": token, "refresh_token": "rt-b"}))
+            .set_delay(Duration::from_millis(200)),
+    )
+    .await;
+    let a = fx.manager();
+    let b = fx.manager();
+    let (ra, rb) = tokio::join!(a.refresh(Trigger::Proactive), b.refresh(Trigger::Proactive));
+    let outcomes = [ra.unwrap(), rb.unwrap()];
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|o| **o == RefreshOutcome::Refreshed)
+            .count(),
+        1,
+        "{outcomes:?}"
+    );
+    assert_eq!(a.auth_cached().usable_bearer(), Some(token.as_str()));
+    assert_eq!(b.auth_cached().usable_bearer(), Some(token.as_str()));
+    assert_eq!(fx.token_requests().await, 1);
+}
+
+#[tokio::test]
+async fn lock_held_elsewhere_times_out_without_request_or_backoff() {
+    let fx = Fixture::new().await;
+    let old = fx.write_stale("a", "rt-a");
+    fx.token_ok("b", "rt-b").await;
+    let held = match CredentialLock::new(fx.home())
+        .acquire(Duration::from_secs(1))
+        .await
+        .unwrap()
+    {
+        LockOutcome::Held(guard) => guard,
+        LockOutcome::Degraded(err) => panic!("locking unsupported here: {err}"),
+    };
+    let m = fx.manager();
+    let err = m.refresh(Trigger::Proactive).await.unwrap_err();
+    assert!(matches!(
+        err,
+        RefreshError::Transient {
+            kind: TransientError::LockTimeout,
+            ..
+        }
+    ));
+    assert_eq!(m.auth_cached().usable_bearer(), Some(old.as_str()));
+    assert!(
+        m.auth_cached().refresh_failure().is_none(),
+        "no backoff after a lock timeout"
+    );
+    assert_eq!(fx.token_requests().await, 0);
+    drop(held);
+    assert_eq!(
+        m.refresh(Trigger::Proactive).await,
+        Ok(RefreshOutcome::Refreshed)
+    );
+    assert_eq!(fx.token_requests().await, 1);
+}
+
+#[tokio::test]
+async fn lock_unaware_rotation_during_a_reused_failure_is_adopted() {
+    let fx = Fixture::new().await;
+    fx.write_stale("a", "rt-a");
+    fx.token_endpoint(
+        ResponseTemplate::new(401)
+            .set_body_json(serde_json::json!({"error": {"code": "refresh_token_reused"}}))
+            .set_delay(Duration::from_millis(400)),
+    )
+    .await;
+    let m = fx.manager();
+    let refreshing = tokio::spawn({
+        let m = m.clone();
+        async move { m.refresh(Trigger::Proactive).await }
+    });
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let rotated = fx.write_fresh("rotated", "rt-rotated");
+    let outcome = refreshing.await.unwrap();
+    assert!(
+        matches!(outcome, Ok(RefreshOutcome::Adopted { .. })),
+        "{outcome:?}"
+    );
+    assert_eq!(m.auth_cached().usable_bearer(), Some(rotated.as_str()));
+    assert!(!fx.home().join("auth.json.refresh-failure").exists());
+    assert_eq!(fx.token_requests().await, 1);
+}
