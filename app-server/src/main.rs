@@ -27,20 +27,12 @@ fn serve(cli: Cli) -> anyhow::Result<()> {
     if let Some(command) = &cli.command {
         return Ok(app_server::cli::export_schema(command)?);
     }
-    anyhow::ensure!(
-        cli.listen == "stdio://",
-        "unsupported --listen {}",
-        cli.listen
-    );
+    let listen = &cli.listen;
+    anyhow::ensure!(listen == "stdio://", "unsupported --listen {listen}");
     let state = ServerState::new(ServerConfig::from_env()?);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    let served = runtime.block_on(app_server::run(
-        tokio::io::stdin(),
-        tokio::io::stdout(),
-        state,
-    ));
+    let runtime = tokio::runtime::Runtime::new()?;
+    let (stdin, stdout) = (tokio::io::stdin(), tokio::io::stdout());
+    let served = runtime.block_on(app_server::run(stdin, stdout, state));
     // A blocking stdin read may still be pending after a write error; do not wait for it.
     runtime.shutdown_background();
     Ok(served?)

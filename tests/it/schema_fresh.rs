@@ -72,3 +72,24 @@ fn schema_directory_is_fresh() {
     }
     assert!(problems.is_empty(), "{}\n{STALE}", problems.join("\n"));
 }
+
+#[test]
+fn app_server_exports_the_same_trees() {
+    use app_server::cli::{Command, export_schema};
+    let out = tempfile::tempdir().unwrap();
+    let json_dir = out.path().join("json");
+    let ts_dir = out.path().join("typescript");
+    export_schema(&Command::GenerateJsonSchema {
+        out: json_dir.clone(),
+    })
+    .unwrap();
+    export_schema(&Command::GenerateTs {
+        out: ts_dir.clone(),
+    })
+    .unwrap();
+    let mut exported = BTreeMap::new();
+    checked_in(&json_dir, out.path(), &mut exported);
+    checked_in(&ts_dir, out.path(), &mut exported);
+    let generated: BTreeMap<String, String> = protocol::schema::generate().into_iter().collect();
+    assert_eq!(exported, generated);
+}
