@@ -7,6 +7,7 @@
 //! status calls return.
 
 mod account;
+mod login;
 mod options;
 mod poll;
 pub(crate) mod recover;
@@ -23,6 +24,7 @@ use parking_lot::{Mutex, MutexGuard};
 use tokio::sync::watch;
 
 pub use account::ExternalTokens;
+pub use login::LoginStartError;
 pub use options::ManagerOptions;
 pub use recover::{ExternalAuthHost, RecoverOutcome};
 pub use refresh::{RefreshOutcome, Trigger};

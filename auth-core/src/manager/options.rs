@@ -37,6 +37,14 @@ pub struct ManagerOptions {
     pub request_timeout: Duration,
     /// Timeout of the best-effort revoke at logout.
     pub revoke_timeout: Duration,
+    /// The OAuth issuer of browser and device-code logins (`CODEX_APP_SERVER_LOGIN_ISSUER`).
+    pub issuer: String,
+    /// The browser login's callback port (1455 falls back to 1457; 0 picks a free port).
+    pub callback_port: u16,
+    /// How long a browser login waits for its callback.
+    pub login_timeout: Duration,
+    /// How long a device-code login polls.
+    pub device_timeout: Duration,
     /// The value of `CODEX_API_KEY` when the caller enables it (AUTH.md §1.4); the app-server
     /// leaves it `None`.
     pub codex_api_key: Option<String>,
@@ -58,6 +66,10 @@ impl ManagerOptions {
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
             revoke_timeout: Duration::from_secs(10),
+            issuer: crate::login::DEFAULT_ISSUER.to_owned(),
+            callback_port: crate::login::DEFAULT_CALLBACK_PORT,
+            login_timeout: Duration::from_secs(10 * 60),
+            device_timeout: Duration::from_secs(15 * 60),
             codex_api_key: None,
         }
     }
