@@ -26,9 +26,11 @@ pub(crate) struct Request {
     pub path: String,
     /// The raw query string, if any.
     pub query: Option<String>,
-    /// The request headers.
+    /// The request headers (read by the fake issuer only).
+    #[cfg_attr(not(feature = "fake-issuer"), allow(dead_code))]
     pub headers: hyper::HeaderMap,
-    /// The body bytes.
+    /// The body bytes (read by the fake issuer only).
+    #[cfg_attr(not(feature = "fake-issuer"), allow(dead_code))]
     pub body: Bytes,
 }
 
@@ -63,7 +65,8 @@ impl Response {
         Response::with_type(status, "text/html; charset=utf-8", body.into())
     }
 
-    /// An `application/json` response.
+    /// An `application/json` response (used by the fake issuer only).
+    #[cfg_attr(not(feature = "fake-issuer"), allow(dead_code))]
     pub fn json(status: u16, body: &serde_json::Value) -> Response {
         Response::with_type(status, "application/json", body.to_string())
     }
