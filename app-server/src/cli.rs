@@ -3,6 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
+use auth_core::config::{ForcedLoginMethod, StoreMode};
+
 /// `app-server` command line.
 #[derive(Debug, clap::Parser)]
 #[command(
@@ -14,9 +16,50 @@ pub struct Cli {
     /// Transport to serve; only `stdio://` is supported.
     #[arg(long, default_value = "stdio://")]
     pub listen: String,
+    /// Sign in against an embedded local issuer (no network needed); without `CODEX_HOME`, the
+    /// credentials live in a temporary home deleted at exit.
+    #[arg(long)]
+    pub demo: bool,
+    /// OAuth issuer of browser and device-code logins (else `CODEX_APP_SERVER_LOGIN_ISSUER`, else
+    /// `https://auth.openai.com`).
+    #[arg(long, value_name = "URL")]
+    pub login_issuer: Option<String>,
+    /// Port of the browser login's callback server (default 1455, falling back to 1457; 0 picks
+    /// a free port).
+    #[arg(long, value_name = "PORT")]
+    pub login_port: Option<u16>,
+    /// Overrides of `config.toml`.
+    #[command(flatten)]
+    pub config: ConfigFlags,
     /// Export a schema tree instead of serving.
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+/// Command-line overrides of `$CODEX_HOME/config.toml` keys.
+#[derive(Debug, Default, clap::Args)]
+pub struct ConfigFlags {
+    /// `cli_auth_credentials_store`: file, keyring, auto or ephemeral.
+    #[arg(long, value_name = "STORE", value_parser = parse_store)]
+    pub credentials_store: Option<StoreMode>,
+    /// `forced_login_method`: chatgpt or api.
+    #[arg(long, value_name = "METHOD", value_parser = parse_method)]
+    pub forced_login_method: Option<ForcedLoginMethod>,
+    /// `forced_chatgpt_workspace_id` (repeat for several workspaces).
+    #[arg(long = "forced-chatgpt-workspace-id", value_name = "ID")]
+    pub forced_workspace_ids: Vec<String>,
+}
+
+fn parse_store(value: &str) -> Result<StoreMode, String> {
+    value
+        .parse()
+        .map_err(|_| format!("expected file, keyring, auto or ephemeral, got `{value}`"))
+}
+
+fn parse_method(value: &str) -> Result<ForcedLoginMethod, String> {
+    value
+        .parse()
+        .map_err(|_| format!("expected chatgpt or api, got `{value}`"))
 }
 
 /// Subcommands.

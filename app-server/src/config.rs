@@ -56,8 +56,16 @@ impl ServerConfig {
     /// The configuration of the real process: `CODEX_HOME` (canonicalized; must exist) else
     /// `<home>/.codex`, and the user-agent inputs of PROTOCOL.md §3.
     pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_env_with_home(None)
+    }
+
+    /// Like [`ServerConfig::from_env`], with `home` (when given) in place of `CODEX_HOME`.
+    pub fn from_env_with_home(home: Option<PathBuf>) -> Result<Self, ConfigError> {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-        let codex_home = match var("CODEX_HOME") {
+        let codex_home = match home
+            .map(|h| h.to_string_lossy().into_owned())
+            .or_else(|| var("CODEX_HOME"))
+        {
             Some(path) => {
                 let path = PathBuf::from(path);
                 match std::fs::canonicalize(&path) {

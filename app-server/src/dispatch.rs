@@ -153,7 +153,7 @@ async fn run(
     let request = parse(&method, id, params)?;
     validate(&request)?;
     gate(ctx.connection(), &request)?;
-    handle(&ctx, &method, request).await
+    handle(&ctx, request).await
 }
 
 /// Method lookup and params decoding. Missing or `null` params are `{}`; params must be an object.
@@ -241,9 +241,15 @@ fn validate(request: &ClientRequest) -> Result<(), RpcError> {
         } => Some(api_key),
         _ => None,
     };
-    match api_key {
-        Some(key) if key.trim().is_empty() => {
-            Err(RpcError::invalid_params("apiKey must not be empty"))
+    if api_key.is_some_and(|key| key.trim().is_empty()) {
+        return Err(RpcError::invalid_params("apiKey must not be empty"));
+    }
+    match request {
+        ClientRequest::LoginAccount {
+            params: LoginAccountParams::ChatgptAuthTokens { access_token, .. },
+            ..
+        } if !auth_core::claims::is_jwt(access_token) => {
+            Err(RpcError::invalid_params("accessToken is not a JWT"))
         }
         _ => Ok(()),
     }
@@ -261,34 +267,62 @@ fn gate(connection: &Connection, request: &ClientRequest) -> Result<(), RpcError
 }
 
 /// Routes a decoded, gated request to its handler.
-async fn handle(ctx: &RequestCtx, method: &str, request: ClientRequest) -> Result<Value, RpcError> {
+async fn handle(ctx: &RequestCtx, request: ClientRequest) -> Result<Value, RpcError> {
     match request {
         ClientRequest::Initialize { params, .. } => {
             reply(handlers::handshake::initialize(ctx, params).await)
         }
         ClientRequest::GetUserAgent { .. } => reply(handlers::handshake::get_user_agent(ctx).await),
-        ClientRequest::GetAuthStatus { .. }
-        | ClientRequest::LoginApiKey { .. }
-        | ClientRequest::LoginChatGpt { .. }
-        | ClientRequest::CancelLoginChatGpt { .. }
-        | ClientRequest::LogoutChatGpt { .. }
-        | ClientRequest::UserInfo { .. }
-        | ClientRequest::GetAccount { .. }
-        | ClientRequest::LoginAccount { .. }
-        | ClientRequest::CancelLoginAccount { .. }
-        | ClientRequest::LogoutAccount { .. }
-        | ClientRequest::ReportUnauthorized { .. } => not_yet_wired(method),
+        ClientRequest::GetAuthStatus { params, .. } => {
+            reply(handlers::status::get_auth_status(ctx, params).await)
+        }
+        ClientRequest::GetAccount { params, .. } => {
+            reply(handlers::status::read_account(ctx, params).await)
+        }
+        ClientRequest::UserInfo { .. } => reply(handlers::status::user_info(ctx).await),
+        ClientRequest::ReportUnauthorized { params, .. } => {
+            reply(handlers::status::report_unauthorized(ctx, params).await)
+        }
+        ClientRequest::LoginApiKey { params, .. } => {
+            reply(handlers::account::login_api_key(ctx, params).await)
+        }
+        ClientRequest::LogoutChatGpt { .. } => reply(handlers::account::logout_v1(ctx).await),
+        ClientRequest::LogoutAccount { .. } => reply(handlers::account::logout_v2(ctx).await),
+        ClientRequest::LoginChatGpt { .. } => reply(handlers::login::login_chatgpt_v1(ctx).await),
+        ClientRequest::CancelLoginChatGpt { params, .. } => {
+            reply(handlers::login::cancel_v1(ctx, params).await)
+        }
+        ClientRequest::CancelLoginAccount { params, .. } => {
+            reply(handlers::login::cancel_v2(ctx, params).await)
+        }
+        ClientRequest::LoginAccount { params, .. } => reply(start_login(ctx, params).await),
     }
 }
 
-// ---------------------------------------------------------------------------------------------
-// NOT YET WIRED: the auth methods are recognised (so their params are validated with -32602 and
-// the handshake gate applies) but answer -32601 until auth-core is wired into `handlers/`.
-// Move each arm above this line as its handler lands; delete this function when none is left.
-// ---------------------------------------------------------------------------------------------
-fn not_yet_wired(method: &str) -> Result<Value, RpcError> {
-    tracing::warn!(method, "method recognised but not implemented yet");
-    Err(RpcError::method_not_found(method))
+/// `account/login/start`, by `type`.
+async fn start_login(
+    ctx: &RequestCtx,
+    params: protocol::LoginAccountParams,
+) -> Result<protocol::LoginAccountResponse, RpcError> {
+    use protocol::LoginAccountParams as P;
+    match params {
+        P::ApiKey { api_key } => handlers::account::start_api_key(ctx, &api_key).await,
+        P::Chatgpt => handlers::login::start_browser_v2(ctx).await,
+        P::ChatgptDeviceCode => handlers::login::start_device_v2(ctx).await,
+        P::ChatgptAuthTokens {
+            access_token,
+            chatgpt_account_id,
+            chatgpt_plan_type,
+        } => {
+            handlers::account::start_external_tokens(
+                ctx,
+                access_token,
+                chatgpt_account_id,
+                chatgpt_plan_type,
+            )
+            .await
+        }
+    }
 }
 
 fn reply<T: Serialize>(result: Result<T, RpcError>) -> Result<Value, RpcError> {

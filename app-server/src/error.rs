@@ -1,5 +1,8 @@
 //! `RpcError`: the one place where JSON-RPC error codes and their texts are chosen.
 
+use auth_core::error::AuthError;
+use auth_core::login::LoginError;
+use auth_core::manager::LoginStartError;
 use protocol::JSONRPCErrorError;
 use protocol::jsonrpc::{
     INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, PARSE_ERROR,
@@ -77,6 +80,31 @@ impl RpcError {
     /// `-32603` with a Codex text such as `failed to save api key: <err>`.
     pub fn internal_with(text: impl Into<String>) -> Self {
         Self::new(INTERNAL_ERROR, text)
+    }
+
+    /// Maps a failed credential change. `operation` prefixes `-32603` texts the way Codex does
+    /// (`failed to save api key`, `logout failed`, `failed to set external auth`).
+    pub fn from_auth(err: AuthError, operation: &str) -> Self {
+        match err {
+            AuthError::Forbidden(text) => Self::invalid_request(text),
+            AuthError::ExternalAuthActive => Self::invalid_request(err.to_string()),
+            AuthError::InvalidInput(text) => Self::invalid_params(text),
+            AuthError::Storage(_) | AuthError::LockTimeout => {
+                Self::internal_with(format!("{operation}: {err}"))
+            }
+        }
+    }
+
+    /// Maps a login that could not start. `operation` prefixes `-32603` texts
+    /// (`failed to start login server`, `failed to request device code`).
+    pub fn from_login_start(err: LoginStartError, operation: &str) -> Self {
+        match err {
+            LoginStartError::Refused(err) => Self::from_auth(err, operation),
+            LoginStartError::Flow(LoginError::DeviceCodeNotEnabled) => {
+                Self::invalid_request(LoginError::DeviceCodeNotEnabled.to_string())
+            }
+            LoginStartError::Flow(err) => Self::internal_with(format!("{operation}: {err}")),
+        }
     }
 
     /// The wire error object.

@@ -15,10 +15,14 @@
 pub mod cli;
 pub mod config;
 pub mod connection;
+mod convert;
 pub mod dispatch;
 pub mod error;
+mod external_host;
 mod handlers;
 pub mod hub;
+mod logins;
+pub mod startup;
 pub mod state;
 pub mod transport;
 

@@ -4,7 +4,6 @@
 use std::process::ExitCode;
 
 use app_server::cli::Cli;
-use app_server::{ServerConfig, ServerState};
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
@@ -29,10 +28,11 @@ fn serve(cli: Cli) -> anyhow::Result<()> {
     }
     let listen = &cli.listen;
     anyhow::ensure!(listen == "stdio://", "unsupported --listen {listen}");
-    let state = ServerState::new(ServerConfig::from_env()?);
     let runtime = tokio::runtime::Runtime::new()?;
+    let started = runtime.block_on(app_server::startup::start(&cli))?;
     let (stdin, stdout) = (tokio::io::stdin(), tokio::io::stdout());
-    let served = runtime.block_on(app_server::run(stdin, stdout, state));
+    let served = runtime.block_on(app_server::run(stdin, stdout, started.state.clone()));
+    drop(started);
     // A blocking stdin read may still be pending after a write error; do not wait for it.
     runtime.shutdown_background();
     Ok(served?)

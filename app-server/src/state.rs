@@ -3,13 +3,15 @@
 
 use std::sync::Arc;
 
+use auth_core::AuthManager;
+
 use crate::config::ServerConfig;
-use crate::hub::Hub;
+use crate::hub::{ConnectionId, Hub};
+use crate::logins::Logins;
 
 /// Shared server state. Cloning is cheap (one `Arc`); all clones see the same state.
 ///
-/// To add process-wide state (e.g. the `AuthManager`), add a field to `Shared`, fill it in
-/// [`ServerState::new`] and expose it with an accessor like [`ServerState::hub`].
+/// One `AuthManager` serves every connection, so one refresh serves every client.
 #[derive(Clone)]
 pub struct ServerState {
     shared: Arc<Shared>,
@@ -18,17 +20,44 @@ pub struct ServerState {
 struct Shared {
     config: ServerConfig,
     hub: Hub,
+    auth: AuthManager,
+    logins: Logins,
+    /// The connection that supplied the external tokens in effect (PROTOCOL.md §4.15).
+    token_supplier: parking_lot::Mutex<Option<ConnectionId>>,
 }
 
 impl ServerState {
-    /// State for a server configured by `config`.
-    pub fn new(config: ServerConfig) -> Self {
+    /// State for a server configured by `config`, serving the credentials of `auth`.
+    pub fn new(config: ServerConfig, auth: AuthManager) -> Self {
         Self {
             shared: Arc::new(Shared {
                 config,
                 hub: Hub::default(),
+                auth,
+                logins: Logins::default(),
+                token_supplier: parking_lot::Mutex::new(None),
             }),
         }
+    }
+
+    /// The credential manager.
+    pub fn auth(&self) -> &AuthManager {
+        &self.shared.auth
+    }
+
+    /// The connection that supplied the external tokens in effect.
+    pub(crate) fn token_supplier(&self) -> Option<ConnectionId> {
+        *self.shared.token_supplier.lock()
+    }
+
+    /// Remembers (or forgets) the connection that supplied external tokens.
+    pub(crate) fn set_token_supplier(&self, connection: Option<ConnectionId>) {
+        *self.shared.token_supplier.lock() = connection;
+    }
+
+    /// The active browser or device-code login.
+    pub(crate) fn logins(&self) -> &Logins {
+        &self.shared.logins
     }
 
     /// The startup configuration.

@@ -8,7 +8,7 @@ use protocol::{
 };
 use serde_json::{Value, json};
 
-use crate::support::{Session, client, error_of, test_state};
+use crate::support::{Session, client, error_of, hermetic_options, test_state};
 
 #[tokio::test]
 async fn initialize_returns_the_four_keys() {
@@ -44,7 +44,8 @@ async fn originator_override_and_terminal_come_from_config() {
     let mut config = ServerConfig::new(home.path().to_path_buf());
     config.originator_override = Some("codex_internal".into());
     config.terminal = "vscode/1.90.0".into();
-    let mut session = Session::connect(app_server::ServerState::new(config), home);
+    let auth = auth_core::AuthManager::new(hermetic_options(home.path())).unwrap();
+    let mut session = Session::connect(app_server::ServerState::new(config, auth), home);
     let result = session.initialize().await;
     let user_agent = result["userAgent"].as_str().unwrap();
     assert!(user_agent.starts_with("codex_internal/"), "{user_agent}");

@@ -5,6 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use app_server::{ServeError, ServerConfig, ServerState};
+use auth_core::fake_issuer::FakeIssuer;
+use auth_core::manager::{AuthManager, ManagerOptions};
 use serde_json::{Value, json};
 use tempfile::TempDir;
 use tokio::io::{
@@ -28,11 +30,38 @@ pub struct Session {
     pub home: Arc<TempDir>,
 }
 
-/// A fresh tempdir home and the neutral test configuration for it.
+/// A fresh tempdir home and the neutral test configuration for it. Every URL points at a closed
+/// loopback port, so nothing can reach the network.
 pub fn test_state() -> (ServerState, Arc<TempDir>) {
     let home = Arc::new(tempfile::tempdir().expect("tempdir"));
-    let config = ServerConfig::new(home.path().to_path_buf());
-    (ServerState::new(config), home)
+    let state = state_for(home.path(), hermetic_options(home.path()));
+    (state, home)
+}
+
+/// Manager options for `home` whose URLs point at a closed loopback port (the discard port).
+pub fn hermetic_options(home: &std::path::Path) -> ManagerOptions {
+    let mut opts = ManagerOptions::new(home.to_path_buf());
+    opts.refresh_url = Some("http://127.0.0.1:9/oauth/token".to_string());
+    opts.revoke_url = Some("http://127.0.0.1:9/oauth/revoke".to_string());
+    opts.issuer = "http://127.0.0.1:9".to_string();
+    opts.callback_port = 0;
+    opts.lock_wait = Duration::from_secs(5);
+    opts
+}
+
+/// Manager options for `home` against `issuer`.
+pub fn issuer_options(home: &std::path::Path, issuer: &FakeIssuer) -> ManagerOptions {
+    let mut opts = hermetic_options(home);
+    opts.refresh_url = Some(issuer.token_url());
+    opts.revoke_url = Some(issuer.revoke_url());
+    opts.issuer = issuer.url();
+    opts
+}
+
+/// Server state for `home` with a manager built from `opts`.
+pub fn state_for(home: &std::path::Path, opts: ManagerOptions) -> ServerState {
+    let auth = AuthManager::new(opts).expect("manager");
+    ServerState::new(ServerConfig::new(home.to_path_buf()), auth)
 }
 
 /// `initialize` params for a client called `name`.
@@ -45,6 +74,20 @@ impl Session {
     pub fn start() -> Self {
         let (state, home) = test_state();
         Self::connect(state, home)
+    }
+
+    /// A new initialized server on a fresh home whose manager talks to `issuer`; `configure`
+    /// may adjust the options (config, timeouts) first.
+    pub async fn with_issuer(
+        issuer: &FakeIssuer,
+        configure: impl FnOnce(&mut ManagerOptions),
+    ) -> Self {
+        let home = Arc::new(tempfile::tempdir().expect("tempdir"));
+        let mut opts = issuer_options(home.path(), issuer);
+        configure(&mut opts);
+        let mut session = Self::connect(state_for(home.path(), opts), home);
+        session.initialize().await;
+        session
     }
 
     /// A new server whose connection completed `initialize` (the answer is consumed).

@@ -1,0 +1,69 @@
+//! The host side of external tokens (`chatgptAuthTokens`): asks a client for new tokens with the
+//! server request `account/chatgptAuthTokens/refresh` (PROTOCOL.md §4.15).
+
+use std::future::Future;
+use std::pin::Pin;
+
+use auth_core::manager::{ExternalAuthHost, ExternalTokens};
+use auth_core::secret::Secret;
+use protocol::{
+    ChatgptAuthTokensRefreshParams, ChatgptAuthTokensRefreshReason,
+    ChatgptAuthTokensRefreshResponse, ServerRequest,
+};
+
+use crate::dispatch::RequestCtx;
+use crate::hub::ConnectionId;
+use crate::state::ServerState;
+
+/// Sends the refresh request to the connection that supplied the tokens when it is still
+/// initialized, else to the reporting connection. auth-core applies the 10 s timeout.
+pub(crate) struct ConnectionHost {
+    state: ServerState,
+    target: ConnectionId,
+}
+
+impl ConnectionHost {
+    /// The host for a report arriving on `ctx`'s connection.
+    pub(crate) fn new(ctx: &RequestCtx) -> Self {
+        let state = ctx.state().clone();
+        let reporter = ctx.connection().id();
+        let target = state
+            .token_supplier()
+            .filter(|id| state.hub().is_initialized(*id))
+            .unwrap_or(reporter);
+        Self { state, target }
+    }
+}
+
+impl ExternalAuthHost for ConnectionHost {
+    fn refresh_tokens(
+        &self,
+        previous_account_id: Option<String>,
+    ) -> Pin<Box<dyn Future<Output = Result<ExternalTokens, String>> + Send + 'static>> {
+        let state = self.state.clone();
+        let target = self.target;
+        Box::pin(async move {
+            let params = ChatgptAuthTokensRefreshParams {
+                reason: ChatgptAuthTokensRefreshReason::Unauthorized,
+                previous_account_id,
+            };
+            let pending = state
+                .hub()
+                .send_request(target, |id| ServerRequest::ChatgptAuthTokensRefresh {
+                    id,
+                    params,
+                })
+                .await
+                .map_err(|err| err.to_string())?;
+            let answer = pending.response().await.map_err(|err| err.to_string())?;
+            let result = answer.map_err(|_| "the client answered with an error".to_owned())?;
+            let tokens: ChatgptAuthTokensRefreshResponse = serde_json::from_value(result)
+                .map_err(|_| "the client's answer is malformed".to_owned())?;
+            Ok(ExternalTokens {
+                access_token: Secret::new(tokens.access_token),
+                chatgpt_account_id: tokens.chatgpt_account_id,
+                chatgpt_plan_type: tokens.chatgpt_plan_type,
+            })
+        })
+    }
+}

@@ -1,0 +1,126 @@
+//! Read-only auth methods: `getAuthStatus`, `account/read`, `userInfo`, and the
+//! `account/reportUnauthorized` extension (PROTOCOL.md §4.1, §4.6, §4.8, §5, §6).
+
+use auth_core::manager::RecoverOutcome;
+use auth_core::{AuthMode, AuthView};
+use protocol::{
+    GetAccountParams, GetAccountResponse, GetAuthStatusParams, GetAuthStatusResponse,
+    ReportUnauthorizedParams, ReportUnauthorizedResponse, UserInfoResponse,
+};
+
+use crate::convert;
+use crate::dispatch::RequestCtx;
+use crate::error::RpcError;
+use crate::external_host::ConnectionHost;
+
+/// `getAuthStatus`: never fails because a refresh failed.
+pub(crate) async fn get_auth_status(
+    ctx: &RequestCtx,
+    params: GetAuthStatusParams,
+) -> Result<GetAuthStatusResponse, RpcError> {
+    let auth = ctx.state().auth();
+    let view = auth.status(params.refresh_token.unwrap_or(false)).await;
+    Ok(status_response(
+        &view,
+        auth.requires_openai_auth(),
+        params.include_token.unwrap_or(false),
+        params.include_refresh_failure.unwrap_or(false),
+    ))
+}
+
+fn status_response(
+    view: &AuthView,
+    requires_openai_auth: bool,
+    include_token: bool,
+    include_failure: bool,
+) -> GetAuthStatusResponse {
+    GetAuthStatusResponse {
+        auth_method: view.mode().map(convert::auth_mode),
+        auth_token: include_token
+            .then(|| view.usable_bearer().map(str::to_owned))
+            .flatten(),
+        requires_openai_auth,
+        refresh_failure: convert::opt_in_failure(view, include_failure),
+    }
+}
+
+/// `account/read`.
+pub(crate) async fn read_account(
+    ctx: &RequestCtx,
+    params: GetAccountParams,
+) -> Result<GetAccountResponse, RpcError> {
+    let auth = ctx.state().auth();
+    let view = auth.status(params.refresh_token.unwrap_or(false)).await;
+    Ok(GetAccountResponse {
+        account: convert::account(&view),
+        requires_openai_auth: auth.requires_openai_auth(),
+        refresh_failure: convert::opt_in_failure(
+            &view,
+            params.include_refresh_failure.unwrap_or(false),
+        ),
+    })
+}
+
+/// `userInfo`: the email claim of ChatGPT credentials; no network, no refresh.
+pub(crate) async fn user_info(ctx: &RequestCtx) -> Result<UserInfoResponse, RpcError> {
+    let view = ctx.state().auth().auth_cached();
+    let chatgpt = matches!(
+        view.mode(),
+        Some(AuthMode::Chatgpt | AuthMode::ChatgptAuthTokens)
+    );
+    Ok(UserInfoResponse {
+        alleged_user_email: chatgpt.then(|| view.email().map(str::to_owned)).flatten(),
+    })
+}
+
+/// `account/reportUnauthorized` (§6.2): reload, then at most one forced refresh per rejected
+/// token; the answer is the status afterwards plus whether a refresh replaced the token.
+pub(crate) async fn report_unauthorized(
+    ctx: &RequestCtx,
+    params: ReportUnauthorizedParams,
+) -> Result<ReportUnauthorizedResponse, RpcError> {
+    let auth = ctx.state().auth();
+    let include_token = params.include_token.unwrap_or(true);
+    let include_failure = params.include_refresh_failure.unwrap_or(false);
+    if !auth.requires_openai_auth() {
+        let view = auth.status(false).await;
+        return Ok(report_response(
+            &view,
+            false,
+            include_token,
+            include_failure,
+            false,
+        ));
+    }
+    let host = ConnectionHost::new(ctx);
+    let outcome = auth
+        .recover_unauthorized(params.access_token.as_deref(), Some(&host))
+        .await;
+    tracing::debug!(outcome = ?outcome, "401 report handled");
+    let view = auth.auth_cached();
+    let refreshed = outcome == RecoverOutcome::Refreshed;
+    Ok(report_response(
+        &view,
+        true,
+        include_token,
+        include_failure,
+        refreshed,
+    ))
+}
+
+fn report_response(
+    view: &AuthView,
+    requires_openai_auth: bool,
+    include_token: bool,
+    include_failure: bool,
+    refreshed: bool,
+) -> ReportUnauthorizedResponse {
+    let status = status_response(view, requires_openai_auth, include_token, include_failure);
+    ReportUnauthorizedResponse {
+        auth_method: status.auth_method,
+        auth_token: status.auth_token,
+        requires_openai_auth: status.requires_openai_auth,
+        refresh_failure: status.refresh_failure,
+        refreshed,
+    }
+}
