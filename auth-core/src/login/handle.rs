@@ -38,23 +38,30 @@ pub(crate) struct LoginControl {
     /// Becomes `true` when the caller cancels.
     pub cancel: watch::Receiver<bool>,
     done: watch::Sender<Outcome>,
+    id: Uuid,
 }
 
 impl LoginControl {
     /// Publishes the outcome (the first one wins). For a browser login, call it only once the
     /// callback port is free.
     pub fn finish(&self, result: Result<(), LoginError>) {
-        match &result {
-            Ok(()) => tracing::info!(target: "auth_core", "login succeeded"),
-            Err(err) => tracing::info!(target: "auth_core", error = %err, "login ended"),
-        }
-        self.done.send_if_modified(|slot| {
+        let error = result.as_ref().err().map(ToString::to_string);
+        let first = self.done.send_if_modified(|slot| {
             if slot.is_some() {
                 return false;
             }
             *slot = Some(result);
             true
         });
+        match (first, error) {
+            (false, _) => {}
+            (true, None) => {
+                tracing::info!(target: "auth_core", login_id = %self.id, "login succeeded")
+            }
+            (true, Some(error)) => {
+                tracing::info!(target: "auth_core", login_id = %self.id, %error, "login failed")
+            }
+        }
     }
 
     /// Resolves when the caller cancels; never, if every handle was dropped without cancelling.
@@ -70,9 +77,10 @@ impl LoginHandle {
     pub(crate) fn new(kind: LoginKind) -> (LoginHandle, LoginControl) {
         let (cancel_tx, cancel_rx) = watch::channel(false);
         let (done_tx, done_rx) = watch::channel(None);
+        let id = Uuid::new_v4();
         let handle = LoginHandle {
             inner: Arc::new(Inner {
-                id: Uuid::new_v4(),
+                id,
                 kind,
                 cancel: cancel_tx,
                 done: done_rx,
@@ -81,6 +89,7 @@ impl LoginHandle {
         let control = LoginControl {
             cancel: cancel_rx,
             done: done_tx,
+            id,
         };
         (handle, control)
     }
