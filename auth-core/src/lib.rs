@@ -18,9 +18,9 @@ pub mod classify;
 pub mod clock;
 pub mod config;
 pub mod error;
+pub mod failure_record;
 #[cfg(any(test, feature = "fake-issuer"))]
 pub mod fake_issuer;
-pub mod failure_record;
 pub mod fingerprint;
 pub mod lock;
 pub mod login;

@@ -13,6 +13,8 @@ mod framing;
 mod handshake;
 /// Pipelined bursts, backpressure without drops, answers after EOF, barrier ordering.
 mod pipelining;
+/// Refresh guarantees counted at the fake issuer: no storm, single flight, failure record, backoff.
+mod refresh;
 /// The checked-in `schema/` tree equals what `protocol::schema::generate()` produces.
 mod schema_fresh;
 /// The real binary over real pipes: protocol-only stdout, exit codes.

@@ -28,10 +28,7 @@ pub struct ExternalTokens {
 impl AuthManager {
     /// Stores an API key (AUTH.md §8.1).
     pub async fn login_with_api_key(&self, key: &str) -> Result<(), AuthError> {
-        if self.config().forced_login_method == Some(ForcedLoginMethod::Chatgpt) {
-            return Err(AuthError::Forbidden(API_KEY_LOGIN_DISABLED.to_owned()));
-        }
-        self.ensure_no_external()?;
+        self.api_key_login_allowed()?;
         let key = key.trim();
         if key.is_empty() {
             return Err(AuthError::InvalidInput(
@@ -39,6 +36,22 @@ impl AuthManager {
             ));
         }
         self.save_login(StoredAuth::api_key(Secret::new(key))).await
+    }
+
+    /// Whether an API-key login is allowed now (forced login method, external tokens).
+    pub fn api_key_login_allowed(&self) -> Result<(), AuthError> {
+        if self.config().forced_login_method == Some(ForcedLoginMethod::Chatgpt) {
+            return Err(AuthError::Forbidden(API_KEY_LOGIN_DISABLED.to_owned()));
+        }
+        self.ensure_no_external()
+    }
+
+    /// Whether external tokens may be set now (forced login method).
+    pub fn external_login_allowed(&self) -> Result<(), AuthError> {
+        if self.config().forced_login_method == Some(ForcedLoginMethod::Api) {
+            return Err(AuthError::Forbidden(EXTERNAL_AUTH_DISABLED.to_owned()));
+        }
+        Ok(())
     }
 
     /// Fails when external tokens are active (PROTOCOL.md §2 "External auth is active").
@@ -75,9 +88,7 @@ impl AuthManager {
 
     /// Sets external tokens (AUTH.md §8.4); memory only, they take precedence over stored ones.
     pub fn login_with_external_tokens(&self, tokens: ExternalTokens) -> Result<(), AuthError> {
-        if self.config().forced_login_method == Some(ForcedLoginMethod::Api) {
-            return Err(AuthError::Forbidden(EXTERNAL_AUTH_DISABLED.to_owned()));
-        }
+        self.external_login_allowed()?;
         self.install_external(tokens)
     }
 

@@ -28,7 +28,9 @@ impl AuthManager {
             .map_err(LoginStartError::Flow)
     }
 
-    fn check_chatgpt_login_allowed(&self) -> Result<(), LoginStartError> {
+    /// Whether a browser or device-code login is allowed now (forced login method, external
+    /// tokens).
+    pub fn check_chatgpt_login_allowed(&self) -> Result<(), LoginStartError> {
         if self.config().forced_login_method == Some(ForcedLoginMethod::Api) {
             return Err(LoginStartError::Refused(AuthError::Forbidden(
                 CHATGPT_LOGIN_DISABLED.to_owned(),

@@ -161,9 +161,13 @@ impl AuthManager {
         }
         let fresh = match trigger {
             Trigger::Proactive => !snapshot.should_refresh(now),
-            Trigger::Requested => st
-                .fresh_since
-                .is_some_and(|(f, at)| f == fp && (now - at).num_seconds() < FRESH_WINDOW_SECS),
+            // A stale snapshot is refreshed whatever asked; coalescing is for healthy ones.
+            Trigger::Requested => {
+                !snapshot.should_refresh(now)
+                    && st.fresh_since.is_some_and(|(f, at)| {
+                        f == fp && (now - at).num_seconds() < FRESH_WINDOW_SECS
+                    })
+            }
             Trigger::Forced => false,
         };
         drop(st);

@@ -1,6 +1,8 @@
 //! `Session`: one in-process server connection over `tokio::io::duplex`, with a tempdir home.
 //! Generic helpers only: `send`/`request`/`notify` take a method name and params as JSON.
 
+pub mod creds;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -155,6 +157,28 @@ impl Session {
             "expected the answer to {method}, got {answer}"
         );
         answer
+    }
+
+    /// Reads until the answer to `id`; returns it and the notifications read before it.
+    pub async fn answer_to(&mut self, id: &Value) -> (Value, Vec<Value>) {
+        let mut notifications = Vec::new();
+        loop {
+            let message = self.read_message().await;
+            if message.get("id") == Some(id) && message.get("method").is_none() {
+                return (message, notifications);
+            }
+            notifications.push(message);
+        }
+    }
+
+    /// Sends a request and returns its `result`, skipping notifications; fails on an error.
+    pub async fn result(&mut self, method: &str, params: Value) -> Value {
+        let id = self.send(method, params).await;
+        let (answer, _) = self.answer_to(&id).await;
+        answer
+            .get("result")
+            .cloned()
+            .unwrap_or_else(|| panic!("{method} failed: {answer}"))
     }
 
     /// Sends a notification (no id).

@@ -1,0 +1,46 @@
+//! Credentials for tests: seeding `auth.json` from the fake issuer, and hand-made JWTs.
+
+use std::path::Path;
+
+use auth_core::fake_issuer::FakeIssuer;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::TimeDelta;
+use serde_json::{Value, json};
+
+/// An unsigned JWT with `claims` as payload.
+pub fn jwt(claims: Value) -> String {
+    let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none"}"#);
+    let payload = URL_SAFE_NO_PAD.encode(claims.to_string());
+    format!("{header}.{payload}.sig")
+}
+
+/// An access token valid for two hours, distinguishable by `tag`.
+pub fn fresh_access_token(tag: &str) -> String {
+    let exp = chrono::Utc::now().timestamp() + 7200;
+    jwt(json!({"exp": exp, "tag": tag}))
+}
+
+/// Writes credentials the issuer accepts, whose access token expired a minute ago.
+pub fn seed_stale(home: &Path, issuer: &FakeIssuer) -> Value {
+    issuer.set_access_token_lifetime(TimeDelta::seconds(-60));
+    let doc = issuer.auth_json();
+    issuer.set_access_token_lifetime(TimeDelta::hours(1));
+    write_auth(home, &doc)
+}
+
+/// Writes credentials the issuer accepts, valid for an hour.
+pub fn seed_fresh(home: &Path, issuer: &FakeIssuer) -> Value {
+    write_auth(home, &issuer.auth_json())
+}
+
+/// Writes `auth.json` atomically (as another process would) and returns it parsed.
+pub fn write_auth(home: &Path, doc: &str) -> Value {
+    auth_core::atomic_write::write_atomic(&home.join("auth.json"), doc.as_bytes()).unwrap();
+    serde_json::from_str(doc).unwrap()
+}
+
+/// The access token of an `auth.json` document.
+pub fn access_token(doc: &Value) -> String {
+    doc["tokens"]["access_token"].as_str().unwrap().to_string()
+}
