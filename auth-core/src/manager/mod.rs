@@ -128,7 +128,11 @@ impl AuthManager {
         });
         let manager = AuthManager {
             inner: Arc::new(Inner {
-                lock: persistent.then(|| CredentialLock::new(&opts.codex_home)),
+                lock: persistent.then(|| {
+                    opts.lock
+                        .clone()
+                        .unwrap_or_else(|| CredentialLock::new(&opts.codex_home))
+                }),
                 record: persistent.then(|| FailureRecordFile::new(&opts.codex_home)),
                 opts,
                 store,

@@ -8,6 +8,7 @@ use std::time::Duration;
 use crate::backoff::{Jitter, RandomJitter};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
+use crate::lock::CredentialLock;
 use crate::store::CredentialStore;
 
 /// Options of [`crate::manager::AuthManager::new`].
@@ -19,6 +20,8 @@ pub struct ManagerOptions {
     pub config: Config,
     /// A store to use instead of the one `config.store_mode` selects (tests inject mocks here).
     pub store: Option<Arc<dyn CredentialStore>>,
+    /// A lock to use instead of `auth.json.lock` in the home (tests inject lock faults here).
+    pub lock: Option<CredentialLock>,
     /// `CODEX_REFRESH_TOKEN_URL_OVERRIDE`; `None` means the default token URL.
     pub refresh_url: Option<String>,
     /// `CODEX_REVOKE_TOKEN_URL_OVERRIDE`.
@@ -57,6 +60,7 @@ impl ManagerOptions {
             codex_home,
             config: Config::default(),
             store: None,
+            lock: None,
             refresh_url: None,
             revoke_url: None,
             originator: "codex_cli_rs".to_owned(),

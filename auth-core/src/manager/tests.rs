@@ -8,3 +8,4 @@ mod changes;
 mod concurrency;
 mod failures;
 mod recovery;
+mod stores;

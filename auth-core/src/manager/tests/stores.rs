@@ -1,0 +1,126 @@
+//! The manager over every store, degraded locking and the startup restriction check (AUTH.md §3,
+//! §7.4b, §8.5; §12 items 13, 35, 53).
+
+use std::sync::Arc;
+
+use tracing::Level;
+
+use super::support::*;
+use crate::config::{ForcedLoginMethod, StoreMode};
+use crate::lock::CredentialLock;
+use crate::manager::{AuthManager, RefreshOutcome, Trigger};
+use crate::store::auto::capture::events;
+use crate::store::keyring::MemoryKeyring;
+use crate::store::open::open_store_with_keyring;
+
+#[tokio::test]
+async fn keyring_store_keeps_the_failure_record_and_lock_in_the_home() {
+    let fx = Fixture::new().await;
+    let keyring = Arc::new(MemoryKeyring::new());
+    let store = open_store_with_keyring(StoreMode::Keyring, fx.home(), keyring);
+    let stale =
+        crate::auth_json::parse(chatgpt_json(&access("a", T0 - 60), "rt-a").as_bytes()).unwrap();
+    store.save(&stale).unwrap();
+    fx.token_reused().await;
+    let mut opts = fx.options();
+    opts.store = Some(Arc::clone(&store));
+    let a = AuthManager::new(opts.clone()).unwrap();
+    assert!(a.refresh(Trigger::Proactive).await.is_err());
+    assert!(fx.home().join("auth.json.refresh-failure").exists());
+    assert!(fx.home().join("auth.json.lock").exists());
+    assert!(
+        !fx.auth_path().exists(),
+        "the keyring store writes no auth.json"
+    );
+    let b = AuthManager::new(opts).unwrap();
+    assert!(b.refresh(Trigger::Requested).await.is_err());
+    assert!(b.auth_cached().is_dead());
+    assert_eq!(fx.token_requests().await, 1);
+}
+
+#[tokio::test]
+async fn ephemeral_api_key_login_writes_nothing_and_is_shared_in_process() {
+    let fx = Fixture::new().await;
+    let mut opts = fx.options();
+    opts.config.store_mode = StoreMode::Ephemeral;
+    let a = AuthManager::new(opts.clone()).unwrap();
+    a.login_with_api_key("sk-ephemeral").await.unwrap();
+    let files: Vec<_> = std::fs::read_dir(fx.home()).unwrap().collect();
+    assert!(files.is_empty(), "nothing on disk: {files:?}");
+    let b = AuthManager::new(opts).unwrap();
+    assert_eq!(b.auth_cached().usable_bearer(), Some("sk-ephemeral"));
+}
+
+#[test]
+fn degraded_locking_still_refreshes_and_warns_once() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (requests, seen) = events(|| {
+        runtime.block_on(async {
+            let fx = Fixture::new().await;
+            fx.write_stale("a", "rt-a");
+            fx.token_ok("b", "rt-b").await;
+            let mut opts = fx.options();
+            opts.lock = Some(
+                CredentialLock::new(fx.home()).with_injected_error(std::io::ErrorKind::Unsupported),
+            );
+            let m = AuthManager::new(opts).unwrap();
+            assert_eq!(
+                m.refresh(Trigger::Proactive).await,
+                Ok(RefreshOutcome::Refreshed)
+            );
+            fx.clock.advance(std::time::Duration::from_secs(3 * 3600));
+            assert_eq!(
+                m.refresh(Trigger::Proactive).await,
+                Ok(RefreshOutcome::Refreshed)
+            );
+            fx.token_requests().await
+        })
+    });
+    assert_eq!(requests, 2);
+    let degraded = seen
+        .iter()
+        .filter(|(level, message)| *level == Level::WARN && message.contains("lock unsupported"))
+        .count();
+    assert_eq!(degraded, 1, "lock_degraded is logged once");
+}
+
+#[tokio::test]
+async fn startup_enforcement_logs_out_a_forbidden_api_key() {
+    let fx = Fixture::new().await;
+    fx.write_auth(r#"{"auth_mode":"apikey","OPENAI_API_KEY":"sk-a"}"#);
+    let mut opts = fx.options();
+    opts.config.forced_login_method = Some(ForcedLoginMethod::Chatgpt);
+    let m = AuthManager::new(opts).unwrap();
+    assert_eq!(m.auth_cached().usable_bearer(), None, "treated as absent");
+    assert_eq!(
+        m.enforce_login_restrictions().unwrap().as_deref(),
+        Some("ChatGPT login is required, but an API key is currently being used. Logging out.")
+    );
+    assert!(!fx.auth_path().exists());
+    assert_eq!(m.enforce_login_restrictions().unwrap(), None);
+    let err = m.login_with_api_key("sk-b").await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "API key login is disabled. Use ChatGPT login instead."
+    );
+    assert_eq!(fx.token_requests().await, 0);
+}
+
+#[tokio::test]
+async fn a_chatgpt_login_outside_the_workspace_is_logged_out_at_startup() {
+    let fx = Fixture::new().await;
+    fx.write_fresh("a", "rt-a");
+    let mut opts = fx.options();
+    opts.config.forced_workspace_ids = vec!["ws-other".to_owned()];
+    let m = AuthManager::new(opts).unwrap();
+    assert_eq!(
+        m.enforce_login_restrictions().unwrap().as_deref(),
+        Some(
+            "Login is restricted to workspace(s) ws-other, but current credentials belong to ws1. Logging out."
+        )
+    );
+    assert!(!fx.auth_path().exists());
+}
