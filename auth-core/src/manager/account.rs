@@ -71,8 +71,10 @@ impl AuthManager {
             .lock_credentials(Trigger::Forced, Some(snapshot.fingerprint()))
             .await
             .map_err(|_| AuthError::LockTimeout)?;
+        let previous = self.state().stored.clone();
         self.inner.store.save(&snapshot.stored)?;
         self.delete_record();
+        self.revoke_replaced(previous.as_deref(), &snapshot);
         let stamp = self.inner.store.stamp();
         self.replace(|st| {
             st.stored = Some(Arc::clone(&snapshot));
@@ -172,6 +174,23 @@ impl AuthManager {
         });
         tracing::warn!(target: "auth_core", reason = %why, "stored credentials removed at startup");
         Ok(Some(why))
+    }
+
+    /// After a ChatGPT login, revokes the previous managed refresh token when it differs from the
+    /// new one (AUTH.md §8.2), in the background and best effort.
+    fn revoke_replaced(&self, previous: Option<&Snapshot>, new: &Snapshot) {
+        let refresh = |s: &Snapshot| s.stored.tokens.as_ref().map(|t| t.refresh_token.clone());
+        let Some(previous) = previous else {
+            return;
+        };
+        let replaced = previous.mode() == Some(AuthMode::Chatgpt)
+            && new.mode() == Some(AuthMode::Chatgpt)
+            && refresh(previous).is_some_and(|old| !old.is_empty() && Some(old) != refresh(new));
+        if replaced {
+            let this = self.clone();
+            let old = previous.stored.clone();
+            tokio::spawn(async move { this.revoke_best_effort(&old).await });
+        }
     }
 
     async fn revoke_best_effort(&self, stored: &StoredAuth) {

@@ -124,3 +124,31 @@ async fn a_chatgpt_login_outside_the_workspace_is_logged_out_at_startup() {
     );
     assert!(!fx.auth_path().exists());
 }
+
+#[tokio::test]
+async fn a_new_chatgpt_login_revokes_the_replaced_refresh_token() {
+    let fx = Fixture::new().await;
+    fx.write_fresh("a", "rt-old");
+    wiremock::Mock::given(wiremock::matchers::path("/oauth/revoke"))
+        .respond_with(wiremock::ResponseTemplate::new(200))
+        .mount(&fx.server)
+        .await;
+    let m = fx.manager();
+    let new = crate::auth_json::parse(chatgpt_json(&access("b", T0 + 3600), "rt-new").as_bytes())
+        .unwrap();
+    m.save_login(new).await.unwrap();
+    let revoked = async {
+        loop {
+            let requests = fx.server.received_requests().await.unwrap_or_default();
+            if let Some(r) = requests.iter().find(|r| r.url.path() == "/oauth/revoke") {
+                return String::from_utf8_lossy(&r.body).into_owned();
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    };
+    let body = tokio::time::timeout(std::time::Duration::from_secs(5), revoked)
+        .await
+        .expect("the old refresh token is revoked");
+    assert!(body.contains("rt-old") && !body.contains("rt-new"));
+    assert_eq!(fx.stored().tokens.unwrap().refresh_token.expose(), "rt-new");
+}
