@@ -53,6 +53,17 @@ pub struct Connection {
 }
 
 impl Connection {
+    /// Registers a new, uninitialized connection in the hub; `outbox` feeds its writer.
+    pub(crate) fn open(state: &ServerState, outbox: Outbox) -> Arc<Self> {
+        let id = state.hub().register(outbox.clone());
+        Arc::new(Connection {
+            id,
+            state: state.clone(),
+            outbox,
+            session: OnceLock::new(),
+        })
+    }
+
     /// The connection's id in the hub (target of server requests).
     pub fn id(&self) -> ConnectionId {
         self.id
@@ -92,13 +103,8 @@ where
     W: AsyncWrite + Unpin + Send + 'static,
 {
     let (outbox, receiver) = mpsc::channel(OUTBOX_CAPACITY);
-    let id = state.hub().register(outbox.clone());
-    let connection = Arc::new(Connection {
-        id,
-        state: state.clone(),
-        outbox,
-        session: OnceLock::new(),
-    });
+    let connection = Connection::open(&state, outbox);
+    let id = connection.id();
     let mut writer_task = tokio::spawn(write_loop(writer, receiver));
     let in_flight = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
 

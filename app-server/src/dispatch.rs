@@ -102,19 +102,24 @@ pub(crate) async fn handle_request(
 ) {
     let span = tracing::info_span!("request", method = %method, id = %id);
     async move {
-        let ctx = Arc::new(RequestCtx {
-            connection: Arc::clone(&connection),
-            deferred: Mutex::default(),
-        });
-        let result = catch_panic(run(Arc::clone(&ctx), id.clone(), method, params)).await;
-        match &result {
-            Ok(_) => tracing::debug!("answered"),
-            Err(err) => {
-                tracing::debug!(code = err.code, message = %err.message, "answered with error")
-            }
-        }
+        let (result, after) = execute(&connection, id.clone(), method, params).await;
         connection.send(Outgoing::reply(id, result)).await;
-        for action in ctx.take_deferred() {
+        after.apply(&connection).await;
+        drop(permit);
+    }
+    .instrument(span)
+    .await
+}
+
+/// What a request asked to happen once its response is out: mark the connection initialized,
+/// broadcast notifications, in the order the handler asked for them.
+#[must_use = "the deferred actions of a request must be applied after its response"]
+pub(crate) struct AfterResponse(Vec<Deferred>);
+
+impl AfterResponse {
+    /// Applies every action in order (stdio: right after the response was queued).
+    pub(crate) async fn apply(self, connection: &Connection) {
+        for action in self.0 {
             match action {
                 Deferred::Notify(notification) => {
                     connection.state().hub().broadcast(notification).await
@@ -124,10 +129,42 @@ pub(crate) async fn handle_request(
                 }
             }
         }
-        drop(permit);
     }
-    .instrument(span)
-    .await
+
+    /// Applies the `initialize` completion now and keeps the notifications for [`Self::apply`]
+    /// (a transport that cannot act between writing the response and reading the next request).
+    pub(crate) fn initialize_now(&mut self, connection: &Connection) {
+        self.0.retain(|action| match action {
+            Deferred::Initialize(session, opt_out) => {
+                connection.complete_initialize(session.clone(), opt_out.clone());
+                false
+            }
+            Deferred::Notify(_) => true,
+        });
+    }
+}
+
+/// The transport-neutral pipeline of one request: parse → validate → gate → handle, with a
+/// handler panic turned into `-32603`. Returns the answer and what must follow it; the caller
+/// writes the answer, then applies the [`AfterResponse`].
+pub(crate) async fn execute(
+    connection: &Arc<Connection>,
+    id: RequestId,
+    method: String,
+    params: Value,
+) -> (Result<Value, RpcError>, AfterResponse) {
+    let ctx = Arc::new(RequestCtx {
+        connection: Arc::clone(connection),
+        deferred: Mutex::default(),
+    });
+    let result = catch_panic(run(Arc::clone(&ctx), id, method, params)).await;
+    match &result {
+        Ok(_) => tracing::debug!("answered"),
+        Err(err) => {
+            tracing::debug!(code = err.code, message = %err.message, "answered with error")
+        }
+    }
+    (result, AfterResponse(ctx.take_deferred()))
 }
 
 /// Runs `future` as its own task so a panic becomes `-32603 Internal error`.

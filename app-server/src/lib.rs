@@ -22,6 +22,7 @@ mod external_host;
 mod handlers;
 pub mod hub;
 mod logins;
+pub mod network;
 pub mod startup;
 pub mod state;
 pub mod transport;

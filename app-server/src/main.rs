@@ -26,8 +26,9 @@ fn serve(cli: Cli) -> anyhow::Result<()> {
     if let Some(command) = &cli.command {
         return Ok(app_server::cli::export_schema(command)?);
     }
-    let listen = &cli.listen;
-    anyhow::ensure!(listen == "stdio://", "unsupported --listen {listen}");
+    if cli.listen != "stdio://" {
+        return app_server::network::run(&cli);
+    }
     let runtime = tokio::runtime::Runtime::new()?;
     let started = runtime.block_on(app_server::startup::start(&cli))?;
     let (stdin, stdout) = (tokio::io::stdin(), tokio::io::stdout());

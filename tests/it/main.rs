@@ -11,6 +11,9 @@ mod errors;
 mod framing;
 /// `initialize`, the per-connection gate, `getUserAgent`, broadcast and server requests.
 mod handshake;
+/// The network transport (§7): WebSocket clients sharing one server, subscriptions, HTTP batches,
+/// Origin/bearer refusals, health endpoints, loopback rule, SIGTERM shutdown of the real binary.
+mod network;
 /// Pipelined bursts, backpressure without drops, answers after EOF, barrier ordering.
 mod pipelining;
 /// Refresh guarantees counted at the fake issuer: no storm, single flight, failure record, backoff.
