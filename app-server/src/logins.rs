@@ -38,69 +38,110 @@ pub(crate) struct Logins {
 }
 
 impl Logins {
-    /// Ends the active login, if any, and returns its failed completion for the caller to send
-    /// after its own response. Returns once the login's callback port is free.
-    pub(crate) async fn end_active(&self) -> Option<ServerNotification> {
-        let tracked = self.active.lock().take()?;
-        end(tracked).await
+    /// Ends the active login, if any, and returns its completion notifications for the caller
+    /// to send after its own response (normally the failed completion; a login whose sign-in
+    /// won the race reports its success). Returns once the login's callback port is free.
+    pub(crate) async fn end_active(&self, state: &ServerState) -> Vec<ServerNotification> {
+        let Some(tracked) = self.active.lock().take() else {
+            return Vec::new();
+        };
+        end(tracked, state).await
     }
 
-    /// Cancels the login `id`. `None` when it is not the active one; else its completion
-    /// notification (or `Some(None)` when it had already reported).
-    pub(crate) async fn cancel(&self, id: Uuid) -> Option<Option<ServerNotification>> {
+    /// Cancels the login `id`. `None` when it is not the active one (unknown, replaced or
+    /// already ended); else its completion notifications, as [`Logins::end_active`].
+    pub(crate) async fn cancel(
+        &self,
+        id: Uuid,
+        state: &ServerState,
+    ) -> Option<Vec<ServerNotification>> {
         let tracked = {
             let mut active = self.active.lock();
             match active.as_ref() {
-                Some(t) if t.handle.login_id() == id => active.take(),
+                Some(t) if t.handle.login_id() == id && !t.handle.is_finished() => active.take(),
                 _ => None,
             }
         }?;
-        Some(end(tracked).await)
+        Some(end(tracked, state).await)
     }
 
-    /// Makes `handle` the active login and spawns the task that reports its end.
-    pub(crate) fn track(&self, handle: LoginHandle, family: Family, state: ServerState) {
+    /// Makes `handle` the active login and spawns the task that reports its end and then frees
+    /// the slot. A login that another connection started meanwhile is ended, and its
+    /// notifications are returned as [`Logins::end_active`] does.
+    pub(crate) async fn track(
+        &self,
+        handle: LoginHandle,
+        family: Family,
+        state: ServerState,
+    ) -> Vec<ServerNotification> {
         let reported = Arc::new(AtomicBool::new(false));
-        *self.active.lock() = Some(Tracked {
+        let displaced = self.active.lock().replace(Tracked {
             handle: handle.clone(),
             family,
             reported: Arc::clone(&reported),
         });
+        let ended = match displaced {
+            Some(displaced) => end(displaced, &state).await,
+            None => Vec::new(),
+        };
         tokio::spawn(async move {
             let outcome = handle.wait().await;
             if reported.swap(true, Ordering::SeqCst) {
                 return;
             }
-            let hub = state.hub();
-            hub.broadcast(completion(&handle, family, &outcome)).await;
-            if outcome.is_ok() {
-                let view = state.auth().auth_cached();
-                let notification = match family {
-                    Family::V1 => {
-                        ServerNotification::AuthStatusChange(AuthStatusChangeNotification {
-                            auth_method: Some(AuthMode::Chatgpt),
-                        })
-                    }
-                    Family::V2 => ServerNotification::AccountUpdated(AccountUpdatedNotification {
-                        auth_mode: Some(AuthMode::Chatgpt),
-                        plan_type: Some(
-                            view.plan()
-                                .map(convert::plan_type)
-                                .unwrap_or(protocol::PlanType::Unknown),
-                        ),
-                    }),
-                };
-                hub.broadcast(notification).await;
+            for notification in notifications(&handle, family, &outcome, &state) {
+                state.hub().broadcast(notification).await;
+            }
+            let mut active = state.logins().active.lock();
+            if active
+                .as_ref()
+                .is_some_and(|t| t.handle.login_id() == handle.login_id())
+            {
+                *active = None;
             }
         });
+        ended
     }
 }
 
-async fn end(tracked: Tracked) -> Option<ServerNotification> {
+async fn end(tracked: Tracked, state: &ServerState) -> Vec<ServerNotification> {
     let first = !tracked.reported.swap(true, Ordering::SeqCst);
     tracked.handle.cancel().await;
     let outcome = tracked.handle.wait().await;
-    first.then(|| completion(&tracked.handle, tracked.family, &outcome))
+    if !first {
+        return Vec::new();
+    }
+    notifications(&tracked.handle, tracked.family, &outcome, state)
+}
+
+/// What a login that ended with `outcome` reports: its completion, and on success the
+/// credential change (PROTOCOL.md §4.3, §4.9).
+fn notifications(
+    handle: &LoginHandle,
+    family: Family,
+    outcome: &Result<(), LoginError>,
+    state: &ServerState,
+) -> Vec<ServerNotification> {
+    let mut out = vec![completion(handle, family, outcome)];
+    if outcome.is_ok() {
+        out.push(match family {
+            Family::V1 => ServerNotification::AuthStatusChange(AuthStatusChangeNotification {
+                auth_method: Some(AuthMode::Chatgpt),
+            }),
+            Family::V2 => ServerNotification::AccountUpdated(AccountUpdatedNotification {
+                auth_mode: Some(AuthMode::Chatgpt),
+                plan_type: Some(
+                    state
+                        .auth()
+                        .auth_cached()
+                        .plan()
+                        .map(convert::plan_type)
+                        .unwrap_or(protocol::PlanType::Unknown),
+                ),
+            }),
+        });
+    }
+    out
 }
 
 /// The completion notification of a login that ended with `outcome`.

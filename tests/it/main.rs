@@ -5,6 +5,8 @@
 /// `Session`: an in-process server over `tokio::io::duplex` with a tempdir home.
 mod support;
 
+/// API-key and token logins, logout with a failing revoke, forced-login texts, broadcast.
+mod account;
 /// Error codes and texts (-32601, -32602, -32600) and the §2 check order.
 mod errors;
 /// Line framing, envelope classification and id echoing (PROTOCOL.md §1).
@@ -14,6 +16,10 @@ mod handshake;
 /// The network transport (§7): WebSocket clients sharing one server, subscriptions, HTTP batches,
 /// Origin/bearer refusals, health endpoints, loopback rule, SIGTERM shutdown of the real binary.
 mod network;
+/// Browser sign-in driven by an HTTP client playing the browser: state check, cancel, replacement.
+mod login_browser;
+/// Device-code sign-in: user code, polling outcomes, cancel, workspace check.
+mod login_device;
 /// Pipelined bursts, backpressure without drops, answers after EOF, barrier ordering.
 mod pipelining;
 /// Refresh guarantees counted at the fake issuer: no storm, single flight, failure record, backoff.

@@ -112,7 +112,8 @@ async fn logout(ctx: &RequestCtx) -> Result<Option<protocol::AuthMode>, RpcError
 /// Ends the active browser or device-code login; its failed completion is sent after this
 /// request's response and before the request's own notifications (§4.14).
 pub(crate) async fn end_active_login(ctx: &RequestCtx) {
-    if let Some(ended) = ctx.state().logins().end_active().await {
+    let state = ctx.state();
+    for ended in state.logins().end_active(state).await {
         ctx.notify_after_response(ended);
     }
 }

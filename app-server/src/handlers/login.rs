@@ -36,12 +36,16 @@ async fn start_browser(ctx: &RequestCtx, family: Family) -> Result<(Uuid, String
     auth.check_chatgpt_login_allowed()
         .map_err(|err| RpcError::from_login_start(err, START_LOGIN_SERVER))?;
     end_active_login(ctx).await;
-    let (handle, url) = auth
-        .start_browser_login()
-        .await
-        .map_err(|err| RpcError::from_login_start(err, START_LOGIN_SERVER))?;
+    let started = match ctx.connection().session() {
+        Some(session) => auth.start_browser_login_as(&session.originator).await,
+        None => auth.start_browser_login().await,
+    };
+    let (handle, url) =
+        started.map_err(|err| RpcError::from_login_start(err, START_LOGIN_SERVER))?;
     let id = handle.login_id();
-    state.logins().track(handle, family, state.clone());
+    for ended in state.logins().track(handle, family, state.clone()).await {
+        ctx.notify_after_response(ended);
+    }
     Ok((id, url))
 }
 
@@ -59,7 +63,13 @@ pub(crate) async fn start_device_v2(ctx: &RequestCtx) -> Result<LoginAccountResp
         .await
         .map_err(|err| RpcError::from_login_start(err, OPERATION))?;
     let login_id = handle.login_id().to_string();
-    state.logins().track(handle, Family::V2, state.clone());
+    for ended in state
+        .logins()
+        .track(handle, Family::V2, state.clone())
+        .await
+    {
+        ctx.notify_after_response(ended);
+    }
     Ok(LoginAccountResponse::ChatgptDeviceCode {
         login_id,
         verification_url: code.verification_url,
@@ -72,15 +82,16 @@ pub(crate) async fn cancel_v1(
     ctx: &RequestCtx,
     params: CancelLoginChatGptParams,
 ) -> Result<CancelLoginChatGptResponse, RpcError> {
-    match ctx.state().logins().cancel(params.login_id).await {
+    let state = ctx.state();
+    match state.logins().cancel(params.login_id, state).await {
         None => Err(RpcError::invalid_request(format!(
             "login id not found: {}",
             params.login_id
         ))),
-        Some(notification) => {
-            if let Some(notification) = notification {
-                ctx.notify_after_response(notification);
-            }
+        Some(notifications) => {
+            notifications
+                .into_iter()
+                .for_each(|n| ctx.notify_after_response(n));
             Ok(CancelLoginChatGptResponse {})
         }
     }
@@ -93,12 +104,13 @@ pub(crate) async fn cancel_v2(
 ) -> Result<CancelLoginAccountResponse, RpcError> {
     let id = Uuid::parse_str(&params.login_id)
         .map_err(|_| RpcError::invalid_request(format!("invalid login id: {}", params.login_id)))?;
-    let status = match ctx.state().logins().cancel(id).await {
+    let state = ctx.state();
+    let status = match state.logins().cancel(id, state).await {
         None => CancelLoginAccountStatus::NotFound,
-        Some(notification) => {
-            if let Some(notification) = notification {
-                ctx.notify_after_response(notification);
-            }
+        Some(notifications) => {
+            notifications
+                .into_iter()
+                .for_each(|n| ctx.notify_after_response(n));
             CancelLoginAccountStatus::Canceled
         }
     };

@@ -14,8 +14,26 @@ use crate::restrictions::CHATGPT_LOGIN_DISABLED;
 impl AuthManager {
     /// Starts a browser login; returns its handle and the URL the user must open.
     pub async fn start_browser_login(&self) -> Result<(LoginHandle, String), LoginStartError> {
+        self.browser_login(self.login_options()).await
+    }
+
+    /// [`AuthManager::start_browser_login`] on behalf of a client: `originator` becomes the
+    /// authorize URL's `originator` parameter (PROTOCOL.md §3).
+    pub async fn start_browser_login_as(
+        &self,
+        originator: &str,
+    ) -> Result<(LoginHandle, String), LoginStartError> {
+        let mut opts = self.login_options();
+        originator.clone_into(&mut opts.originator);
+        self.browser_login(opts).await
+    }
+
+    async fn browser_login(
+        &self,
+        opts: LoginOptions,
+    ) -> Result<(LoginHandle, String), LoginStartError> {
         self.check_chatgpt_login_allowed()?;
-        login::start_browser_login(&self.login_options(), self.persist())
+        login::start_browser_login(&opts, self.persist())
             .await
             .map_err(LoginStartError::Flow)
     }
