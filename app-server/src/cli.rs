@@ -1,7 +1,8 @@
-//! The command line: `app-server [--listen stdio://]` serves stdio; `generate-json-schema` and
-//! `generate-ts` write the schema trees of `protocol::schema` to a directory.
+//! The command line: `app-server [--listen stdio://]` serves stdio (the default); the subcommands
+//! sign in and out, report and refresh the stored credentials, and export the schema trees of
+//! `protocol::schema`. Their logic lives in [`crate::commands`].
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use auth_core::config::{ForcedLoginMethod, StoreMode};
 
@@ -10,7 +11,7 @@ use auth_core::config::{ForcedLoginMethod, StoreMode};
 #[command(
     name = "app-server",
     version,
-    about = "Codex-compatible auth app-server (JSON-RPC over stdio)"
+    about = "Codex-compatible auth app-server (JSON-RPC over stdio) and its command line"
 )]
 pub struct Cli {
     /// Transport to serve: `stdio://` (default), or `ws://IP:PORT` / `http://IP:PORT` for the
@@ -26,20 +27,20 @@ pub struct Cli {
     pub auth_token_file: Option<PathBuf>,
     /// Sign in against an embedded local issuer (no network needed); without `CODEX_HOME`, the
     /// credentials live in a temporary home deleted at exit.
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub demo: bool,
     /// OAuth issuer of browser and device-code logins (else `CODEX_APP_SERVER_LOGIN_ISSUER`, else
     /// `https://auth.openai.com`).
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", global = true)]
     pub login_issuer: Option<String>,
     /// Port of the browser login's callback server (default 1455, falling back to 1457; 0 picks
     /// a free port).
-    #[arg(long, value_name = "PORT")]
+    #[arg(long, value_name = "PORT", global = true)]
     pub login_port: Option<u16>,
     /// Overrides of `config.toml`.
     #[command(flatten)]
     pub config: ConfigFlags,
-    /// Export a schema tree instead of serving.
+    /// What to do instead of serving.
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -48,13 +49,13 @@ pub struct Cli {
 #[derive(Debug, Default, clap::Args)]
 pub struct ConfigFlags {
     /// `cli_auth_credentials_store`: file, keyring, auto or ephemeral.
-    #[arg(long, value_name = "STORE", value_parser = parse_store)]
+    #[arg(long, value_name = "STORE", value_parser = parse_store, global = true)]
     pub credentials_store: Option<StoreMode>,
     /// `forced_login_method`: chatgpt or api.
-    #[arg(long, value_name = "METHOD", value_parser = parse_method)]
+    #[arg(long, value_name = "METHOD", value_parser = parse_method, global = true)]
     pub forced_login_method: Option<ForcedLoginMethod>,
     /// `forced_chatgpt_workspace_id` (repeat for several workspaces).
-    #[arg(long = "forced-chatgpt-workspace-id", value_name = "ID")]
+    #[arg(long = "forced-chatgpt-workspace-id", value_name = "ID", global = true)]
     pub forced_workspace_ids: Vec<String>,
 }
 
@@ -70,9 +71,24 @@ fn parse_method(value: &str) -> Result<ForcedLoginMethod, String> {
         .map_err(|_| format!("expected chatgpt or api, got `{value}`"))
 }
 
-/// Subcommands.
+/// Subcommands. Their output (human text, or JSON with `--json`) goes to stdout; instructions,
+/// progress and errors go to stderr.
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
+    /// Sign in and store the credentials: browser login by default (prints the URL to open).
+    Login(LoginArgs),
+    /// Sign out: revoke (best effort) and delete the stored credentials.
+    Logout,
+    /// Show the stored credentials. Exit code 0: signed in; 1: signed out; 2: re-login needed.
+    Status {
+        /// Print one JSON object (`authMethod`, `signedIn`, `reloginRequired`, `email`,
+        /// `planType`, `accountId`, `refreshFailure`) instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Refresh the access token once, now. Exit code 0: refreshed (or newer credentials found);
+    /// 2: re-login needed; 1: any other failure.
+    Refresh,
     /// Write the JSON Schema tree (`<Type>.json`, `v2/<Type>.json`) to `--out`.
     GenerateJsonSchema {
         /// Output directory (created if missing).
@@ -87,18 +103,28 @@ pub enum Command {
     },
 }
 
-/// Writes the `json/` or `typescript/` part of the schema set under `out`.
+/// `app-server login` options; without either flag, the browser flow.
+#[derive(Debug, Default, clap::Args)]
+pub struct LoginArgs {
+    /// Sign in on another device: print a URL and a one-time code instead of using a browser
+    /// callback on this machine.
+    #[arg(long, conflicts_with = "with_api_key")]
+    pub device_code: bool,
+    /// Store an API key read from stdin (e.g. `printenv OPENAI_API_KEY | app-server login
+    /// --with-api-key`).
+    #[arg(long)]
+    pub with_api_key: bool,
+}
+
+/// Writes the `json/` or `typescript/` part of the schema set under `out` for the two
+/// `generate-*` commands; any other command is an `InvalidInput` error.
 pub fn export_schema(command: &Command) -> std::io::Result<()> {
-    let (prefix, out) = match command {
-        Command::GenerateJsonSchema { out } => ("json/", out),
-        Command::GenerateTs { out } => ("typescript/", out),
-    };
-    for (relative, contents) in protocol::schema::generate() {
-        if let Some(rest) = relative.strip_prefix(prefix) {
-            let path = out.join(rest);
-            std::fs::create_dir_all(path.parent().unwrap_or(Path::new(".")))?;
-            std::fs::write(path, contents)?;
-        }
+    match command {
+        Command::GenerateJsonSchema { out } => crate::commands::schema::export("json/", out),
+        Command::GenerateTs { out } => crate::commands::schema::export("typescript/", out),
+        _ => Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a schema export command",
+        )),
     }
-    Ok(())
 }

@@ -9,10 +9,11 @@
 //! limit, barriers, end of input), `dispatch` (method names → typed params → handlers, handshake
 //! gate), `handlers/` (one file per method family), `hub` (broadcast and server requests),
 //! `error` (the only place codes are chosen), `state` and `config` (shared state, startup config),
-//! `cli` (command line and schema export).
+//! `cli` (command line and schema export), `commands/` (the subcommands other than serving).
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod connection;
 mod convert;

@@ -1,9 +1,10 @@
-//! `app-server`: serves the Codex app-server protocol on stdin/stdout; logs go to stderr.
+//! `app-server`: serves the Codex app-server protocol on stdin/stdout (logs on stderr), or runs a
+//! subcommand (`login`, `logout`, `status`, `refresh`, `generate-*`) whose output goes to stdout.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 use std::process::ExitCode;
 
-use app_server::cli::Cli;
+use app_server::{cli::Cli, commands};
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
@@ -13,24 +14,22 @@ pub fn main() -> ExitCode {
         .with_ansi(false)
         .with_env_filter(EnvFilter::from_default_env())
         .init();
-    match serve(Cli::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            tracing::error!(cause = format!("{err:#}"), "app-server failed");
-            ExitCode::FAILURE
-        }
-    }
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        None if cli.listen == "stdio://" => serve(&cli).map(|()| ExitCode::SUCCESS),
+        None => app_server::network::run(&cli).map(|()| ExitCode::SUCCESS),
+        Some(command) => commands::run_with_std_streams(&cli, command).map_err(Into::into),
+    };
+    result.unwrap_or_else(|err: anyhow::Error| {
+        tracing::error!(cause = format!("{err:#}"), "app-server failed");
+        ExitCode::FAILURE
+    })
 }
 
-fn serve(cli: Cli) -> anyhow::Result<()> {
-    if let Some(command) = &cli.command {
-        return Ok(app_server::cli::export_schema(command)?);
-    }
-    if cli.listen != "stdio://" {
-        return app_server::network::run(&cli);
-    }
+/// Serves stdio until the client is gone.
+fn serve(cli: &Cli) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
-    let started = runtime.block_on(app_server::startup::start(&cli))?;
+    let started = runtime.block_on(app_server::startup::start(cli))?;
     let (stdin, stdout) = (tokio::io::stdin(), tokio::io::stdout());
     let served = runtime.block_on(app_server::run(stdin, stdout, started.state.clone()));
     drop(started);

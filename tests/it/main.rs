@@ -7,6 +7,8 @@ mod support;
 
 /// API-key and token logins, logout with a failing revoke, forced-login texts, broadcast.
 mod account;
+/// The command line against the real binary: login, logout, status, refresh, exit codes.
+mod cli;
 /// Error codes and texts (-32601, -32602, -32600) and the §2 check order.
 mod errors;
 /// Line framing, envelope classification and id echoing (PROTOCOL.md §1).
@@ -24,6 +26,8 @@ mod login_device;
 mod pipelining;
 /// Refresh guarantees counted at the fake issuer: no storm, single flight, failure record, backoff.
 mod refresh;
+/// `account/reportUnauthorized`: one token request per rejected token, none when stale or dead.
+mod report_unauthorized;
 /// The checked-in `schema/` tree equals what `protocol::schema::generate()` produces.
 mod schema_fresh;
 /// The real binary over real pipes: protocol-only stdout, exit codes.

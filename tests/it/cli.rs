@@ -1,0 +1,418 @@
+//! The command line (`login`, `logout`, `status`, `refresh`, `generate-*`) against the real binary,
+//! with a tempdir as `CODEX_HOME` and `HOME` and the fake issuer's URLs given to the child only
+//! (`--login-issuer` and the URL override variables). Token requests are counted at the issuer.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Output, Stdio};
+use std::time::Duration;
+
+use app_server::cli::{Command as Subcommand, LoginArgs};
+use app_server::commands::{self, Console, Exit};
+use auth_core::fake_issuer::{Endpoint, FakeIssuer, ScriptedResponse};
+use pretty_assertions::assert_eq;
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::process::Command;
+
+use crate::support::creds::{access_token, seed_fresh, seed_stale};
+use crate::support::issuer_options;
+
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+/// `app-server --login-issuer <issuer> <args>` on `home`, nothing inherited that could leak in.
+fn app(home: &Path, issuer: &FakeIssuer, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_app-server-smoke"));
+    command
+        .arg("--login-issuer")
+        .arg(issuer.url())
+        .args(args)
+        .env("CODEX_HOME", home)
+        .env("HOME", home)
+        .env("CODEX_REFRESH_TOKEN_URL_OVERRIDE", issuer.token_url())
+        .env("CODEX_REVOKE_TOKEN_URL_OVERRIDE", issuer.revoke_url())
+        .env_remove("CODEX_APP_SERVER_LOGIN_ISSUER")
+        .env_remove("CODEX_API_KEY")
+        .env_remove("OPENAI_API_KEY")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    command
+}
+
+/// Runs `app` to completion.
+async fn run(home: &Path, issuer: &FakeIssuer, args: &[&str]) -> Output {
+    let child = app(home, issuer, args).spawn().expect("spawn app-server");
+    finish(child).await
+}
+
+async fn finish(child: tokio::process::Child) -> Output {
+    tokio::time::timeout(TIMEOUT, child.wait_with_output())
+        .await
+        .expect("the command ends")
+        .expect("wait for app-server")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8(bytes.to_vec()).expect("UTF-8 output")
+}
+
+/// Asserts the exit code, showing both streams on failure.
+fn assert_exit(output: &Output, code: i32) {
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "stdout: {}\nstderr: {}",
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+}
+
+async fn status_json(home: &Path, issuer: &FakeIssuer) -> (i32, Value) {
+    let output = run(home, issuer, &["status", "--json"]).await;
+    let stdout = text(&output.stdout);
+    assert_eq!(stdout.lines().count(), 1, "one JSON line: {stdout}");
+    let value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    (output.status.code().expect("exit code"), value)
+}
+
+/// No spinner or terminal control sequence when stderr is not a terminal.
+fn assert_no_progress_drawn(stderr: &str) {
+    assert!(
+        !stderr.contains('\r') && !stderr.contains('\u{1b}'),
+        "stderr is a pipe: no spinner expected: {stderr:?}"
+    );
+}
+
+#[tokio::test]
+async fn status_on_an_empty_home_exits_one() {
+    let issuer = FakeIssuer::start().await.unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let output = run(home.path(), &issuer, &["status"]).await;
+    assert_exit(&output, 1);
+    assert!(
+        text(&output.stdout).contains("Not signed in"),
+        "{}",
+        text(&output.stdout)
+    );
+    let (code, status) = status_json(home.path(), &issuer).await;
+    assert_eq!(code, 1);
+    assert_eq!(
+        status,
+        json!({"authMethod": null, "signedIn": false, "reloginRequired": false, "email": null,
+               "planType": null, "accountId": null, "refreshFailure": null})
+    );
+    // Nothing to refresh: a failure (1), not "re-login needed" (2).
+    assert_exit(&run(home.path(), &issuer, &["refresh"]).await, 1);
+    assert_eq!(issuer.count(Endpoint::Refresh), 0);
+}
+
+#[tokio::test]
+async fn api_key_login_from_stdin_then_status_then_logout() {
+    let issuer = FakeIssuer::start().await.unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let key = "sk-cli-secret-1234";
+    let mut child = app(home.path(), &issuer, &["login", "--with-api-key"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin
+        .write_all(format!("{key}\n").as_bytes())
+        .await
+        .unwrap();
+    drop(stdin);
+    let output = finish(child).await;
+    assert_exit(&output, 0);
+    let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
+    assert!(stdout.contains("API key"), "{stdout}");
+    assert!(
+        !stdout.contains(key) && !stderr.contains(key),
+        "the key is never printed"
+    );
+    let stored: Value =
+        serde_json::from_str(&std::fs::read_to_string(home.path().join("auth.json")).unwrap())
+            .unwrap();
+    assert!(stored["OPENAI_API_KEY"] == key, "the key is stored");
+
+    let (code, status) = status_json(home.path(), &issuer).await;
+    assert_eq!(code, 0);
+    assert_eq!(status["authMethod"], "apikey");
+    assert_eq!(status["signedIn"], json!(true));
+    assert_eq!(status["reloginRequired"], json!(false));
+    let human = run(home.path(), &issuer, &["status"]).await;
+    assert_exit(&human, 0);
+    assert!(text(&human.stdout).contains("Signed in with an API key"));
+    assert!(!text(&human.stdout).contains(key));
+    // An API key has nothing to refresh.
+    assert_exit(&run(home.path(), &issuer, &["refresh"]).await, 1);
+
+    let logout = run(home.path(), &issuer, &["logout"]).await;
+    assert_exit(&logout, 0);
+    assert!(!home.path().join("auth.json").exists());
+    assert_exit(&run(home.path(), &issuer, &["status"]).await, 1);
+    // Signing out twice is fine.
+    assert_exit(&run(home.path(), &issuer, &["logout"]).await, 0);
+}
+
+#[tokio::test]
+async fn an_empty_api_key_is_refused() {
+    let issuer = FakeIssuer::start().await.unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let output = run(home.path(), &issuer, &["login", "--with-api-key"]).await;
+    assert_exit(&output, 1);
+    assert!(text(&output.stderr).contains("no API key"));
+    assert!(!home.path().join("auth.json").exists());
+}
+
+#[tokio::test]
+async fn a_dead_refresh_token_gives_exit_two_with_one_token_request() {
+    let issuer = FakeIssuer::start().await.unwrap();
+    let home = tempfile::tempdir().unwrap();
+    seed_stale(home.path(), &issuer);
+    let before = std::fs::read(home.path().join("auth.json")).unwrap();
+    issuer.script_refresh(vec![ScriptedResponse::new(
+        401,
+        json!({"error": {"code": "refresh_token_reused"}}),
+    )]);
+    let refresh = run(home.path(), &issuer, &["refresh"]).await;
+    assert_exit(&refresh, 2);
+    let stderr = text(&refresh.stderr);
+    assert!(stderr.contains("already used"), "{stderr}");
+    assert!(stderr.contains("app-server login"), "{stderr}");
+    assert_eq!(issuer.count(Endpoint::Refresh), 1);
+
+    let status = run(home.path(), &issuer, &["status"]).await;
+    assert_exit(&status, 2);
+    assert!(text(&status.stdout).contains("sign in again"));
+    let (code, json) = status_json(home.path(), &issuer).await;
+    assert_eq!(code, 2);
+    assert_eq!(json["authMethod"], "chatgpt");
+    assert_eq!(json["signedIn"], json!(false));
+    assert_eq!(json["reloginRequired"], json!(true));
+    assert_eq!(json["refreshFailure"]["reason"], "exhausted");
+    assert_eq!(json["refreshFailure"]["transient"], json!(false));
+    // The remembered failure is honoured by a later `refresh` too.
+    assert_exit(&run(home.path(), &issuer, &["refresh"]).await, 2);
+    assert_eq!(
+        issuer.count(Endpoint::Refresh),
+        1,
+        "one token request in total"
+    );
+    assert_eq!(
+        std::fs::read(home.path().join("auth.json")).unwrap(),
+        before
+    );
+}
+
+#[tokio::test]
+async fn refresh_replaces_valid_credentials_and_status_reports_them() {
+    let issuer = FakeIssuer::start().await.unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let old = access_token(&seed_fresh(home.path(), &issuer));
+    let refresh = run(home.path(), &issuer, &["refresh"]).await;
+    assert_exit(&refresh, 0);
+    assert!(text(&refresh.stdout).contains("Refreshed"));
+    assert_eq!(issuer.count(Endpoint::Refresh), 1);
+    let stored: Value =
+        serde_json::from_str(&std::fs::read_to_string(home.path().join("auth.json")).unwrap())
+            .unwrap();
+    assert!(access_token(&stored) != old, "a new access token is stored");
+    let (code, status) = status_json(home.path(), &issuer).await;
+    assert_eq!(code, 0);
+    assert_eq!(status["authMethod"], "chatgpt");
+    assert_eq!(status["signedIn"], json!(true));
+    assert_eq!(status["email"], "user@example.com");
+    assert!(status["planType"].is_string(), "{status}");
+    assert_eq!(status["refreshFailure"], Value::Null);
+    assert_eq!(
+        issuer.count(Endpoint::Refresh),
+        1,
+        "status of fresh credentials sends nothing"
+    );
+}
+
+#[tokio::test]
+async fn device_code_login_prints_the_code_and_completes() {
+    let issuer = FakeIssuer::start().await.unwrap();
+    issuer.set_device_interval(Some("1"));
+    issuer.set_device_pending_polls(1);
+    let home = tempfile::tempdir().unwrap();
+    // Global flags work after the subcommand too.
+    let output = run(
+        home.path(),
+        &issuer,
+        &["login", "--device-code", "--login-issuer", &issuer.url()],
+    )
+    .await;
+    assert_exit(&output, 0);
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains(&format!("{}/codex/device", issuer.url())),
+        "{stderr}"
+    );
+    let code = stderr
+        .lines()
+        .map(str::trim)
+        .find(|line| line.starts_with("FAKE-"))
+        .unwrap_or_else(|| panic!("no user code on stderr: {stderr}"));
+    assert!(
+        code.len() > "FAKE-".len(),
+        "a user code follows the instructions"
+    );
+    assert_no_progress_drawn(&stderr);
+    assert!(text(&output.stdout).contains("Signed in with ChatGPT as user@example.com"));
+    assert!(
+        issuer.count(Endpoint::DeviceToken) >= 2,
+        "polled until approved"
+    );
+    let (code, status) = status_json(home.path(), &issuer).await;
+    assert_eq!(code, 0);
+    assert_eq!(status["authMethod"], "chatgpt");
+}
+
+#[tokio::test]
+async fn browser_login_prints_the_url_and_completes_when_the_browser_comes_back() {
+    let issuer = FakeIssuer::start().await.unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let mut child = app(home.path(), &issuer, &["--login-port", "0", "login"])
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut shown = String::new();
+    let url = loop {
+        let mut line = String::new();
+        let read = tokio::time::timeout(TIMEOUT, stderr.read_line(&mut line))
+            .await
+            .expect("the URL is printed")
+            .unwrap();
+        assert!(read > 0, "stderr ended before the URL: {shown}");
+        shown.push_str(&line);
+        let line = line.trim();
+        if line.starts_with(&format!("{}/oauth/authorize?", issuer.url())) {
+            break line.to_owned();
+        }
+    };
+    // Play the browser: the issuer redirects to the callback server, which redirects to /success.
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let authorize = no_redirects.get(&url).send().await.unwrap();
+    assert_eq!(authorize.status().as_u16(), 302);
+    let callback = authorize.headers()["location"].to_str().unwrap().to_owned();
+    assert!(callback.starts_with("http://localhost:"), "{callback}");
+    let landed = reqwest::get(&callback).await.unwrap();
+    assert_eq!(landed.status().as_u16(), 200);
+    let mut rest = String::new();
+    stderr.read_to_string(&mut rest).await.unwrap();
+    shown.push_str(&rest);
+    let mut output = finish(child).await;
+    output.stderr = shown.into_bytes();
+    assert_exit(&output, 0);
+    assert!(text(&output.stdout).contains("Signed in with ChatGPT as user@example.com"));
+    assert!(
+        text(&output.stderr).contains("--device-code"),
+        "the headless hint"
+    );
+    assert_no_progress_drawn(&text(&output.stderr));
+    assert_eq!(issuer.count(Endpoint::AuthorizationCode), 1);
+    assert_exit(&run(home.path(), &issuer, &["status"]).await, 0);
+}
+
+#[tokio::test]
+async fn config_override_flags_apply_to_subcommands() {
+    let issuer = FakeIssuer::start().await.unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let output = run(
+        home.path(),
+        &issuer,
+        &["login", "--device-code", "--forced-login-method", "api"],
+    )
+    .await;
+    assert_exit(&output, 1);
+    assert!(text(&output.stderr).contains("ChatGPT login is disabled"));
+    assert_eq!(issuer.count(Endpoint::UserCode), 0);
+}
+
+/// Every file under `dir`, by path relative to it.
+fn tree(dir: &Path) -> BTreeMap<String, String> {
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(root, &path, out);
+            } else {
+                let relative = path
+                    .strip_prefix(root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
+                out.insert(relative, std::fs::read_to_string(&path).unwrap());
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+#[tokio::test]
+async fn generate_commands_write_the_checked_in_trees() {
+    let issuer = FakeIssuer::start().await.unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("../schema");
+    for (command, checked_in) in [
+        ("generate-json-schema", "json"),
+        ("generate-ts", "typescript"),
+    ] {
+        let out = home.path().join(checked_in);
+        let output = run(
+            home.path(),
+            &issuer,
+            &[command, "--out", out.to_str().unwrap()],
+        )
+        .await;
+        assert_exit(&output, 0);
+        let written = tree(&out);
+        assert!(!written.is_empty());
+        assert!(
+            written == tree(&schema.join(checked_in)),
+            "{command} differs from schema/{checked_in}"
+        );
+    }
+}
+
+/// In process, with `progress` set as for a terminal: the wait draws a spinner line with the
+/// elapsed time on `err` and erases it at the end.
+#[tokio::test]
+async fn a_terminal_gets_a_spinner_while_the_login_waits() {
+    let issuer = FakeIssuer::start().await.unwrap();
+    issuer.set_device_interval(Some("1"));
+    issuer.set_device_pending_polls(1);
+    let home = tempfile::tempdir().unwrap();
+    let auth = auth_core::AuthManager::new(issuer_options(home.path(), &issuer)).unwrap();
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let login = Subcommand::Login(LoginArgs {
+        device_code: true,
+        with_api_key: false,
+    });
+    let mut console = Console {
+        stdin: &mut std::io::empty(),
+        out: &mut out,
+        err: &mut err,
+        progress: true,
+    };
+    let exit = commands::execute(&auth, &login, &mut console)
+        .await
+        .unwrap();
+    assert_eq!(exit, Exit::Success);
+    let err = text(&err);
+    assert!(err.contains("FAKE-"), "{err}");
+    assert!(err.contains("\r\u{1b}[2K"), "the line is redrawn in place");
+    assert!(err.contains("(0:00)"), "elapsed time shown: {err}");
+    assert!(err.ends_with("\r\u{1b}[2K"), "the spinner line is erased");
+    assert!(text(&out).starts_with("Signed in with ChatGPT"));
+}
