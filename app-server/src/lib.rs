@@ -38,11 +38,21 @@ pub use state::ServerState;
 use tokio::io::{AsyncRead, AsyncWrite, BufReader};
 
 /// Serves one stdio-dialect connection over `reader`/`writer` until end of input; every request
-/// read is answered before this returns `Ok`. A write failure (client gone) returns an error.
+/// read is answered before this returns `Ok`; then the active login, if any, is cancelled. A
+/// write failure (client gone) returns an error.
 pub async fn run<R, W>(reader: R, writer: W, state: ServerState) -> Result<(), ServeError>
 where
     R: AsyncRead + Unpin + Send + 'static,
     W: AsyncWrite + Unpin + Send + 'static,
 {
-    connection::serve(state, BufReader::with_capacity(64 * 1024, reader), writer).await
+    let served = connection::serve(
+        state.clone(),
+        BufReader::with_capacity(64 * 1024, reader),
+        writer,
+    )
+    .await;
+    // End of input (PROTOCOL.md §1): after every answer is written, cancel the active login; its
+    // completion has nowhere to go.
+    let _ = state.logins().end_active(&state).await;
+    served
 }

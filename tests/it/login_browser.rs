@@ -688,3 +688,28 @@ async fn a_login_from_another_connection_ends_the_first() {
     assert_eq!(first.read_message().await, v1_ended);
     assert_eq!(second.read_message().await, v1_ended);
 }
+
+/// End of input (PROTOCOL.md §1): every answer is written, then the active login is cancelled
+/// and its callback server stops listening.
+#[tokio::test]
+async fn end_of_input_cancels_the_active_login() {
+    let issuer = FakeIssuer::start().await.unwrap();
+    let mut session = Session::with_issuer(&issuer, |_| {}).await;
+    let result = session
+        .result("account/login/start", json!({"type": "chatgpt"}))
+        .await;
+    let port = check_auth_url(result["authUrl"].as_str().unwrap(), &issuer);
+    let callback = format!("http://127.0.0.1:{port}/auth/callback");
+    let waiting = Browser::new().client.get(&callback).send().await.unwrap();
+    assert_eq!(
+        waiting.status(),
+        400,
+        "the callback server is up while the login waits"
+    );
+    session.close_input().await;
+    session.wait().await.unwrap();
+    assert!(
+        Browser::new().client.get(&callback).send().await.is_err(),
+        "the callback port is closed after end of input"
+    );
+}
