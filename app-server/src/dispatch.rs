@@ -45,6 +45,8 @@ pub(crate) fn handle_notification(method: &str) {
 enum Deferred {
     Notify(ServerNotification),
     Initialize(Session, Vec<String>),
+    /// Fired once the response and the notifications queued before it are out.
+    Signal(tokio::sync::oneshot::Sender<()>),
 }
 
 /// What a handler sees: its connection, the shared state, and a queue of notifications to send
@@ -68,6 +70,12 @@ impl RequestCtx {
     /// Broadcasts `notification` right after this request's response is written.
     pub fn notify_after_response(&self, notification: ServerNotification) {
         self.push(Deferred::Notify(notification));
+    }
+
+    /// Fires `sender` once this request's response and the notifications queued so far are
+    /// out, so background work never reports ahead of the request that started it.
+    pub(crate) fn signal_after_response(&self, sender: tokio::sync::oneshot::Sender<()>) {
+        self.push(Deferred::Signal(sender));
     }
 
     /// Marks the connection initialized right after the `initialize` response is written.
@@ -127,6 +135,9 @@ impl AfterResponse {
                 Deferred::Initialize(session, opt_out) => {
                     connection.complete_initialize(session, opt_out)
                 }
+                Deferred::Signal(sender) => {
+                    let _ = sender.send(());
+                }
             }
         }
     }
@@ -139,7 +150,7 @@ impl AfterResponse {
                 connection.complete_initialize(session.clone(), opt_out.clone());
                 false
             }
-            Deferred::Notify(_) => true,
+            Deferred::Notify(_) | Deferred::Signal(_) => true,
         });
     }
 }

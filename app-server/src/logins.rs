@@ -68,11 +68,14 @@ impl Logins {
     /// Makes `handle` the active login and spawns the task that reports its end and then frees
     /// the slot. A login that another connection started meanwhile is ended, and its
     /// notifications are returned as [`Logins::end_active`] does.
+    /// The end is reported only after `response_sent` resolves (or is dropped), so a login that
+    /// ends at once still reports after the response that started it.
     pub(crate) async fn track(
         &self,
         handle: LoginHandle,
         family: Family,
         state: ServerState,
+        response_sent: tokio::sync::oneshot::Receiver<()>,
     ) -> Vec<ServerNotification> {
         let reported = Arc::new(AtomicBool::new(false));
         let displaced = self.active.lock().replace(Tracked {
@@ -86,6 +89,7 @@ impl Logins {
         };
         tokio::spawn(async move {
             let outcome = handle.wait().await;
+            let _ = response_sent.await;
             if reported.swap(true, Ordering::SeqCst) {
                 return;
             }

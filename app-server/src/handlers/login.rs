@@ -43,9 +43,14 @@ async fn start_browser(ctx: &RequestCtx, family: Family) -> Result<(Uuid, String
     let (handle, url) =
         started.map_err(|err| RpcError::from_login_start(err, START_LOGIN_SERVER))?;
     let id = handle.login_id();
-    for ended in state.logins().track(handle, family, state.clone()).await {
+    let (sent, response_sent) = tokio::sync::oneshot::channel();
+    let ended = state
+        .logins()
+        .track(handle, family, state.clone(), response_sent);
+    for ended in ended.await {
         ctx.notify_after_response(ended);
     }
+    ctx.signal_after_response(sent);
     Ok((id, url))
 }
 
@@ -63,13 +68,14 @@ pub(crate) async fn start_device_v2(ctx: &RequestCtx) -> Result<LoginAccountResp
         .await
         .map_err(|err| RpcError::from_login_start(err, OPERATION))?;
     let login_id = handle.login_id().to_string();
-    for ended in state
+    let (sent, response_sent) = tokio::sync::oneshot::channel();
+    let ended = state
         .logins()
-        .track(handle, Family::V2, state.clone())
-        .await
-    {
+        .track(handle, Family::V2, state.clone(), response_sent);
+    for ended in ended.await {
         ctx.notify_after_response(ended);
     }
+    ctx.signal_after_response(sent);
     Ok(LoginAccountResponse::ChatgptDeviceCode {
         login_id,
         verification_url: code.verification_url,
