@@ -2,6 +2,8 @@
 
 use super::*;
 use chrono::TimeZone;
+
+use crate::test_log::event_texts;
 use pretty_assertions::assert_eq;
 
 fn now() -> DateTime<Utc> {
@@ -248,59 +250,14 @@ fn reason_round_trip() {
     assert_eq!(FailureReason::from_str_opt(""), None);
 }
 
-/// Captures event messages and fields as text (auth-core has no tracing-subscriber).
-mod capture {
-    use std::fmt::Write as _;
-    use std::sync::{Arc, Mutex};
-    use tracing::field::{Field, Visit};
-    use tracing::span::{Attributes, Id, Record};
-    use tracing::{Event, Metadata, Subscriber};
-
-    #[derive(Clone, Default)]
-    pub struct Capture(pub Arc<Mutex<Vec<String>>>);
-
-    struct Text(String);
-    impl Visit for Text {
-        fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-            let _ = write!(self.0, "{}={:?} ", field.name(), value);
-        }
-    }
-
-    impl Subscriber for Capture {
-        fn enabled(&self, _: &Metadata<'_>) -> bool {
-            true
-        }
-        fn new_span(&self, _: &Attributes<'_>) -> Id {
-            Id::from_u64(1)
-        }
-        fn record(&self, _: &Id, _: &Record<'_>) {}
-        fn record_follows_from(&self, _: &Id, _: &Id) {}
-        fn event(&self, event: &Event<'_>) {
-            let mut text = Text(format!(
-                "{} {} ",
-                event.metadata().level(),
-                event.metadata().target()
-            ));
-            event.record(&mut text);
-            self.0.lock().unwrap().push(text.0);
-        }
-        fn enter(&self, _: &Id) {}
-        fn exit(&self, _: &Id) {}
-    }
-}
-
 #[test]
 fn unknown_401_is_logged_with_the_code_but_never_the_body() {
-    let capture = capture::Capture::default();
     let body = br#"{"error":"brand_new_code","error_description":"token sk-in-body rejected"}"#;
-    let got = tracing::subscriber::with_default(capture.clone(), || {
-        classify_response(401, None, body, now())
-    });
+    let (got, events) = event_texts(|| classify_response(401, None, body, now()));
     assert_eq!(
         got,
         permanent(FailureReason::Other, 401, Some("brand_new_code"))
     );
-    let events = capture.0.lock().unwrap().clone();
     assert_eq!(events.len(), 1, "{events:?}");
     let event = &events[0];
     assert!(event.starts_with("WARN auth_core "), "{event}");
@@ -312,9 +269,7 @@ fn unknown_401_is_logged_with_the_code_but_never_the_body() {
     assert!(!event.contains("sk-in-body"), "{event}");
 
     // known codes are not "unknown 401s"
-    let capture = capture::Capture::default();
-    tracing::subscriber::with_default(capture.clone(), || {
-        classify_response(401, None, br#"{"error":"refresh_token_reused"}"#, now())
-    });
-    assert!(capture.0.lock().unwrap().is_empty());
+    let (_, events) =
+        event_texts(|| classify_response(401, None, br#"{"error":"refresh_token_reused"}"#, now()));
+    assert!(events.is_empty(), "{events:?}");
 }

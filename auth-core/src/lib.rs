@@ -30,6 +30,8 @@ pub mod revoke;
 pub mod secret;
 pub mod snapshot;
 pub mod store;
+#[cfg(test)]
+mod test_log;
 pub mod token_endpoint;
 
 pub use auth_json::AuthMode;

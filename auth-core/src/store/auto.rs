@@ -121,69 +121,16 @@ impl CredentialStore for AutoStore {
     }
 }
 
-/// Captures `tracing` events of the current thread, for asserting warnings in tests.
-#[cfg(test)]
-pub(crate) mod capture {
-    use std::sync::{Arc, Mutex};
-
-    use tracing::field::{Field, Visit};
-    use tracing::span::{Attributes, Id, Record};
-    use tracing::{Event, Level, Metadata, Subscriber};
-
-    use crate::store::ephemeral::lock_ignoring_poison;
-
-    /// Events seen: level and the `message` field.
-    pub(crate) type Events = Arc<Mutex<Vec<(Level, String)>>>;
-
-    struct Capture(Events);
-
-    struct Message<'a>(&'a mut String);
-
-    impl Visit for Message<'_> {
-        fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-            if field.name() == "message" {
-                *self.0 = format!("{value:?}");
-            }
-        }
-    }
-
-    impl Subscriber for Capture {
-        fn enabled(&self, _: &Metadata<'_>) -> bool {
-            true
-        }
-        fn new_span(&self, _: &Attributes<'_>) -> Id {
-            Id::from_u64(1)
-        }
-        fn record(&self, _: &Id, _: &Record<'_>) {}
-        fn record_follows_from(&self, _: &Id, _: &Id) {}
-        fn event(&self, event: &Event<'_>) {
-            let mut message = String::new();
-            event.record(&mut Message(&mut message));
-            lock_ignoring_poison(&self.0).push((*event.metadata().level(), message));
-        }
-        fn enter(&self, _: &Id) {}
-        fn exit(&self, _: &Id) {}
-    }
-
-    /// Runs `f` with a capturing subscriber on this thread and returns its result and events.
-    pub(crate) fn events<T>(f: impl FnOnce() -> T) -> (T, Vec<(Level, String)>) {
-        let events = Events::default();
-        let result = tracing::subscriber::with_default(Capture(Arc::clone(&events)), f);
-        let seen = lock_ignoring_poison(&events).clone();
-        (result, seen)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly
 
     use tracing::Level;
 
-    use super::capture::events;
     use super::*;
     use crate::secret::Secret;
     use crate::store::keyring::{KEYRING_SERVICE, KeyringOp, MemoryKeyring, keyring_account};
+    use crate::test_log::events;
 
     const SAVE_FALLBACK: &str = "failed to save auth to keyring, falling back to file storage";
     const LOAD_FALLBACK: &str = "failed to read auth from keyring, falling back to file storage";

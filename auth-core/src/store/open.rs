@@ -90,7 +90,7 @@ mod tests {
     use crate::auth_json::StoredAuth;
     use crate::secret::Secret;
     use crate::store::StoreError;
-    use crate::store::auto::capture::events;
+    use crate::test_log::events;
     use crate::store::keyring::{
         KEYRING_SERVICE, KeyringError, KeyringOp, MemoryKeyring, keyring_account,
     };

@@ -9,7 +9,7 @@ use super::support::*;
 use crate::config::{ForcedLoginMethod, StoreMode};
 use crate::lock::CredentialLock;
 use crate::manager::{AuthManager, RefreshOutcome, Trigger};
-use crate::store::auto::capture::events;
+use crate::test_log::events;
 use crate::store::keyring::MemoryKeyring;
 use crate::store::open::open_store_with_keyring;
 
