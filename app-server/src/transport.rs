@@ -102,7 +102,8 @@ impl<R: AsyncBufRead + Unpin> LineReader<R> {
                     if let Some(stripped) = bytes.strip_suffix(b"\r") {
                         bytes = stripped;
                     }
-                    tracing::trace!(line = %String::from_utf8_lossy(bytes), "received");
+                    // Sizes only: lines carry API keys and tokens (AUTH.md §10).
+                    tracing::trace!(bytes = bytes.len(), "received");
                     if let Some(incoming) = classify(bytes) {
                         return Ok(Some(incoming));
                     }
@@ -236,7 +237,7 @@ pub async fn write_loop<W: AsyncWrite + Unpin>(
     while let Some(message) = outbox.recv().await {
         line.clear();
         serde_json::to_writer(&mut line, &message)?;
-        tracing::trace!(line = %String::from_utf8_lossy(&line), "sent");
+        tracing::trace!(bytes = line.len(), "sent"); // never the content: it carries tokens
         line.push(b'\n');
         writer.write_all(&line).await?;
         writer.flush().await?;

@@ -9,23 +9,28 @@ mod support;
 mod account;
 /// The command line against the real binary: login, logout, status, refresh, exit codes.
 mod cli;
+/// `config.toml`: malformed file, provider without OpenAI auth, startup logout of forbidden credentials.
+mod config;
 /// Error codes and texts (-32601, -32602, -32600) and the §2 check order.
 mod errors;
 /// Line framing, envelope classification and id echoing (PROTOCOL.md §1).
 mod framing;
 /// `initialize`, the per-connection gate, `getUserAgent`, broadcast and server requests.
 mod handshake;
-/// The network transport (§7): WebSocket clients sharing one server, subscriptions, HTTP batches,
-/// Origin/bearer refusals, health endpoints, loopback rule, SIGTERM shutdown of the real binary.
-mod network;
 /// Browser sign-in driven by an HTTP client playing the browser: state check, cancel, replacement.
 mod login_browser;
 /// Device-code sign-in: user code, polling outcomes, cancel, workspace check.
 mod login_device;
+/// The network transport (§7): WebSocket clients sharing one server, subscriptions, HTTP batches,
+/// Origin/bearer refusals, health endpoints, loopback rule, SIGTERM shutdown of the real binary.
+mod network;
 /// Pipelined bursts, backpressure without drops, answers after EOF, barrier ordering.
 mod pipelining;
 /// Refresh guarantees counted at the fake issuer: no storm, single flight, failure record, backoff.
 mod refresh;
+/// Reliability: decoder/dispatcher properties, SIGKILL crash consistency, 8-process rotation
+/// soak, no secrets in trace logs (`RELIABILITY_FULL=1` for the heavy sizes).
+mod reliability;
 /// `account/reportUnauthorized`: one token request per rejected token, none when stale or dead.
 mod report_unauthorized;
 /// The checked-in `schema/` tree equals what `protocol::schema::generate()` produces.
