@@ -178,16 +178,32 @@ pub(crate) async fn execute(
     (result, AfterResponse(ctx.take_deferred()))
 }
 
-/// Runs `future` as its own task so a panic becomes `-32603 Internal error`.
+/// Runs `future` in place so a panic becomes `-32603 Internal error`. No task of its own: a
+/// spawn per request cost a second task and a cross-thread wake-up on the polling path.
 async fn catch_panic<F>(future: F) -> Result<Value, RpcError>
 where
     F: Future<Output = Result<Value, RpcError>> + Send + 'static,
 {
-    match tokio::spawn(future.in_current_span()).await {
-        Ok(result) => result,
-        Err(err) => {
-            tracing::error!(cause = %err, "handler failed");
-            Err(RpcError::internal())
+    CatchPanic(Box::pin(future)).await
+}
+
+/// Polls the handler future, catching a panic in any poll (it is then never polled again).
+struct CatchPanic<F>(std::pin::Pin<Box<F>>);
+
+impl<F: Future<Output = Result<Value, RpcError>>> Future for CatchPanic<F> {
+    type Output = Result<Value, RpcError>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        let future = self.0.as_mut();
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| future.poll(cx))) {
+            Ok(poll) => poll,
+            Err(_) => {
+                tracing::error!("handler panicked");
+                std::task::Poll::Ready(Err(RpcError::internal()))
+            }
         }
     }
 }

@@ -160,3 +160,43 @@ async fn writer_emits_compact_lines_without_jsonrpc() {
         "{\"id\":\"a\",\"result\":{\"k\":[1,2]}}\n{\"id\":2,\"error\":{\"code\":-32601,\"message\":\"Method not found: x\"}}\n"
     );
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn pipe_ends_carry_lines_both_ways_without_the_blocking_pool() {
+    use std::os::fd::OwnedFd;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::unix::pipe;
+    let (to_server, from_client) = std::io::pipe().unwrap();
+    let (to_client, from_server) = std::io::pipe().unwrap();
+    let reader =
+        StdinReader::Pipe(pipe::Receiver::from_owned_fd(OwnedFd::from(to_server)).unwrap());
+    let writer =
+        StdoutWriter::Pipe(pipe::Sender::from_owned_fd(OwnedFd::from(from_server)).unwrap());
+    let mut client = pipe::Sender::from_owned_fd(OwnedFd::from(from_client)).unwrap();
+    client
+        .write_all(b"{\"id\":7,\"method\":\"getAuthStatus\"}\n")
+        .await
+        .unwrap();
+    drop(client);
+    let mut lines = LineReader::new(tokio::io::BufReader::new(reader));
+    let Some(Incoming::Request { id, .. }) = lines.next().await.unwrap() else {
+        panic!("expected a request");
+    };
+    assert_eq!(
+        lines.next().await.unwrap(),
+        None,
+        "EOF after the client closed"
+    );
+    let (tx, rx) = mpsc::channel(1);
+    tx.send(Outgoing::reply(id, Ok(json!({})))).await.unwrap();
+    drop(tx);
+    write_loop(writer, rx).await.unwrap();
+    let mut answer = String::new();
+    pipe::Receiver::from_owned_fd(OwnedFd::from(to_client))
+        .unwrap()
+        .read_to_string(&mut answer)
+        .await
+        .unwrap();
+    assert_eq!(answer, "{\"id\":7,\"result\":{}}\n");
+}
