@@ -28,9 +28,11 @@ pub fn main() -> ExitCode {
 
 /// Serves stdio until the client is gone.
 fn serve(cli: &Cli) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Runtime::new()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     let started = runtime.block_on(app_server::startup::start(cli))?;
-    let (stdin, stdout) = (tokio::io::stdin(), tokio::io::stdout());
+    let (stdin, stdout) = runtime.block_on(async { app_server::transport::stdio() });
     let served = runtime.block_on(app_server::run(stdin, stdout, started.state.clone()));
     drop(started);
     // A blocking stdin read may still be pending after a write error; do not wait for it.

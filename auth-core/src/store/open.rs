@@ -90,10 +90,10 @@ mod tests {
     use crate::auth_json::StoredAuth;
     use crate::secret::Secret;
     use crate::store::StoreError;
-    use crate::test_log::events;
     use crate::store::keyring::{
         KEYRING_SERVICE, KeyringError, KeyringOp, MemoryKeyring, keyring_account,
     };
+    use crate::test_log::events;
 
     fn key(value: &str) -> StoredAuth {
         StoredAuth::api_key(Secret::new(value))

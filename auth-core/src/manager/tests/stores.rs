@@ -9,9 +9,9 @@ use super::support::*;
 use crate::config::{ForcedLoginMethod, StoreMode};
 use crate::lock::CredentialLock;
 use crate::manager::{AuthManager, RefreshOutcome, Trigger};
-use crate::test_log::events;
 use crate::store::keyring::MemoryKeyring;
 use crate::store::open::open_store_with_keyring;
+use crate::test_log::events;
 
 #[tokio::test]
 async fn keyring_store_keeps_the_failure_record_and_lock_in_the_home() {
