@@ -35,7 +35,7 @@ async fn one_hundred_thousand_pipelined_requests_all_answered() {
     const COUNT: usize = 100_000;
     let mut session = Session::initialized().await;
     let writer = session.writer();
-    let bytes = burst("getUserAgent", 0..COUNT);
+    let bytes = burst("getAuthStatus", 0..COUNT);
     let feeding = tokio::spawn(async move {
         let mut writer = writer.lock().await;
         for chunk in bytes.chunks(64 * 1024) {
@@ -53,7 +53,7 @@ async fn eof_right_after_a_burst_answers_everything_then_exits_cleanly() {
     const COUNT: usize = 1_000;
     let mut session = Session::initialized().await;
     let writer = session.writer();
-    let bytes = burst("getUserAgent", 0..COUNT);
+    let bytes = burst("getAuthStatus", 0..COUNT);
     let feeding = tokio::spawn(async move {
         let mut writer = writer.lock().await;
         writer.write_all(&bytes).await.expect("write burst");
