@@ -89,6 +89,13 @@ pub enum Command {
     /// Refresh the access token once, now. Exit code 0: refreshed (or newer credentials found);
     /// 2: re-login needed; 1: any other failure.
     Refresh,
+    /// Run the offline OAuth issuer of `--demo` on its own (loopback only) until Ctrl-C; prints
+    /// its URL on stdout.
+    FakeIssuer {
+        /// Port on 127.0.0.1 (0 picks a free one).
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+    },
     /// Write the JSON Schema tree (`<Type>.json`, `v2/<Type>.json`) to `--out`.
     GenerateJsonSchema {
         /// Output directory (created if missing).

@@ -416,3 +416,45 @@ async fn a_terminal_gets_a_spinner_while_the_login_waits() {
     assert!(err.ends_with("\r\u{1b}[2K"), "the spinner line is erased");
     assert!(text(&out).starts_with("Signed in with ChatGPT"));
 }
+
+/// `app-server fake-issuer` runs the demo issuer as its own process: its URL comes first on
+/// stdout, and another server completes a device-code sign-in against it.
+#[tokio::test]
+async fn the_fake_issuer_runs_as_its_own_process() {
+    let home = tempfile::tempdir().unwrap();
+    let mut issuer = Command::new(env!("CARGO_BIN_EXE_app-server-smoke"))
+        .arg("fake-issuer")
+        .env("HOME", home.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(issuer.stdout.take().unwrap()).lines();
+    let url = tokio::time::timeout(TIMEOUT, lines.next_line())
+        .await
+        .expect("the issuer prints its URL")
+        .unwrap()
+        .unwrap();
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    let login = Command::new(env!("CARGO_BIN_EXE_app-server-smoke"))
+        .args(["--login-issuer", &url, "login", "--device-code"])
+        .env("CODEX_HOME", home.path())
+        .env("HOME", home.path())
+        .env(
+            "CODEX_REFRESH_TOKEN_URL_OVERRIDE",
+            format!("{url}/oauth/token"),
+        )
+        .env_remove("CODEX_APP_SERVER_LOGIN_ISSUER")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let output = finish(login).await;
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert!(home.path().join("auth.json").exists());
+    issuer.kill().await.unwrap();
+}

@@ -6,6 +6,7 @@
 //! Layout: `login.rs` (login, logout), `progress.rs` (waiting on a login, with a spinner on a
 //! terminal), `status.rs` (status, refresh), `schema.rs` (schema export).
 
+mod fake_issuer;
 mod login;
 mod progress;
 pub mod schema;
@@ -85,6 +86,9 @@ pub fn run(cli: &Cli, command: &Command, console: &mut Console<'_>) -> Result<Ex
         return Ok(Exit::Success);
     }
     let runtime = tokio::runtime::Runtime::new()?;
+    if let Command::FakeIssuer { port } = command {
+        return runtime.block_on(fake_issuer::serve(*port, console));
+    }
     let exit = runtime.block_on(async {
         let started = startup::start(cli).await?;
         let exit = execute(started.state.auth(), command, console).await;
@@ -110,6 +114,7 @@ pub async fn execute(
             crate::cli::export_schema(command)?;
             Exit::Success
         }
+        Command::FakeIssuer { port } => fake_issuer::serve(*port, console).await?,
     };
     console.out.flush()?;
     console.err.flush()?;
