@@ -79,7 +79,7 @@ pub async fn start(cli: &Cli) -> Result<Started, StartupError> {
             "demo mode: signing in against an embedded local issuer");
     }
     let auth = AuthManager::new(opts).map_err(|e| StartupError::Manager(e.to_string()))?;
-    match auth.enforce_login_restrictions() {
+    match auth.enforce_login_restrictions().await {
         Ok(Some(message)) => tracing::warn!("{message}"),
         Ok(None) => {}
         Err(err) => tracing::error!(error = %err, "could not enforce the login restriction"),

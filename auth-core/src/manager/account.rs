@@ -71,7 +71,12 @@ impl AuthManager {
             .lock_credentials(Trigger::Forced, Some(snapshot.fingerprint()))
             .await
             .map_err(|_| AuthError::LockTimeout)?;
-        let previous = self.state().stored.clone();
+        let serial = self.inner.reload.lock();
+        // What the store held before this login, read under the lock (else the cache).
+        let previous = match self.inner.store.load() {
+            Ok(Some(auth)) => Some(Arc::new(self.snapshot_from_store(auth))),
+            _ => self.state().stored.clone(),
+        };
         self.inner.store.save(&snapshot.stored)?;
         self.delete_record();
         self.revoke_replaced(previous.as_deref(), &snapshot);
@@ -79,11 +84,9 @@ impl AuthManager {
         self.replace(|st| {
             st.stored = Some(Arc::clone(&snapshot));
             st.pending_save = None;
-            st.store_stamp = stamp.map(|stamp| super::state::SeenStamp {
-                stamp,
-                trusted: stamp.is_trusted(std::time::SystemTime::now()),
-            });
+            st.store_stamp = super::outcome::seen(stamp);
         });
+        drop(serial);
         tracing::info!(target: "auth_core", fp = %snapshot.fingerprint(), mode = ?snapshot.mode(), "login saved");
         Ok(())
     }
@@ -120,7 +123,8 @@ impl AuthManager {
     }
 
     /// Signs out (AUTH.md §9): best-effort revoke, delete every store and the failure record,
-    /// reset all memory, notify. Returns whether anything was removed.
+    /// reset all memory, notify. Returns whether anything was removed. A lock held elsewhere for
+    /// longer than `lock_wait` does not stop a logout: the user asked to be signed out.
     pub async fn logout(&self) -> Result<bool, AuthError> {
         let _gate = self.inner.gate.lock().await;
         let _lock = self
@@ -136,6 +140,7 @@ impl AuthManager {
             self.revoke_best_effort(&stored).await;
         }
         let had_external = self.state().external.is_some();
+        let serial = self.inner.reload.lock();
         let deleted = self.inner.store.delete();
         let record_deleted = self.delete_record();
         self.replace(|st| {
@@ -145,6 +150,7 @@ impl AuthManager {
             st.recovered.clear();
             st.store_stamp = None;
         });
+        drop(serial);
         {
             let mut st = self.state();
             st.permanent = None;
@@ -157,7 +163,13 @@ impl AuthManager {
 
     /// At startup: deletes stored credentials that break a login restriction and returns Codex's
     /// message (AUTH.md §8.5).
-    pub fn enforce_login_restrictions(&self) -> Result<Option<String>, AuthError> {
+    pub async fn enforce_login_restrictions(&self) -> Result<Option<String>, AuthError> {
+        let _gate = self.inner.gate.lock().await;
+        let _lock = self
+            .lock_credentials(Trigger::Forced, None)
+            .await
+            .map_err(|_| AuthError::LockTimeout)?;
+        let _serial = self.inner.reload.lock();
         let Some(why) = self
             .state()
             .stored

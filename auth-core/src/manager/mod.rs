@@ -9,6 +9,7 @@
 mod account;
 mod login;
 mod options;
+mod outcome;
 mod poll;
 pub(crate) mod recover;
 mod refresh;

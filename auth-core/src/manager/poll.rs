@@ -22,6 +22,8 @@ pub(crate) enum Reload {
     Unchanged,
     /// Different credentials (or none) were adopted.
     Adopted { account_changed: bool },
+    /// The store could not be read (half-written or invalid); the cache was kept.
+    Unreadable,
 }
 
 impl AuthManager {
@@ -45,7 +47,8 @@ impl AuthManager {
                 let st = self.state();
                 let same = st
                     .store_stamp
-                    .is_some_and(|s| s.stamp == stamp && s.trusted);
+                    .is_some_and(|s| s.stamp == stamp && s.trusted)
+                    || st.invalid_stamp == Some(stamp);
                 let ours_pending = st
                     .pending_save
                     .as_ref()
@@ -88,7 +91,10 @@ impl AuthManager {
             Err(err) => {
                 tracing::warn!(target: "auth_core", store = self.inner.store.kind(), error = %err,
                     "stored credentials could not be read; keeping the cached ones");
-                Reload::Unchanged
+                // A settled file (mtime old enough) that does not parse stays broken until it
+                // changes: polls skip it rather than re-reading it with retries on every call.
+                self.state().invalid_stamp = stamp.filter(|s| s.is_trusted(taken_at));
+                Reload::Unreadable
             }
         }
     }
@@ -107,6 +113,7 @@ impl AuthManager {
             return Reload::Unchanged;
         }
         st.store_stamp = seen;
+        st.invalid_stamp = None;
         st.last_read = Some(Instant::now());
         let same = match (&st.stored, &snapshot) {
             (Some(a), Some(b)) => a.fingerprint() == b.fingerprint(),

@@ -3,15 +3,12 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::SystemTime;
 
 use super::AuthManager;
 use super::poll::Reload;
-use super::state::{FailureSource, KnownFailure, SeenStamp};
-use crate::backoff::Backoff;
-use crate::classify::{AttemptError, PermanentFailure, TransientKind};
+use super::state::FailureSource;
+use crate::classify::AttemptError;
 use crate::error::{RefreshError, TransientError};
-use crate::failure_record::FailureRecord;
 use crate::fingerprint::Fingerprint;
 use crate::lock::{LockGuard, LockOutcome};
 use crate::secret::Secret;
@@ -32,7 +29,7 @@ pub enum Trigger {
 }
 
 impl Trigger {
-    fn as_str(self) -> &'static str {
+    pub(super) fn as_str(self) -> &'static str {
         match self {
             Trigger::Proactive => "proactive",
             Trigger::Requested => "requested",
@@ -105,9 +102,14 @@ impl AuthManager {
             Ok(lock) => lock,
             Err(err) => return Err(err),
         };
-        // Step 5: re-read under the lock.
-        if let Reload::Adopted { account_changed } = self.reload() {
-            match self.current() {
+        // Step 5: re-read under the lock. The cache may also have moved while we waited for the
+        // lock (status polls adopt without the gate), so compare with what we meant to spend.
+        let reloaded = self.reload();
+        let current = self.current();
+        if current.as_ref().map(|s| s.fingerprint()) != Some(snapshot.fingerprint()) {
+            let account_changed = current.is_none()
+                || matches!(reloaded, Reload::Adopted { account_changed: true });
+            match current {
                 Some(adopted) if self.still_needs(trigger, &adopted, rejected) => {
                     snapshot = adopted;
                 }
@@ -118,10 +120,17 @@ impl AuthManager {
                 }
             }
         }
-        // Step 6: the shared failure record, then the backoff again.
+        // Step 6: the shared failure record, then the memory checks again, for the snapshot
+        // this call will spend.
         self.poll_record();
-        if let Precheck::Done(result) = self.precheck(trigger) {
-            return result;
+        match self.precheck(trigger) {
+            Precheck::Done(result) => return result,
+            Precheck::Proceed(checked) if checked.fingerprint() == snapshot.fingerprint() => {}
+            Precheck::Proceed(_) => {
+                return Ok(RefreshOutcome::Adopted {
+                    account_changed: false,
+                });
+            }
         }
         self.attempt(trigger, &snapshot).await
     }
@@ -255,12 +264,14 @@ impl AuthManager {
                 Ok(RefreshOutcome::Refreshed)
             }
             Err(AttemptError::Permanent(failure)) => {
-                if let Reload::Adopted { account_changed } = self.reload_if_moved(fp) {
+                let reread = self.reload_if_moved(fp);
+                if let Reload::Adopted { account_changed } = reread {
                     tracing::info!(target: "auth_core", decision = "adopted", trigger = trigger.as_str(),
                         fp = %fp, account_changed, "permanent failure, but new credentials were stored meanwhile");
                     return Ok(RefreshOutcome::Adopted { account_changed });
                 }
-                self.record_permanent(trigger, fp, &failure, elapsed_ms);
+                let write_record = reread == Reload::Unchanged;
+                self.record_permanent(trigger, fp, &failure, write_record, elapsed_ms);
                 Err(RefreshError::Permanent(failure))
             }
             Err(AttemptError::Transient(kind)) => {
@@ -274,158 +285,22 @@ impl AuthManager {
     }
 
     /// Re-reads the store after a request; `Adopted` when the cache no longer holds `fp`, whether
-    /// this re-read or a concurrent poll adopted the newer credentials.
+    /// this re-read or a concurrent poll adopted the newer credentials; else what the re-read saw
+    /// (`Unchanged`, or `Unreadable` when the store could not be read).
     fn reload_if_moved(&self, fp: Fingerprint) -> Reload {
         let reload = self.reload();
         if self.state().stored.as_ref().map(|s| s.fingerprint()) == Some(fp) {
-            return Reload::Unchanged;
+            return match reload {
+                Reload::Adopted { .. } => Reload::Unchanged,
+                other => other,
+            };
         }
         match reload {
             Reload::Adopted { account_changed } => Reload::Adopted { account_changed },
-            Reload::Unchanged => Reload::Adopted {
+            Reload::Unchanged | Reload::Unreadable => Reload::Adopted {
                 account_changed: false,
             },
         }
-    }
-
-    /// Step 8: save the merged tokens, drop the failure record, make them current.
-    fn install_refreshed(
-        &self,
-        trigger: Trigger,
-        attempted: Fingerprint,
-        fresh: Arc<Snapshot>,
-        elapsed_ms: u64,
-    ) {
-        let saved = self.inner.store.save(&fresh.stored);
-        if let Err(err) = &saved {
-            tracing::error!(target: "auth_core", decision = "persist_failed", trigger = trigger.as_str(),
-                fp = %fresh.fingerprint(), error = %err, "new tokens kept in memory only");
-        }
-        if let Some(record) = &self.inner.record
-            && let Err(err) = record.delete()
-        {
-            tracing::warn!(target: "auth_core", error = %err, "could not delete the failure record");
-        }
-        let stamp = self.inner.store.stamp();
-        let now = self.now();
-        let mut st = self.state();
-        let previous = st.current(self.inner.env_key.as_ref()).cloned();
-        let before = previous.as_ref().map(|s| s.fingerprint());
-        st.stored = Some(Arc::clone(&fresh));
-        st.pending_save = saved
-            .is_err()
-            .then_some(super::state::PendingSave { file_stamp: stamp });
-        if saved.is_ok() {
-            st.store_stamp = stamp.map(|stamp| SeenStamp {
-                stamp,
-                trusted: stamp.is_trusted(SystemTime::now()),
-            });
-        }
-        let changed = st.after_change(self.inner.env_key.as_ref(), before, now);
-        drop(st);
-        tracing::info!(target: "auth_core", decision = "refreshed", trigger = trigger.as_str(),
-            fp = %attempted, new_fp = %fresh.fingerprint(), elapsed_ms, "refreshed credentials");
-        if changed {
-            self.notify(previous.as_ref());
-        }
-    }
-
-    /// Retries a save that failed after an earlier successful refresh (AUTH.md §12 item 36).
-    async fn flush_pending_save(&self) {
-        if self.state().pending_save.is_none() {
-            return;
-        }
-        let Some(snapshot) = self.state().stored.clone() else {
-            return;
-        };
-        let Ok(_lock) = self
-            .lock_credentials(Trigger::Proactive, Some(snapshot.fingerprint()))
-            .await
-        else {
-            return;
-        };
-        if self.inner.store.save(&snapshot.stored).is_ok() {
-            let stamp = self.inner.store.stamp();
-            let mut st = self.state();
-            st.pending_save = None;
-            st.store_stamp = stamp.map(|stamp| SeenStamp {
-                stamp,
-                trusted: stamp.is_trusted(SystemTime::now()),
-            });
-            tracing::info!(target: "auth_core", fp = %snapshot.fingerprint(), "saved tokens that were kept in memory");
-        }
-    }
-
-    /// Step 9: compare-and-set in memory and in the shared record.
-    fn record_permanent(
-        &self,
-        trigger: Trigger,
-        fp: Fingerprint,
-        failure: &PermanentFailure,
-        elapsed_ms: u64,
-    ) {
-        {
-            let mut st = self.state();
-            if self.current_fingerprint(&st) == Some(fp) {
-                st.permanent = Some(KnownFailure {
-                    fingerprint: fp,
-                    failure: failure.clone(),
-                    source: FailureSource::Memory,
-                });
-                st.backoff = None;
-            }
-        }
-        if let Some(record) = &self.inner.record {
-            let rec = FailureRecord {
-                fingerprint: fp,
-                reason: failure.reason,
-                http_status: failure.http_status,
-                backend_code: failure.backend_code.clone(),
-                recorded_at: self.now(),
-                recorded_by_pid: std::process::id(),
-            };
-            if let Err(err) = record.save(&rec) {
-                tracing::warn!(target: "auth_core", error = %err, "could not write the failure record");
-            }
-        }
-        tracing::warn!(target: "auth_core", decision = "failed_permanent", trigger = trigger.as_str(),
-            fp = %fp, reason = failure.reason.as_str(), http_status = failure.http_status,
-            backend_code = failure.backend_code.as_deref(), elapsed_ms, "refresh token is dead");
-    }
-
-    /// Step 10: back off this snapshot; returns the next allowed attempt.
-    fn record_transient(
-        &self,
-        trigger: Trigger,
-        fp: Fingerprint,
-        kind: &TransientKind,
-        elapsed_ms: u64,
-    ) -> chrono::DateTime<chrono::Utc> {
-        let retry_after = match kind {
-            TransientKind::RateLimited { retry_after } => *retry_after,
-            _ => None,
-        };
-        let now = self.now();
-        let jitter = self.inner.opts.jitter.factor();
-        let mut st = self.state();
-        let next = Backoff::after_failure(
-            st.backoff.as_ref(),
-            fp,
-            now,
-            retry_after,
-            jitter,
-            kind.to_string(),
-        );
-        let retry_at = next.next_attempt_at;
-        let attempt = next.attempts;
-        if self.current_fingerprint(&st) == Some(fp) {
-            st.backoff = Some(next);
-        }
-        drop(st);
-        tracing::warn!(target: "auth_core", decision = "failed_transient", trigger = trigger.as_str(),
-            fp = %fp, attempt, retry_in_ms = (retry_at - now).num_milliseconds(), elapsed_ms,
-            error = %kind, "refresh failed; will retry later");
-        retry_at
     }
 }
 

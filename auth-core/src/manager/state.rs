@@ -51,6 +51,8 @@ pub(crate) struct SeenStamp {
 pub(crate) struct State {
     pub(crate) stored: Option<Arc<Snapshot>>,
     pub(crate) store_stamp: Option<SeenStamp>,
+    /// A trusted stamp whose file did not parse: polls skip it until the file changes.
+    pub(crate) invalid_stamp: Option<Stamp>,
     pub(crate) last_read: Option<std::time::Instant>,
     pub(crate) record_stamp: Option<SeenStamp>,
     pub(crate) external: Option<Arc<Snapshot>>,

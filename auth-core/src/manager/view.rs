@@ -116,7 +116,7 @@ impl AuthManager {
         if refresh {
             self.poll();
             let _ = self.refresh_polled(Trigger::Requested, None).await;
-            self.view()
+            self.auth_cached()
         } else {
             self.auth().await
         }

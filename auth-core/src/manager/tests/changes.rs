@@ -148,3 +148,58 @@ async fn refresh_keeps_unknown_keys_and_sets_last_refresh() {
     assert_eq!(fx.stored().last_refresh, Some(t0()));
     assert_eq!(fx.token_requests().await, 1);
 }
+
+#[tokio::test]
+async fn a_delayed_save_never_overwrites_credentials_written_meanwhile() {
+    let fx = Fixture::new().await;
+    fx.write_stale("a", "rt-a");
+    fx.token_ok("b", "rt-b").await;
+    let store = ProbeStore::new(fx.home());
+    store.fail_saves.store(true, Ordering::SeqCst);
+    let mut opts = fx.options();
+    opts.store = Some(Arc::clone(&store) as _);
+    let m = AuthManager::new(opts).unwrap();
+    assert_eq!(
+        m.refresh(Trigger::Proactive).await,
+        Ok(RefreshOutcome::Refreshed)
+    );
+    // Someone else signs in while our tokens wait in memory.
+    let theirs = fx.write_fresh("theirs", "rt-theirs");
+    store.fail_saves.store(false, Ordering::SeqCst);
+    let _ = m.refresh(Trigger::Proactive).await;
+    assert_eq!(
+        fx.stored().tokens.unwrap().refresh_token.expose(),
+        "rt-theirs"
+    );
+    assert_eq!(m.auth_cached().usable_bearer(), Some(theirs.as_str()));
+    assert_eq!(fx.token_requests().await, 1);
+}
+
+#[tokio::test]
+async fn a_settled_invalid_file_is_not_reread_on_every_poll() {
+    let fx = Fixture::new().await;
+    let token = fx.write_fresh("a", "rt-a");
+    let store = ProbeStore::new(fx.home());
+    let mut opts = fx.options();
+    opts.store = Some(store.clone());
+    let m = AuthManager::new(opts).unwrap();
+    assert_eq!(m.auth_cached().usable_bearer(), Some(token.as_str()));
+    std::fs::write(fx.auth_path(), "{ not json").unwrap();
+    age_file(&fx.auth_path());
+    assert_eq!(
+        m.auth_cached().usable_bearer(),
+        Some(token.as_str()),
+        "cache kept"
+    );
+    let loads = store.loads.load(Ordering::SeqCst);
+    for _ in 0..20 {
+        assert_eq!(m.auth_cached().usable_bearer(), Some(token.as_str()));
+    }
+    assert_eq!(
+        store.loads.load(Ordering::SeqCst),
+        loads,
+        "no re-read of an unchanged file"
+    );
+    let fixed = fx.write_fresh("b", "rt-b");
+    assert_eq!(m.auth_cached().usable_bearer(), Some(fixed.as_str()));
+}

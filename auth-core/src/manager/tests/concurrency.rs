@@ -155,3 +155,40 @@ async fn lock_unaware_rotation_during_a_reused_failure_is_adopted() {
     assert!(!fx.home().join("auth.json.refresh-failure").exists());
     assert_eq!(fx.token_requests().await, 1);
 }
+
+#[tokio::test]
+async fn a_forced_refresh_never_spends_a_token_replaced_while_it_waited_for_the_lock() {
+    let fx = Fixture::new().await;
+    let rejected = fx.write_fresh("a", "rt-a");
+    fx.token_ok("never", "rt-never").await;
+    let m = fx.manager();
+    let held = match CredentialLock::new(fx.home())
+        .acquire(Duration::from_secs(1))
+        .await
+        .unwrap()
+    {
+        LockOutcome::Held(guard) => guard,
+        LockOutcome::Degraded(err) => panic!("locking unsupported here: {err}"),
+    };
+    let recovering = tokio::spawn({
+        let m = m.clone();
+        let rejected = rejected.clone();
+        async move { m.recover_unauthorized(Some(&rejected), None).await }
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Another process rotates the tokens while holding the lock; a status poll here adopts them
+    // before the waiting recovery gets the lock.
+    let rotated = fx.write_fresh("b", "rt-b");
+    assert_eq!(m.auth_cached().usable_bearer(), Some(rotated.as_str()));
+    drop(held);
+    let outcome = recovering.await.unwrap();
+    assert!(
+        matches!(
+            outcome,
+            crate::manager::RecoverOutcome::Adopted
+                | crate::manager::RecoverOutcome::AlreadyCurrent
+        ),
+        "{outcome:?}"
+    );
+    assert_eq!(fx.token_requests().await, 0, "rt-a must not be spent again");
+}

@@ -96,11 +96,11 @@ async fn startup_enforcement_logs_out_a_forbidden_api_key() {
     let m = AuthManager::new(opts).unwrap();
     assert_eq!(m.auth_cached().usable_bearer(), None, "treated as absent");
     assert_eq!(
-        m.enforce_login_restrictions().unwrap().as_deref(),
+        m.enforce_login_restrictions().await.unwrap().as_deref(),
         Some("ChatGPT login is required, but an API key is currently being used. Logging out.")
     );
     assert!(!fx.auth_path().exists());
-    assert_eq!(m.enforce_login_restrictions().unwrap(), None);
+    assert_eq!(m.enforce_login_restrictions().await.unwrap(), None);
     let err = m.login_with_api_key("sk-b").await.unwrap_err();
     assert_eq!(
         err.to_string(),
@@ -117,7 +117,7 @@ async fn a_chatgpt_login_outside_the_workspace_is_logged_out_at_startup() {
     opts.config.forced_workspace_ids = vec!["ws-other".to_owned()];
     let m = AuthManager::new(opts).unwrap();
     assert_eq!(
-        m.enforce_login_restrictions().unwrap().as_deref(),
+        m.enforce_login_restrictions().await.unwrap().as_deref(),
         Some(
             "Login is restricted to workspace(s) ws-other, but current credentials belong to ws1. Logging out."
         )
