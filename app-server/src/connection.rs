@@ -115,6 +115,9 @@ where
             return writer_outcome(written);
         }
     };
+    // No answer to a server request can arrive any more: fail them now rather than letting the
+    // requests that wait on them run into their timeouts.
+    state.hub().cancel_pending(id);
     tokio::select! {
         _all_done = in_flight.acquire_many(MAX_IN_FLIGHT as u32) => {}
         written = &mut writer_task => {
@@ -140,24 +143,26 @@ fn writer_outcome(
     }
 }
 
-/// Reads and routes messages in arrival order. A permit is taken *before* reading, so at
-/// [`MAX_IN_FLIGHT`] the loop stops reading (backpressure). After a barrier request the loop
-/// waits until it was answered.
+/// Reads and routes messages in arrival order. Each request takes a permit before it runs, so at
+/// [`MAX_IN_FLIGHT`] the loop stops reading (backpressure) with that request in hand. Answers to
+/// our own server requests and notifications take none, so a full window of requests waiting on
+/// a client's answer can still receive it. After a barrier request the loop waits until it was
+/// answered.
 async fn read_loop<R: AsyncBufRead + Unpin>(
     connection: &Arc<Connection>,
     mut lines: LineReader<R>,
     in_flight: &Arc<Semaphore>,
 ) -> std::io::Result<()> {
     loop {
-        let permit = Arc::clone(in_flight)
-            .acquire_owned()
-            .await
-            .map_err(std::io::Error::other)?;
         let Some(incoming) = lines.next().await? else {
             return Ok(());
         };
         match incoming {
             Incoming::Request { id, method, params } => {
+                let permit = Arc::clone(in_flight)
+                    .acquire_owned()
+                    .await
+                    .map_err(std::io::Error::other)?;
                 let barrier = dispatch::is_barrier(&method);
                 let mut request = Box::pin(dispatch::handle_request(
                     Arc::clone(connection),

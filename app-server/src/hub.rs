@@ -135,13 +135,17 @@ impl Hub {
         ids
     }
 
-    /// Forgets a connection; its unanswered server requests resolve as `Cancelled`.
-    pub(crate) fn unregister(&self, connection: ConnectionId) {
-        let mut inner = self.lock();
-        inner.peers.remove(&connection);
-        inner
+    /// Fails the server requests waiting on `connection`'s answers (they see `Cancelled`).
+    pub(crate) fn cancel_pending(&self, connection: ConnectionId) {
+        self.lock()
             .pending
             .retain(|_, pending| pending.connection != connection);
+    }
+
+    /// Forgets a connection; its unanswered server requests resolve as `Cancelled`.
+    pub(crate) fn unregister(&self, connection: ConnectionId) {
+        self.lock().peers.remove(&connection);
+        self.cancel_pending(connection);
     }
 
     /// Sends `notification` to every initialized connection that did not opt out of its method.

@@ -481,3 +481,31 @@ async fn reports_never_write_a_rejected_marker_into_auth_json() {
         .await;
     assert_eq!(issuer.count(Endpoint::Refresh), 1);
 }
+
+/// A full window of reports (128 in flight) waiting on the client's answer: the answer is still
+/// read, so every report ends refreshed instead of failing at the 10 s server-request timeout.
+#[tokio::test]
+async fn a_full_window_of_waiting_reports_still_reads_the_clients_answer() {
+    let issuer = FakeIssuer::start().await.unwrap();
+    let mut session = Session::with_issuer(&issuer, |_| {}).await;
+    let rejected = supply_external_tokens(&mut session, "ext-window").await;
+    let mut reports = Vec::new();
+    for _ in 0..app_server::MAX_IN_FLIGHT {
+        reports.push(session.send(REPORT, json!({"accessToken": rejected})).await);
+    }
+    let request = server_request(&mut session, REFRESH_REQUEST).await;
+    let new = fresh_access_token("ext-window-2");
+    session
+        .send_json(json!({"id": request["id"], "result": {
+            "accessToken": new, "chatgptAccountId": "acct-ext"}}))
+        .await;
+    for _ in &reports {
+        let answer = session.read_message().await;
+        assert_eq!(
+            answer["result"]["refreshed"],
+            json!(true),
+            "{}",
+            answer["id"]
+        );
+    }
+}
