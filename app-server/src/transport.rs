@@ -39,8 +39,9 @@ impl Outgoing {
     }
 }
 
-/// One classified input line (§1 "Classifying a line").
-#[derive(Debug, Clone, PartialEq)]
+/// One classified input line (§1 "Classifying a line"). `Debug` never prints params or
+/// outcomes: they can hold API keys and tokens.
+#[derive(Clone, PartialEq)]
 pub enum Incoming {
     /// `method` is a string and `id` a string or i64 integer: must be answered exactly once.
     Request {
@@ -65,6 +66,28 @@ pub enum Incoming {
     },
     /// A line that is answered with an error right away (§1 rules 1-3, 4a and 6).
     Invalid(JSONRPCError),
+}
+
+impl std::fmt::Debug for Incoming {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Incoming::Request { id, method, .. } => f
+                .debug_struct("Request")
+                .field("id", id)
+                .field("method", method)
+                .finish_non_exhaustive(),
+            Incoming::Notification { method } => f
+                .debug_struct("Notification")
+                .field("method", method)
+                .finish(),
+            Incoming::Response { id, outcome } => f
+                .debug_struct("Response")
+                .field("id", id)
+                .field("ok", &outcome.is_ok())
+                .finish_non_exhaustive(),
+            Incoming::Invalid(error) => f.debug_tuple("Invalid").field(error).finish(),
+        }
+    }
 }
 
 /// Reads lines of at most [`MAX_LINE_BYTES`] and classifies them; blank lines are skipped.

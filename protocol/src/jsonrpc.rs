@@ -45,7 +45,7 @@ impl std::fmt::Display for RequestId {
 }
 
 /// A request: `{"id", "method", "params"?}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
+#[derive(Clone, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
 pub struct JSONRPCRequest {
     /// The request id, echoed in the answer.
     pub id: RequestId,
@@ -58,7 +58,7 @@ pub struct JSONRPCRequest {
 }
 
 /// A notification: `{"method", "params"?}` without `id`; never answered.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
+#[derive(Clone, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
 pub struct JSONRPCNotification {
     /// The notification method name.
     pub method: String,
@@ -69,7 +69,7 @@ pub struct JSONRPCNotification {
 }
 
 /// A successful answer: `{"id", "result"}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
+#[derive(Clone, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
 pub struct JSONRPCResponse {
     /// The id of the request this answers.
     pub id: RequestId,

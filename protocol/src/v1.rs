@@ -126,7 +126,7 @@ pub struct GetAuthStatusParams {
 }
 
 /// Result of `getAuthStatus`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
+#[derive(Clone, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct GetAuthStatusResponse {
     /// The mode in effect; null when signed out, not required, or unusable.
@@ -142,7 +142,7 @@ pub struct GetAuthStatusResponse {
 }
 
 /// Params of `loginApiKey`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
+#[derive(Clone, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct LoginApiKeyParams {
     /// The API key (trimmed; must not be empty).

@@ -60,7 +60,7 @@ pub struct GetAccountResponse {
 }
 
 /// Params of `account/login/start`, tagged by `type`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
+#[derive(Clone, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
 #[serde(
     tag = "type",
     rename_all = "camelCase",
@@ -200,7 +200,7 @@ pub struct ChatgptAuthTokensRefreshParams {
 }
 
 /// The client's result for `account/chatgptAuthTokens/refresh`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
+#[derive(Clone, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
 #[serde(rename_all = "camelCase")]
 #[ts(export_to = "v2/")]
 pub struct ChatgptAuthTokensRefreshResponse {
@@ -245,7 +245,7 @@ pub struct RefreshFailure {
 }
 
 /// Params of `account/reportUnauthorized` (extension, §6.2).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
 #[serde(rename_all = "camelCase")]
 #[ts(export_to = "v2/")]
 pub struct ReportUnauthorizedParams {
@@ -264,7 +264,7 @@ pub struct ReportUnauthorizedParams {
 }
 
 /// Result of `account/reportUnauthorized`: the `getAuthStatus` shape plus `refreshed`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
+#[derive(Clone, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
 #[serde(rename_all = "camelCase")]
 #[ts(export_to = "v2/")]
 pub struct ReportUnauthorizedResponse {

@@ -17,8 +17,8 @@ use tokio::net::TcpStream;
 /// The largest request body read.
 const MAX_BODY_BYTES: usize = 1 << 20;
 
-/// A request, read whole.
-#[derive(Debug)]
+/// A request, read whole. `Debug` shows the method and path only: the query and body carry
+/// authorization codes, `state` values and tokens.
 pub(crate) struct Request {
     /// `GET`, `POST`, ...
     pub method: hyper::Method,
@@ -32,6 +32,15 @@ pub(crate) struct Request {
     /// The body bytes (read by the fake issuer only).
     #[cfg_attr(not(feature = "fake-issuer"), allow(dead_code))]
     pub body: Bytes,
+}
+
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Request")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Request {

@@ -41,9 +41,7 @@ impl AuthManager {
         let previous = st.current(self.inner.env_key.as_ref()).cloned();
         let before = previous.as_ref().map(|s| s.fingerprint());
         st.stored = Some(Arc::clone(&fresh));
-        st.pending_save = saved
-            .is_err()
-            .then_some(PendingSave { file_stamp: stamp });
+        st.pending_save = saved.is_err().then_some(PendingSave { file_stamp: stamp });
         if saved.is_ok() {
             st.store_stamp = seen(stamp);
         }

@@ -108,7 +108,12 @@ impl AuthManager {
         let current = self.current();
         if current.as_ref().map(|s| s.fingerprint()) != Some(snapshot.fingerprint()) {
             let account_changed = current.is_none()
-                || matches!(reloaded, Reload::Adopted { account_changed: true });
+                || matches!(
+                    reloaded,
+                    Reload::Adopted {
+                        account_changed: true
+                    }
+                );
             match current {
                 Some(adopted) if self.still_needs(trigger, &adopted, rejected) => {
                     snapshot = adopted;
