@@ -109,6 +109,8 @@ pub(crate) struct Callback {
     /// The decided outcome; the first decision wins.
     pub outcome: watch::Sender<Option<Result<(), LoginError>>>,
     saved: AtomicBool,
+    /// Set by the first callback that carries a code; later ones (a reload, a prefetch) wait.
+    claimed: AtomicBool,
     /// Held across "not decided yet? then save", so a cancel never overtakes a save half-way.
     save_gate: tokio::sync::Mutex<()>,
 }
@@ -134,6 +136,7 @@ impl Callback {
             persist,
             outcome: watch::channel(None).0,
             saved: AtomicBool::new(false),
+            claimed: AtomicBool::new(false),
             save_gate: tokio::sync::Mutex::new(()),
         }
     }
@@ -205,10 +208,31 @@ impl Callback {
         let Some(code) = params.get("code").filter(|c| !c.is_empty()) else {
             return self.fail(LoginError::MissingCode);
         };
+        if self.claimed.swap(true, Ordering::SeqCst) {
+            return self.await_first_callback().await;
+        }
         match self.complete(Secret::new(code.as_str())).await {
             Ok(()) => Response::redirect("/success"),
             Err(err) => self.fail(err),
         }
+    }
+
+    /// A repeated callback while the first is being completed: its code is spent already, so it
+    /// must not decide the login; it shows the first one's outcome instead.
+    async fn await_first_callback(&self) -> Response {
+        for _ in 0..DUPLICATE_WAIT_STEPS {
+            if self.saved.load(Ordering::SeqCst) {
+                return Response::redirect("/success");
+            }
+            if self.is_decided() {
+                break;
+            }
+            tokio::time::sleep(DUPLICATE_WAIT_STEP).await;
+        }
+        Response::text(
+            409,
+            "Sign-in is already being completed in another request.",
+        )
     }
 
     /// Exchange, workspace check, API-key exchange, save.
@@ -253,6 +277,10 @@ fn not_found() -> Response {
     Response::text(404, "Not Found")
 }
 
+/// How long a repeated callback waits for the first one: 60 steps of 500 ms (30 s, the HTTP
+/// timeout of the exchange).
+const DUPLICATE_WAIT_STEPS: u32 = 60;
+const DUPLICATE_WAIT_STEP: std::time::Duration = std::time::Duration::from_millis(500);
 const SUCCESS_PAGE: &str = "<!doctype html><html><head><meta charset=\"utf-8\"><title>Signed in</title>\
     </head><body><h1>Signed in to Codex</h1><p>You can close this window.</p></body></html>";
 

@@ -265,3 +265,26 @@ async fn a_cancel_during_the_save_waits_for_it_and_the_login_succeeds() {
     assert_eq!(handle.wait().await, Ok(()));
     assert_eq!(request.await.unwrap(), 302);
 }
+
+#[tokio::test]
+async fn a_repeated_callback_never_spends_the_code_twice_nor_fails_the_login() {
+    let issuer = FakeIssuer::start().await.unwrap();
+    let (persist, saved) = recording();
+    let (handle, auth_url) = start_browser_login(&options(&issuer), persist)
+        .await
+        .unwrap();
+    let callback = approve(&auth_url).await;
+    let browser = browser();
+    // The same callback twice at once (a reload, a prefetch).
+    let (first, second) =
+        tokio::join!(browser.get(&callback).send(), browser.get(&callback).send());
+    for resp in [first.unwrap(), second.unwrap()] {
+        assert_eq!(resp.status(), 302);
+        assert_eq!(resp.headers()["location"], "/success");
+    }
+    assert_eq!(issuer.count(Endpoint::AuthorizationCode), 1);
+    assert_eq!(saved.lock().len(), 1);
+    let base = callback_base(&auth_url);
+    browser.get(format!("{base}/success")).send().await.unwrap();
+    assert_eq!(handle.wait().await, Ok(()));
+}
