@@ -26,6 +26,7 @@ mod logins;
 pub mod network;
 pub mod startup;
 pub mod state;
+pub mod stdio;
 pub mod transport;
 
 pub use config::{ConfigError, ServerConfig};

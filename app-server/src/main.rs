@@ -32,7 +32,7 @@ fn serve(cli: &Cli) -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     let started = runtime.block_on(app_server::startup::start(cli))?;
-    let (stdin, stdout) = runtime.block_on(async { app_server::transport::stdio() });
+    let (stdin, stdout) = runtime.block_on(async { app_server::stdio::stdio() });
     let served = runtime.block_on(app_server::run(stdin, stdout, started.state.clone()));
     drop(started);
     // A blocking stdin read may still be pending after a write error; do not wait for it.

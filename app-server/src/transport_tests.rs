@@ -167,6 +167,8 @@ async fn pipe_ends_carry_lines_both_ways_without_the_blocking_pool() {
     use std::os::fd::OwnedFd;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::unix::pipe;
+
+    use crate::stdio::{StdinReader, StdoutWriter};
     let (to_server, from_client) = std::io::pipe().unwrap();
     let (to_client, from_server) = std::io::pipe().unwrap();
     let reader =
