@@ -6,7 +6,6 @@ use wiremock::ResponseTemplate;
 
 use super::support::*;
 use crate::error::{RefreshError, TransientError};
-use crate::lock::{CredentialLock, LockOutcome};
 use crate::manager::{RefreshOutcome, Trigger};
 
 #[tokio::test]
@@ -98,14 +97,7 @@ async fn lock_held_elsewhere_times_out_without_request_or_backoff() {
     let fx = Fixture::new().await;
     let old = fx.write_stale("a", "rt-a");
     fx.token_ok("b", "rt-b").await;
-    let held = match CredentialLock::new(fx.home())
-        .acquire(Duration::from_secs(1))
-        .await
-        .unwrap()
-    {
-        LockOutcome::Held(guard) => guard,
-        LockOutcome::Degraded(err) => panic!("locking unsupported here: {err}"),
-    };
+    let held = fx.hold_lock().await;
     let m = fx.manager();
     let err = m.refresh(Trigger::Proactive).await.unwrap_err();
     assert!(matches!(
@@ -162,14 +154,7 @@ async fn a_forced_refresh_never_spends_a_token_replaced_while_it_waited_for_the_
     let rejected = fx.write_fresh("a", "rt-a");
     fx.token_ok("never", "rt-never").await;
     let m = fx.manager();
-    let held = match CredentialLock::new(fx.home())
-        .acquire(Duration::from_secs(1))
-        .await
-        .unwrap()
-    {
-        LockOutcome::Held(guard) => guard,
-        LockOutcome::Degraded(err) => panic!("locking unsupported here: {err}"),
-    };
+    let held = fx.hold_lock().await;
     let recovering = tokio::spawn({
         let m = m.clone();
         let rejected = rejected.clone();

@@ -154,6 +154,18 @@ impl Fixture {
             .count()
     }
 
+    /// Holds `auth.json.lock` as another process would, until the guard is dropped.
+    pub(crate) async fn hold_lock(&self) -> crate::lock::LockGuard {
+        match crate::lock::CredentialLock::new(self.home())
+            .acquire(Duration::from_secs(1))
+            .await
+            .unwrap()
+        {
+            crate::lock::LockOutcome::Held(guard) => guard,
+            crate::lock::LockOutcome::Degraded(err) => panic!("locking unsupported here: {err}"),
+        }
+    }
+
     pub(crate) fn auth_bytes(&self) -> Vec<u8> {
         std::fs::read(self.auth_path()).unwrap()
     }
