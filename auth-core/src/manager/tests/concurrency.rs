@@ -42,12 +42,7 @@ async fn twenty_concurrent_refreshes_share_one_request() {
 async fn twenty_concurrent_refreshes_of_a_dead_token_share_one_request() {
     let fx = Fixture::new().await;
     fx.write_stale("a", "rt-a");
-    fx.token_endpoint(
-        ResponseTemplate::new(401)
-            .set_body_json(serde_json::json!({"error": {"code": "refresh_token_reused"}}))
-            .set_delay(Duration::from_millis(200)),
-    )
-    .await;
+    fx.token_reused_after(Duration::from_millis(200)).await;
     let m = fx.manager();
     let calls: Vec<_> = (0..20)
         .map(|_| {
@@ -125,12 +120,7 @@ async fn lock_held_elsewhere_times_out_without_request_or_backoff() {
 async fn lock_unaware_rotation_during_a_reused_failure_is_adopted() {
     let fx = Fixture::new().await;
     fx.write_stale("a", "rt-a");
-    fx.token_endpoint(
-        ResponseTemplate::new(401)
-            .set_body_json(serde_json::json!({"error": {"code": "refresh_token_reused"}}))
-            .set_delay(Duration::from_millis(400)),
-    )
-    .await;
+    fx.token_reused_after(Duration::from_millis(400)).await;
     let m = fx.manager();
     let refreshing = tokio::spawn({
         let m = m.clone();

@@ -66,12 +66,7 @@ async fn status_after_permanent_failure_keeps_mode_withholds_bearer() {
 async fn failure_during_which_new_tokens_were_adopted_is_not_recorded() {
     let fx = Fixture::new().await;
     fx.write_stale("a", "rt-a");
-    fx.token_endpoint(
-        ResponseTemplate::new(401)
-            .set_body_json(serde_json::json!({"error": {"code": "refresh_token_reused"}}))
-            .set_delay(Duration::from_millis(500)),
-    )
-    .await;
+    fx.token_reused_after(Duration::from_millis(500)).await;
     let m = fx.manager();
     let refreshing = tokio::spawn({
         let m = m.clone();

@@ -136,9 +136,15 @@ impl Fixture {
     }
 
     pub(crate) async fn token_reused(&self) {
+        self.token_reused_after(Duration::ZERO).await;
+    }
+
+    /// A 401 `refresh_token_reused` answered after `delay`.
+    pub(crate) async fn token_reused_after(&self, delay: Duration) {
         self.token_endpoint(
             ResponseTemplate::new(401)
-                .set_body_json(json!({"error": {"code": "refresh_token_reused"}})),
+                .set_body_json(json!({"error": {"code": "refresh_token_reused"}}))
+                .set_delay(delay),
         )
         .await;
     }
