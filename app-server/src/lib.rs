@@ -1,5 +1,5 @@
 //! The app-server: a JSON-RPC server speaking the Codex app-server stdio dialect
-//! (`shared/spec/PROTOCOL.md`) in front of the credential logic.
+//! (`protocol/PROTOCOL.md`) in front of the credential logic.
 //!
 //! It does not decide anything about credentials (that is auth-core's job), never writes to
 //! stdout except through the single writer task of `transport`, and never reads environment
