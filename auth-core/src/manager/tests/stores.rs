@@ -152,3 +152,53 @@ async fn a_new_chatgpt_login_revokes_the_replaced_refresh_token() {
     assert!(body.contains("rt-old") && !body.contains("rt-new"));
     assert_eq!(fx.stored().tokens.unwrap().refresh_token.expose(), "rt-new");
 }
+
+/// Status polls over the keyring store never wait for the keyring, even when a re-read is due
+/// and the keyring hangs; a change written by another process is adopted once a background read
+/// has seen it.
+#[tokio::test]
+async fn status_polls_never_wait_for_a_hung_keyring_and_adopt_other_writers() {
+    use std::time::{Duration, Instant};
+
+    use crate::auth_json::StoredAuth;
+    use crate::secret::Secret;
+    use crate::store::keyring::{KEYRING_SERVICE, KeyringBackend, KeyringStore, keyring_account};
+
+    let fx = Fixture::new().await;
+    let keyring = Arc::new(MemoryKeyring::new());
+    let store = KeyringStore::new(fx.home(), keyring.clone()).with_reread(Duration::ZERO);
+    let mut opts = fx.options();
+    opts.store = Some(Arc::new(store));
+    let manager = AuthManager::new(opts).unwrap();
+    manager.login_with_api_key("sk-mine").await.unwrap();
+    assert_eq!(manager.auth_cached().usable_bearer(), Some("sk-mine"));
+
+    // Past the manager's 5 s re-read period for stores it cannot stamp, so a store without
+    // stamps would be re-read (and waited for) by these polls.
+    tokio::time::sleep(Duration::from_millis(5_100)).await;
+    keyring.delay(Some(Duration::from_secs(3)));
+    let started = Instant::now();
+    for _ in 0..50 {
+        assert_eq!(manager.auth_cached().usable_bearer(), Some("sk-mine"));
+    }
+    assert!(
+        started.elapsed() < Duration::from_millis(500),
+        "50 polls took {:?}",
+        started.elapsed()
+    );
+    keyring.delay(None);
+
+    let other = StoredAuth::api_key(Secret::new("sk-other-process")).to_compact_json();
+    keyring
+        .set(KEYRING_SERVICE, &keyring_account(fx.home()), &other)
+        .unwrap();
+    // The hung background read may still be running: allow it and one more read to finish.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while manager.auth_cached().usable_bearer() != Some("sk-other-process") {
+        assert!(
+            Instant::now() < deadline,
+            "the other writer's key was never adopted"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
