@@ -18,7 +18,7 @@ pub enum Stamp {
         /// The value's digest.
         digest: u64,
     },
-    /// The keyring entry has not been read yet, or its last read failed.
+    /// The keyring entry has not been read successfully yet (failed reads keep the last stamp).
     Unreadable,
     /// The file exists with this metadata (on non-Unix only `len` and `mtime_ns` are filled).
     Present {

@@ -202,3 +202,45 @@ async fn status_polls_never_wait_for_a_hung_keyring_and_adopt_other_writers() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// A refresh whose keyring save fails keeps the new tokens in memory; background reads of the
+/// old entry while the keyring is back do not look like another writer, and the next refresh
+/// call saves the kept tokens (one token request in all).
+#[tokio::test]
+async fn a_failed_keyring_save_is_retried_not_replaced_by_the_old_entry() {
+    use std::time::Duration;
+
+    use crate::store::keyring::{
+        KEYRING_SERVICE, KeyringBackend, KeyringOp, KeyringStore, keyring_account,
+    };
+
+    let fx = Fixture::new().await;
+    let token = fx.token_ok("b", "rt-b").await;
+    let keyring = Arc::new(MemoryKeyring::new());
+    let account = keyring_account(fx.home());
+    let stale = chatgpt_json(&access("a", T0 - 60), "rt-a");
+    keyring.set(KEYRING_SERVICE, &account, &stale).unwrap();
+    let store = KeyringStore::new(fx.home(), keyring.clone()).with_reread(Duration::ZERO);
+    let mut opts = fx.options();
+    opts.store = Some(Arc::new(store));
+    let m = AuthManager::new(opts).unwrap();
+
+    keyring.fail(KeyringOp::Set, Some("locked"));
+    assert_eq!(
+        m.refresh(Trigger::Proactive).await,
+        Ok(RefreshOutcome::Refreshed)
+    );
+    assert_eq!(m.auth_cached().usable_bearer(), Some(token.as_str()));
+    assert_eq!(keyring.value(KEYRING_SERVICE, &account), Some(stale));
+    keyring.fail(KeyringOp::Set, None);
+    for _ in 0..10 {
+        assert_eq!(m.auth_cached().usable_bearer(), Some(token.as_str()));
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let _ = m.refresh(Trigger::Proactive).await;
+    let entry = keyring.value(KEYRING_SERVICE, &account).unwrap();
+    let saved = crate::auth_json::parse(entry.as_bytes()).unwrap();
+    assert_eq!(saved.tokens.unwrap().refresh_token.expose(), "rt-b");
+    assert_eq!(m.auth_cached().usable_bearer(), Some(token.as_str()));
+    assert_eq!(fx.token_requests().await, 1);
+}

@@ -6,7 +6,8 @@
 //! error.
 //!
 //! Status polls never wait for the keyring: [`KeyringStore::stamp`] answers from what the last
-//! read found (a digest of the value, [`Stamp::Content`]) and, when that is older than
+//! successful read or write found (a digest of the value, [`Stamp::Content`], or
+//! [`Stamp::Missing`]; [`Stamp::Unreadable`] before any) and, when that is older than
 //! [`KEYRING_REREAD`], starts one background read; the manager re-reads (and waits) only when a
 //! read found the entry changed. Logins, logouts and refreshes read and write the entry itself.
 
@@ -113,9 +114,11 @@ impl KeyringStore {
                 let stamp = stamp_of(&backend.get(KEYRING_SERVICE, &account));
                 let mut seen = lock_ignoring_poison(&shared);
                 if seen.generation == generation {
-                    seen.stamp = stamp;
+                    if let Some(stamp) = stamp {
+                        seen.stamp = stamp;
+                        seen.generation += 1;
+                    }
                     seen.at = Some(Instant::now());
-                    seen.generation += 1;
                 }
                 seen.reading = false;
             });
@@ -149,12 +152,15 @@ impl KeyringStore {
     }
 }
 
-/// The stamp of a read's outcome.
-fn stamp_of(read: &Result<String, KeyringError>) -> Stamp {
+/// The stamp of a read's outcome; `None` when the read failed, which tells nothing about the
+/// entry: failures never replace a known stamp, so a keyring that fails for a while neither makes
+/// polls re-read nor looks like another writer (a save that failed keeps the stamp of what the
+/// entry still holds, which the manager's retry of that save relies on).
+fn stamp_of(read: &Result<String, KeyringError>) -> Option<Stamp> {
     match read {
-        Ok(value) => Stamp::of_content(value.as_bytes()),
-        Err(KeyringError::NoEntry) => Stamp::Missing,
-        Err(KeyringError::Failure(_)) => Stamp::Unreadable,
+        Ok(value) => Some(Stamp::of_content(value.as_bytes())),
+        Err(KeyringError::NoEntry) => Some(Stamp::Missing),
+        Err(KeyringError::Failure(_)) => None,
     }
 }
 
@@ -188,7 +194,9 @@ impl CredentialStore for KeyringStore {
         let read = self
             .keyring
             .call(move |backend| backend.get(KEYRING_SERVICE, &account));
-        self.record(stamp_of(&read));
+        if let Some(stamp) = stamp_of(&read) {
+            self.record(stamp);
+        }
         match read {
             Ok(value) => auth_json::parse(value.as_bytes())
                 .map(Some)
@@ -214,7 +222,6 @@ impl CredentialStore for KeyringStore {
                 Ok(())
             }
             Err(err) => {
-                self.record(Stamp::Unreadable);
                 self.forget_local_copies();
                 Err(write_failed(&err))
             }
@@ -234,7 +241,6 @@ impl CredentialStore for KeyringStore {
             Ok(()) => true,
             Err(KeyringError::NoEntry) => false,
             Err(err) => {
-                self.record(Stamp::Unreadable);
                 if let Err(file_err) = &file {
                     tracing::warn!(target: "auth_core", error = %file_err, "could not delete auth.json");
                 }

@@ -182,3 +182,27 @@ fn a_hung_backend_times_out_as_a_keyring_error() {
     );
     assert_eq!(store.stamp(), Some(Stamp::Unreadable));
 }
+
+#[test]
+fn failures_never_replace_the_known_stamp() {
+    let fx = Fixture::new();
+    let store = fx.store.clone().with_reread(Duration::ZERO);
+    store.save(&key("sk-one")).unwrap();
+    let one = store.stamp().unwrap();
+    fx.keyring.fail(KeyringOp::Set, Some("locked"));
+    assert!(store.save(&key("sk-two")).is_err());
+    assert_eq!(
+        store.stamp(),
+        Some(one),
+        "a failed save keeps what the entry holds"
+    );
+    fx.keyring.fail(KeyringOp::Get, Some("locked"));
+    assert!(store.load().is_err());
+    for _ in 0..20 {
+        assert_eq!(store.stamp(), Some(one), "failed reads tell nothing");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    fx.keyring.fail(KeyringOp::Delete, Some("locked"));
+    assert!(store.delete().is_err());
+    assert_eq!(store.stamp(), Some(one));
+}
