@@ -21,6 +21,7 @@ pub mod dispatch;
 pub mod error;
 mod external_host;
 mod handlers;
+pub mod hints;
 pub mod hub;
 mod logins;
 pub mod network;

@@ -1,6 +1,7 @@
 //! Building the server's state from the environment, `config.toml` and the command line, in one
 //! place: the only code besides [`crate::ServerConfig::from_env`] that reads the environment.
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use auth_core::fake_issuer::FakeIssuer;
@@ -34,26 +35,27 @@ pub struct Started {
     pub state: ServerState,
     /// The embedded issuer of `--demo`, kept alive for the process.
     pub demo_issuer: Option<FakeIssuer>,
-    /// The temporary home of `--demo` without `CODEX_HOME`, deleted at exit.
-    pub demo_home: Option<tempfile::TempDir>,
 }
 
 /// Builds the state for `cli`: `CODEX_HOME`, `config.toml` with the flag overrides, the URL
 /// overrides of the environment, and, with `--demo`, an embedded local issuer.
 pub async fn start(cli: &Cli) -> Result<Started, StartupError> {
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-    let (demo_issuer, demo_home) = if cli.demo {
-        let issuer = FakeIssuer::start().await.map_err(StartupError::Demo)?;
-        let home = match var("CODEX_HOME") {
-            Some(_) => None,
-            None => Some(tempfile::tempdir().map_err(StartupError::Demo)?),
-        };
-        (Some(issuer), home)
-    } else {
-        (None, None)
+    let demo_home = match (cli.demo, var("CODEX_HOME")) {
+        (true, None) => Some(demo_home()?),
+        _ => None,
     };
-    let mut server =
-        ServerConfig::from_env_with_home(demo_home.as_ref().map(|d| d.path().to_path_buf()))?;
+    let mut server = ServerConfig::from_env_with_home(demo_home)?;
+    let demo_issuer = match cli.demo {
+        // One ledger of refresh tokens per demo home: every `--demo` process accepts the
+        // tokens an earlier one issued, so a sign-in survives between commands.
+        true => Some(
+            FakeIssuer::start_with_ledger(server.codex_home.join(DEMO_LEDGER))
+                .await
+                .map_err(StartupError::Demo)?,
+        ),
+        false => None,
+    };
     let mut config = core_config::load(&server.codex_home)?;
     apply_flags(&mut config, &cli.config);
     let mut opts = ManagerOptions::new(server.codex_home.clone());
@@ -67,16 +69,24 @@ pub async fn start(cli: &Cli) -> Result<Started, StartupError> {
     {
         opts.issuer = issuer;
     }
-    if let Some(port) = cli.login_port {
+    if let Some(port) = cli.login_port() {
         opts.callback_port = port;
     }
     if let Some(issuer) = &demo_issuer {
         opts.issuer = issuer.url();
         opts.refresh_url = Some(issuer.token_url());
         opts.revoke_url = Some(issuer.revoke_url());
-        opts.callback_port = cli.login_port.unwrap_or(0);
-        tracing::warn!(issuer = %issuer.url(), codex_home = %server.codex_home.display(),
-            "demo mode: signing in against an embedded local issuer");
+        opts.callback_port = cli.login_port().unwrap_or(0);
+        // The device code approves itself after one pending poll: a few seconds.
+        issuer.set_device_interval(Some(DEMO_DEVICE_INTERVAL_SECS));
+        let mut err = std::io::stderr();
+        let _ = writeln!(
+            err,
+            "demo: signing in against an embedded local issuer at {} (it approves device codes by \
+             itself after a few seconds); credentials in {}",
+            issuer.url(),
+            server.codex_home.display()
+        );
     }
     let auth = AuthManager::new(opts).map_err(|e| StartupError::Manager(e.to_string()))?;
     match auth.enforce_login_restrictions().await {
@@ -88,8 +98,67 @@ pub async fn start(cli: &Cli) -> Result<Started, StartupError> {
     Ok(Started {
         state: ServerState::new(server, auth),
         demo_issuer,
-        demo_home,
     })
+}
+
+/// The demo issuer's refresh-token ledger, inside the demo's `CODEX_HOME`.
+const DEMO_LEDGER: &str = "demo-issuer-ledger.json";
+
+/// The demo issuer's device-code poll interval: the code approves itself on the second poll.
+const DEMO_DEVICE_INTERVAL_SECS: &str = "2";
+
+/// The persistent home of `--demo` without `CODEX_HOME`: `$XDG_STATE_HOME/app-server/demo`, else
+/// `~/.local/state/app-server/demo`, created with mode 0700. It outlives the process so that a
+/// demo sign-in is still there for the next command; delete the directory to start over.
+fn demo_home() -> Result<PathBuf, StartupError> {
+    let state = std::env::var_os("XDG_STATE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::home_dir().map(|h| h.join(".local").join("state")))
+        .ok_or(StartupError::Home(crate::config::ConfigError::NoHomeDir))?;
+    let home = state.join("app-server").join("demo");
+    create_private_dir(&home).map_err(StartupError::Demo)?;
+    Ok(home)
+}
+
+/// Whether `login` may open a browser: not in an SSH session or, on Linux and the BSDs, without a
+/// display, unless `BROWSER` names one.
+pub fn browser_available() -> bool {
+    let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+    if set("BROWSER") {
+        return true;
+    }
+    if set("SSH_CONNECTION") || set("SSH_TTY") {
+        return false;
+    }
+    cfg!(any(target_os = "macos", target_os = "windows"))
+        || set("DISPLAY")
+        || set("WAYLAND_DISPLAY")
+}
+
+/// `login` signs in even where `CODEX_HOME` (or `~/.codex`) does not exist yet: creates it with
+/// mode 0700. Other commands and the server leave a missing home alone.
+pub fn create_codex_home_if_missing(cli: &Cli) -> std::io::Result<()> {
+    if cli.demo {
+        return Ok(());
+    }
+    let home = match std::env::var_os("CODEX_HOME").filter(|v| !v.is_empty()) {
+        Some(home) => PathBuf::from(home),
+        None => match std::env::home_dir() {
+            Some(dir) => dir.join(".codex"),
+            None => return Ok(()),
+        },
+    };
+    create_private_dir(&home)
+}
+
+/// Creates `dir` (and missing parents) with mode 0700; an existing directory is left as it is.
+fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
 }
 
 fn canonical(path: PathBuf) -> PathBuf {
