@@ -98,6 +98,7 @@ pub enum Command {
     /// Refresh the access token once, now. Exit code 0: refreshed (or newer credentials found);
     /// 3: re-login needed; 1: any other failure.
     Refresh,
+    #[cfg(feature = "demo")]
     /// Run the offline OAuth issuer of `--demo` on its own (loopback only) until Ctrl-C; prints
     /// its URL on stdout.
     FakeIssuer {

@@ -30,7 +30,7 @@ fn for_startup(err: &StartupError) -> Option<String> {
         StartupError::Config(_) => {
             "fix config.toml at the place shown, or move it aside to use the defaults".to_owned()
         }
-        StartupError::Manager(_) | StartupError::Demo(_) => return None,
+        StartupError::Manager(_) | StartupError::Demo(_) | StartupError::NoDemo => return None,
     })
 }
 

@@ -17,6 +17,8 @@ pub mod commands;
 pub mod config;
 pub mod connection;
 mod convert;
+#[cfg(feature = "demo")]
+mod demo;
 pub mod dispatch;
 pub mod error;
 mod external_host;

@@ -1,10 +1,8 @@
 //! Building the server's state from the environment, `config.toml` and the command line, in one
 //! place: the only code besides [`crate::ServerConfig::from_env`] that reads the environment.
 
-use std::io::Write;
 use std::path::PathBuf;
 
-use auth_core::fake_issuer::FakeIssuer;
 use auth_core::manager::{AuthManager, ManagerOptions};
 use auth_core::{config as core_config, config::Config};
 
@@ -27,6 +25,9 @@ pub enum StartupError {
     /// The demo issuer could not start.
     #[error("demo issuer failed to start: {0}")]
     Demo(std::io::Error),
+    /// `--demo` in a build without the `demo` feature.
+    #[error("--demo is not available: this build has no demo issuer (cargo feature `demo`)")]
+    NoDemo,
 }
 
 /// What a started server holds on to besides its state.
@@ -34,26 +35,29 @@ pub struct Started {
     /// The shared state to serve.
     pub state: ServerState,
     /// The embedded issuer of `--demo`, kept alive for the process.
-    pub demo_issuer: Option<FakeIssuer>,
+    #[cfg(feature = "demo")]
+    pub demo: Option<crate::demo::Demo>,
 }
 
 /// Builds the state for `cli`: `CODEX_HOME`, `config.toml` with the flag overrides, the URL
 /// overrides of the environment, and, with `--demo`, an embedded local issuer.
 pub async fn start(cli: &Cli) -> Result<Started, StartupError> {
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    #[cfg(not(feature = "demo"))]
+    if cli.demo {
+        return Err(StartupError::NoDemo);
+    }
+    #[cfg(feature = "demo")]
     let demo_home = match (cli.demo, var("CODEX_HOME")) {
-        (true, None) => Some(demo_home()?),
+        (true, None) => Some(crate::demo::home()?),
         _ => None,
     };
+    #[cfg(not(feature = "demo"))]
+    let demo_home = None;
     let mut server = ServerConfig::from_env_with_home(demo_home)?;
-    let demo_issuer = match cli.demo {
-        // One ledger of refresh tokens per demo home: every `--demo` process accepts the
-        // tokens an earlier one issued, so a sign-in survives between commands.
-        true => Some(
-            FakeIssuer::start_with_ledger(server.codex_home.join(DEMO_LEDGER))
-                .await
-                .map_err(StartupError::Demo)?,
-        ),
+    #[cfg(feature = "demo")]
+    let demo = match cli.demo {
+        true => Some(crate::demo::Demo::start(&server.codex_home).await?),
         false => None,
     };
     let mut config = core_config::load(&server.codex_home)?;
@@ -72,21 +76,9 @@ pub async fn start(cli: &Cli) -> Result<Started, StartupError> {
     if let Some(port) = cli.login_port() {
         opts.callback_port = port;
     }
-    if let Some(issuer) = &demo_issuer {
-        opts.issuer = issuer.url();
-        opts.refresh_url = Some(issuer.token_url());
-        opts.revoke_url = Some(issuer.revoke_url());
-        opts.callback_port = cli.login_port().unwrap_or(0);
-        // The device code approves itself after one pending poll: a few seconds.
-        issuer.set_device_interval(Some(DEMO_DEVICE_INTERVAL_SECS));
-        let mut err = std::io::stderr();
-        let _ = writeln!(
-            err,
-            "demo: signing in against an embedded local issuer at {} (it approves device codes by \
-             itself after a few seconds); credentials in {}",
-            issuer.url(),
-            server.codex_home.display()
-        );
+    #[cfg(feature = "demo")]
+    if let Some(demo) = &demo {
+        demo.apply(&mut opts, cli.login_port());
     }
     let auth = AuthManager::new(opts).map_err(|e| StartupError::Manager(e.to_string()))?;
     match auth.enforce_login_restrictions().await {
@@ -97,28 +89,9 @@ pub async fn start(cli: &Cli) -> Result<Started, StartupError> {
     server.codex_home = canonical(server.codex_home);
     Ok(Started {
         state: ServerState::new(server, auth),
-        demo_issuer,
+        #[cfg(feature = "demo")]
+        demo,
     })
-}
-
-/// The demo issuer's refresh-token ledger, inside the demo's `CODEX_HOME`.
-const DEMO_LEDGER: &str = "demo-issuer-ledger.json";
-
-/// The demo issuer's device-code poll interval: the code approves itself on the second poll.
-const DEMO_DEVICE_INTERVAL_SECS: &str = "2";
-
-/// The persistent home of `--demo` without `CODEX_HOME`: `$XDG_STATE_HOME/app-server/demo`, else
-/// `~/.local/state/app-server/demo`, created with mode 0700. It outlives the process so that a
-/// demo sign-in is still there for the next command; delete the directory to start over.
-fn demo_home() -> Result<PathBuf, StartupError> {
-    let state = std::env::var_os("XDG_STATE_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::home_dir().map(|h| h.join(".local").join("state")))
-        .ok_or(StartupError::Home(crate::config::ConfigError::NoHomeDir))?;
-    let home = state.join("app-server").join("demo");
-    create_private_dir(&home).map_err(StartupError::Demo)?;
-    Ok(home)
 }
 
 /// Whether `login` may open a browser: not in an SSH session or, on Linux and the BSDs, without a
@@ -153,7 +126,7 @@ pub fn create_codex_home_if_missing(cli: &Cli) -> std::io::Result<()> {
 }
 
 /// Creates `dir` (and missing parents) with mode 0700; an existing directory is left as it is.
-fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+pub(crate) fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]

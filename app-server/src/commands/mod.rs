@@ -6,6 +6,7 @@
 //! Layout: `login.rs` (login, logout), `progress.rs` (waiting on a login, with a spinner on a
 //! terminal), `status.rs` (status, refresh), `schema.rs` (schema export).
 
+#[cfg(feature = "demo")]
 mod fake_issuer;
 mod login;
 mod progress;
@@ -95,6 +96,7 @@ pub fn run(cli: &Cli, command: &Command, console: &mut Console<'_>) -> Result<Ex
         startup::create_codex_home_if_missing(cli)?;
     }
     let runtime = tokio::runtime::Runtime::new()?;
+    #[cfg(feature = "demo")]
     if let Command::FakeIssuer { port } = command {
         return runtime.block_on(fake_issuer::serve(*port, console));
     }
@@ -127,6 +129,7 @@ pub async fn execute(
             crate::cli::export_schema(command)?;
             Exit::Success
         }
+        #[cfg(feature = "demo")]
         Command::FakeIssuer { port } => fake_issuer::serve(*port, console).await?,
     };
     console.out.flush()?;
