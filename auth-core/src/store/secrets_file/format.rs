@@ -124,7 +124,8 @@ impl SecretsFile {
 /// A new file key: 32 random bytes in standard base64, as Codex generates it.
 pub fn generate_passphrase() -> Secret {
     let mut bytes = [0_u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    // The thread RNG is a CSPRNG seeded from the OS (as the PKCE verifier's).
+    rand::rng().fill_bytes(&mut bytes);
     let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
     bytes.fill(0);
     Secret::new(encoded)
