@@ -52,8 +52,13 @@ fi
 export APP_SERVER_SECRET_SERVICE=1
 status=0
 # A fresh session keyring shared by every test process (the keyutils side of the tests), not the
-# user's.
-keyctl session - "$@" || status=$?
+# user's. Where the kernel refuses one, the tests run as they are (and the keyutils checks say so).
+if keyctl session - true >/dev/null 2>&1; then
+  keyctl session - "$@" || status=$?
+else
+  echo "secret-service.sh: no new session keyring (keyctl session failed)" >&2
+  "$@" || status=$?
+fi
 kill "$pid" 2>/dev/null || true
 exit "$status"
 INNER
