@@ -282,4 +282,39 @@ mod tests {
         assert!(!fx.auth_json_exists());
         assert!(fx.entry().is_some());
     }
+
+    #[test]
+    fn over_the_secrets_file_it_falls_back_to_auth_json_and_logout_removes_both() {
+        use crate::store::secrets_file::SecretsFileStore;
+        let fx = Fixture::new();
+        let secrets = SecretsFileStore::new(fx.home.path(), fx.keyring.clone()).with_work_factor(4);
+        let path = secrets.path().to_path_buf();
+        let store = AutoStore::from_parts(Arc::new(secrets), fx.file());
+
+        store.save(&key("sk-secrets")).unwrap();
+        assert!(path.exists() && !fx.auth_json_exists());
+        assert_eq!(store.load().unwrap(), Some(key("sk-secrets")));
+        assert_eq!(
+            store.stamp(),
+            Stamp::of(&path).ok(),
+            "the secrets file's stamp"
+        );
+
+        // A keyring that cannot store the file key: the save goes to auth.json.
+        assert!(store.delete().unwrap());
+        fx.keyring.fail(KeyringOp::Set, Some("no secret service"));
+        fx.keyring
+            .delete(
+                crate::store::secrets_file::SECRETS_KEY_SERVICE,
+                &crate::store::secrets_file::secrets_key_account(fx.home.path()),
+            )
+            .unwrap();
+        let (result, seen) = events(|| store.save(&key("sk-fallback")));
+        result.unwrap();
+        assert_eq!(warnings(&seen), vec![SAVE_FALLBACK]);
+        assert_eq!(fx.file().load().unwrap(), Some(key("sk-fallback")));
+        assert!(!path.exists());
+        assert!(store.delete().unwrap());
+        assert!(!fx.auth_json_exists());
+    }
 }
