@@ -46,10 +46,12 @@ where
     R: AsyncRead + Unpin + Send + 'static,
     W: AsyncWrite + Unpin + Send + 'static,
 {
+    let lines = transport::LineReader::new(BufReader::with_capacity(64 * 1024, reader));
     let served = connection::serve(
         state.clone(),
-        BufReader::with_capacity(64 * 1024, reader),
-        writer,
+        lines,
+        |outbox| transport::write_loop(writer, outbox),
+        connection::ServeOptions::stdio(),
     )
     .await;
     // End of input (PROTOCOL.md §1): after every answer is written, cancel the active login; its
