@@ -19,6 +19,8 @@ mod framing;
 mod handshake;
 /// The parent's pipes keep their flags: no `O_NONBLOCK` left on inherited stdin/stdout.
 mod inherited_stdio;
+/// WebSocket interop: the published `codex-app-server-sdk` client against the real binary.
+mod interop_ws;
 /// Browser sign-in driven by an HTTP client playing the browser: state check, cancel, replacement.
 mod login_browser;
 /// Device-code sign-in: user code, polling outcomes, cancel, workspace check.
