@@ -17,10 +17,13 @@ pub mod commands;
 pub mod config;
 pub mod connection;
 mod convert;
+#[cfg(feature = "demo")]
+mod demo;
 pub mod dispatch;
 pub mod error;
 mod external_host;
 mod handlers;
+pub mod hints;
 pub mod hub;
 mod logins;
 pub mod network;
