@@ -156,3 +156,67 @@ async fn codex_websocket_framing_on_the_socket_is_served_too() {
     );
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_client_that_never_reads_is_disconnected_without_slowing_the_others() {
+    use tokio::io::AsyncWriteExt;
+
+    let (state, home) = test_state();
+    let path = home.path().join("slow.sock");
+    let server = Listener::start(Listen::Unix(Some(path)), state, NetworkOptions::default()).await;
+    let mut fast = Client::unix(server.path()).await;
+    fast.initialize("fast").await;
+
+    let mut slow = tokio::net::UnixStream::connect(server.path())
+        .await
+        .unwrap();
+    let init = json!({"id": "i", "method": "initialize", "params": client("slow")});
+    slow.write_all(format!("{init}\n").as_bytes())
+        .await
+        .unwrap();
+    let flood = tokio::spawn(async move {
+        let mut batch = String::new();
+        for id in 0..200_000 {
+            batch.push_str(&format!(
+                r#"{{"id":{id},"method":"getAuthStatus","params":{{}}}}"#
+            ));
+            batch.push('\n');
+            if id % 500 == 499 {
+                if slow.write_all(batch.as_bytes()).await.is_err() {
+                    return id;
+                }
+                batch.clear();
+            }
+        }
+        panic!("200,000 requests written without reading and still connected");
+    });
+    // While the slow client floods, the others are served and notified at once.
+    for round in 0..3 {
+        let key = format!("sk-{round}");
+        let started = fast
+            .result(
+                "account/login/start",
+                json!({"type": "apiKey", "apiKey": key}),
+            )
+            .await;
+        assert_eq!(started, json!({"type": "apiKey"}));
+        assert_eq!(
+            fast.next_message().await["method"],
+            "account/login/completed"
+        );
+        assert_eq!(fast.next_message().await["method"], "account/updated");
+    }
+    let written = tokio::time::timeout(TIMEOUT, flood)
+        .await
+        .expect("disconnected in time")
+        .unwrap();
+    assert!(
+        written >= 32_768,
+        "disconnected only once its queue was full: {written}"
+    );
+    let status = fast
+        .result("getAuthStatus", json!({"includeToken": true}))
+        .await;
+    assert_eq!(status["authToken"], "sk-2");
+    server.shutdown().await;
+}
