@@ -14,17 +14,9 @@ use auth_core::config::{ForcedLoginMethod, StoreMode};
     about = "Codex-compatible auth app-server (JSON-RPC over stdio) and its command line"
 )]
 pub struct Cli {
-    /// Transport to serve: `stdio://` (default), or `ws://IP:PORT` / `http://IP:PORT` for the
-    /// network transport (WebSocket and HTTP POST on one port; port 0 picks a free one).
-    #[arg(long, default_value = "stdio://")]
-    pub listen: String,
-    /// Network transport: allow a non-loopback listen address.
-    #[arg(long)]
-    pub allow_remote: bool,
-    /// Network transport: require `Authorization: Bearer <the file's trimmed contents>` on
-    /// every connection and POST.
-    #[arg(long, value_name = "PATH")]
-    pub auth_token_file: Option<PathBuf>,
+    /// `--listen` and the WebSocket auth flags (`network::args`).
+    #[command(flatten)]
+    pub transport: crate::network::ListenArgs,
     /// Sign in against an embedded local issuer (no network needed); without `CODEX_HOME`, the
     /// credentials live in `$XDG_STATE_HOME/app-server/demo` (else
     /// `~/.local/state/app-server/demo`), kept between commands.

@@ -17,7 +17,7 @@ pub fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let result = match &cli.command {
-        None if cli.listen == "stdio://" => serve(&cli).map(|()| ExitCode::SUCCESS),
+        None if cli.transport.listen == "stdio://" => serve(&cli).map(|()| ExitCode::SUCCESS),
         None => app_server::network::run(&cli).map(|()| ExitCode::SUCCESS),
         Some(command) => commands::run_with_std_streams(&cli, command).map_err(Into::into),
     };
