@@ -41,7 +41,7 @@ owner_pid() {
 }
 pid=""
 for _ in $(seq 100); do
-  pid="$(owner_pid)"
+  pid="$(owner_pid || true)"
   [ -n "$pid" ] && break
   sleep 0.1
 done

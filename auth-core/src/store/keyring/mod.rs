@@ -16,7 +16,7 @@ mod backend;
 mod call;
 mod memory;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -40,7 +40,9 @@ pub const KEYRING_REREAD: Duration = Duration::from_secs(5);
 #[derive(Debug, Clone)]
 pub struct KeyringStore {
     keyring: KeyringCaller,
-    account: String,
+    /// The home, whose account is derived at every call as Codex does (a home created after
+    /// the store was opened hashes resolved from then on).
+    home: PathBuf,
     file: FileStore,
     seen: Arc<Mutex<Seen>>,
     reread: Duration,
@@ -61,7 +63,7 @@ impl KeyringStore {
     pub fn new(codex_home: &Path, backend: Arc<dyn KeyringBackend>) -> Self {
         KeyringStore {
             keyring: KeyringCaller::new(backend),
-            account: keyring_account(codex_home),
+            home: codex_home.to_path_buf(),
             file: FileStore::new(codex_home),
             seen: Arc::new(Mutex::new(Seen {
                 stamp: Stamp::Unreadable,
@@ -85,9 +87,9 @@ impl KeyringStore {
         self
     }
 
-    /// The keyring account of the entry (`cli|<hash>`).
-    pub fn account(&self) -> &str {
-        &self.account
+    /// The keyring account of the entry now (`cli|<hash>`).
+    pub fn account(&self) -> String {
+        keyring_account(&self.home)
     }
 
     fn record(&self, stamp: Stamp) {
@@ -107,7 +109,7 @@ impl KeyringStore {
         let generation = seen.generation;
         let shared = Arc::clone(&self.seen);
         let backend = Arc::clone(self.keyring.backend());
-        let account = self.account.clone();
+        let account = self.account();
         let spawned = std::thread::Builder::new()
             .name("keyring-reread".to_owned())
             .spawn(move || {
@@ -129,7 +131,7 @@ impl KeyringStore {
 
     /// Removes a copy of the entry outside the keyring proper (Linux: keyutils); warns on failure.
     fn forget_local_copies(&self) -> bool {
-        let account = self.account.clone();
+        let account = self.account();
         match self
             .keyring
             .call(move |backend| backend.forget_local_copies(KEYRING_SERVICE, &account))
@@ -190,7 +192,7 @@ pub(crate) fn delete_failed(err: &KeyringError) -> StoreError {
 
 impl CredentialStore for KeyringStore {
     fn load(&self) -> Result<Option<StoredAuth>, StoreError> {
-        let account = self.account.clone();
+        let account = self.account();
         let read = self
             .keyring
             .call(move |backend| backend.get(KEYRING_SERVICE, &account));
@@ -211,7 +213,7 @@ impl CredentialStore for KeyringStore {
     fn save(&self, auth: &StoredAuth) -> Result<(), StoreError> {
         let value = auth.to_compact_json();
         let stamp = Stamp::of_content(value.as_bytes());
-        let account = self.account.clone();
+        let account = self.account();
         let written = self
             .keyring
             .call(move |backend| backend.set(KEYRING_SERVICE, &account, &value));
@@ -231,7 +233,7 @@ impl CredentialStore for KeyringStore {
     /// Removes the entry, any keyutils copy and `auth.json`; a keyring error is reported after
     /// the rest is gone.
     fn delete(&self) -> Result<bool, StoreError> {
-        let account = self.account.clone();
+        let account = self.account();
         let entry = self
             .keyring
             .call(move |backend| backend.delete(KEYRING_SERVICE, &account));

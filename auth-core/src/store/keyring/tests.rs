@@ -206,3 +206,25 @@ fn failures_never_replace_the_known_stamp() {
     assert!(store.delete().is_err());
     assert_eq!(store.stamp(), Some(one));
 }
+
+/// Codex derives the account at every call; so do we: a home created after the store was
+/// opened (spelled with `..` here) is hashed resolved once it exists.
+#[test]
+fn the_account_follows_the_home_once_it_exists() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("x")).unwrap();
+    let spelled = dir.path().join("x").join("..").join(".codex");
+    let keyring = Arc::new(MemoryKeyring::new());
+    let store = KeyringStore::new(&spelled, keyring.clone());
+    let before = store.account();
+    assert_eq!(before, keyring_account(&spelled));
+    std::fs::create_dir(&spelled).unwrap();
+    let resolved = std::fs::canonicalize(&spelled).unwrap();
+    store.save(&key("sk-created")).unwrap();
+    assert_ne!(store.account(), before);
+    assert_eq!(
+        keyring.value(KEYRING_SERVICE, &keyring_account(&resolved)),
+        Some(key("sk-created").to_compact_json())
+    );
+    assert_eq!(keyring.value(KEYRING_SERVICE, &before), None);
+}

@@ -43,7 +43,8 @@ pub fn secrets_key_account(codex_home: &Path) -> String {
 #[derive(Debug, Clone)]
 pub struct SecretsFileStore {
     keyring: KeyringCaller,
-    key_account: String,
+    /// The home; the key's account is derived at every call, as Codex does.
+    home: PathBuf,
     path: PathBuf,
     file: FileStore,
     direct: KeyringStore,
@@ -55,7 +56,7 @@ impl SecretsFileStore {
     pub fn new(codex_home: &Path, backend: Arc<dyn KeyringBackend>) -> Self {
         SecretsFileStore {
             keyring: KeyringCaller::new(Arc::clone(&backend)),
-            key_account: secrets_key_account(codex_home),
+            home: codex_home.to_path_buf(),
             path: codex_home.join(SECRETS_DIR).join(CLI_AUTH_FILE),
             file: FileStore::new(codex_home),
             direct: KeyringStore::new(codex_home, backend),
@@ -91,7 +92,7 @@ impl SecretsFileStore {
 
     /// The file key, if the keyring has one.
     fn key(&self) -> Result<Option<Secret>, StoreError> {
-        let account = self.key_account.clone();
+        let account = secrets_key_account(&self.home);
         match self
             .keyring
             .call(move |backend| backend.get(SECRETS_KEY_SERVICE, &account))
@@ -101,7 +102,7 @@ impl SecretsFileStore {
             Err(err) => Err(self.error(format!(
                 "cannot read its key from the OS keyring (service \"{SECRETS_KEY_SERVICE}\", \
                  account \"{}\"): {err}",
-                self.key_account
+                secrets_key_account(&self.home)
             ))),
         }
     }
@@ -112,7 +113,7 @@ impl SecretsFileStore {
             return Ok(key);
         }
         let key = generate_passphrase();
-        let account = self.key_account.clone();
+        let account = secrets_key_account(&self.home);
         let value = key.expose().to_owned();
         self.keyring
             .call(move |backend| backend.set(SECRETS_KEY_SERVICE, &account, &value))
@@ -145,7 +146,7 @@ impl SecretsFileStore {
                 self.error(format!(
                     "its key is missing from the OS keyring (service \"{SECRETS_KEY_SERVICE}\", \
                      account \"{}\"); delete the file and sign in again",
-                    self.key_account
+                    secrets_key_account(&self.home)
                 ))
             })?,
         };
