@@ -27,6 +27,7 @@ pub mod login;
 pub mod manager;
 pub mod restrictions;
 pub mod revoke;
+pub mod safe_file;
 pub mod secret;
 pub mod snapshot;
 pub mod store;

@@ -102,6 +102,16 @@ impl AuthManager {
                 .map_err(|e| ManagerError::Store(e.to_string()))?,
         };
         let persistent = store.kind() != "ephemeral";
+        if persistent {
+            crate::atomic_write::remove_stale_temps(
+                &opts.codex_home,
+                &[
+                    crate::store::file::AUTH_FILE,
+                    crate::failure_record::FAILURE_RECORD_FILE,
+                ],
+                crate::atomic_write::STALE_TEMP_AGE,
+            );
+        }
         let endpoint = TokenEndpoint::new(
             opts.refresh_url
                 .clone()
