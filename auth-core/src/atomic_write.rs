@@ -88,6 +88,13 @@ fn resolve_symlinks(path: &Path) -> io::Result<PathBuf> {
     ))
 }
 
+/// Whether `dir` can take a new file: creates and removes a temporary file, as a save would.
+pub fn probe_writable(dir: &Path) -> io::Result<()> {
+    let (path, file) = create_temp(dir, std::ffi::OsStr::new("auth.json"))?;
+    drop(file);
+    fs::remove_file(path)
+}
+
 /// Temporary files older than this are leftovers of a crashed writer: a live one renames its
 /// temporary file within milliseconds.
 pub const STALE_TEMP_AGE: std::time::Duration = std::time::Duration::from_secs(30);

@@ -22,6 +22,7 @@ pub mod failure_record;
 #[cfg(any(test, feature = "fake-issuer"))]
 pub mod fake_issuer;
 pub mod fingerprint;
+mod http_body;
 pub mod lock;
 pub mod login;
 pub mod manager;

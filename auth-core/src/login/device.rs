@@ -117,7 +117,9 @@ pub(crate) async fn request_user_code(
         user_code: Option<String>,
         interval: Option<Value>,
     }
-    let raw: Raw = resp.json().await.map_err(transport)?;
+    let raw: Raw = read_json(resp)
+        .await
+        .map_err(LoginError::DeviceCodeRequest)?;
     let missing = |name: &str| LoginError::DeviceCodeRequest(format!("response is missing {name}"));
     Ok(UserCode {
         device_auth_id: raw
@@ -128,8 +130,20 @@ pub(crate) async fn request_user_code(
     })
 }
 
+/// A JSON answer read under the body cap; the error is a short text (never the URL or body).
+async fn read_json<T: serde::de::DeserializeOwned>(resp: reqwest::Response) -> Result<T, String> {
+    let body = crate::http_body::read_capped(resp)
+        .await
+        .map_err(|e| e.describe())?;
+    serde_json::from_slice(&body).map_err(|e| format!("invalid JSON answer ({:?})", e.classify()))
+}
+
+/// The longest poll interval we accept from the issuer; longer ones are clamped (issue 12 item 7:
+/// an `interval` of 2^64-1 panicked when added to an instant).
+pub(crate) const MAX_POLL_INTERVAL: Duration = Duration::from_secs(60);
+
 /// `interval` is a string of seconds (a number is accepted too); missing, zero or unreadable
-/// means [`DEFAULT_POLL_INTERVAL`].
+/// means [`DEFAULT_POLL_INTERVAL`], and more than [`MAX_POLL_INTERVAL`] is clamped to it.
 pub(crate) fn parse_interval(raw: Option<&Value>) -> Duration {
     let secs = match raw {
         Some(Value::String(s)) => s.trim().parse::<u64>().ok(),
@@ -137,7 +151,7 @@ pub(crate) fn parse_interval(raw: Option<&Value>) -> Duration {
         _ => None,
     };
     match secs {
-        Some(s) if s > 0 => Duration::from_secs(s),
+        Some(s) if s > 0 => Duration::from_secs(s).min(MAX_POLL_INTERVAL),
         _ => DEFAULT_POLL_INTERVAL,
     }
 }
@@ -171,7 +185,9 @@ async fn poll_once(
         authorization_code: Secret,
         code_verifier: Secret,
     }
-    let raw: Raw = resp.json().await.map_err(transport)?;
+    let raw: Raw = read_json(resp)
+        .await
+        .map_err(LoginError::DeviceAuthRequest)?;
     Ok(Some(DeviceGrant {
         authorization_code: raw.authorization_code,
         code_verifier: raw.code_verifier,
@@ -189,13 +205,18 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<Option<DeviceGrant>, LoginError>>,
 {
-    let deadline = tokio::time::Instant::now() + timeout;
+    let start = tokio::time::Instant::now();
+    // Checked: neither duration may panic the flow, whatever their size.
+    let far = start + Duration::from_secs(100 * 365 * 24 * 3600);
+    let deadline = start.checked_add(timeout).unwrap_or(far).min(far);
     let polling = async {
         loop {
             if let Some(grant) = poll().await? {
                 return Ok(grant);
             }
-            let next = tokio::time::Instant::now() + interval;
+            let next = tokio::time::Instant::now()
+                .checked_add(interval)
+                .unwrap_or(deadline);
             if next >= deadline {
                 // No poll would start in time: let the deadline end it.
                 std::future::pending::<()>().await;

@@ -82,10 +82,9 @@ pub async fn exchange_code(
         .map_err(|e| ExchangeError(e.without_url().to_string()))?;
     let status = resp.status();
     tracing::info!(target: "auth_core", http_status = status.as_u16(), "login code exchange answered");
-    let body = resp
-        .bytes()
+    let body = crate::http_body::read_capped(resp)
         .await
-        .map_err(|e| ExchangeError(e.without_url().to_string()))?;
+        .map_err(|e| ExchangeError(e.describe()))?;
     if !status.is_success() {
         return Err(ExchangeError(format!(
             "token endpoint returned status {status}: {}",
@@ -144,7 +143,10 @@ pub async fn exchange_api_key(
     struct Raw {
         access_token: Option<Secret>,
     }
-    match resp.json::<Raw>().await {
+    let body = crate::http_body::read_capped(resp)
+        .await
+        .map_err(|e| e.describe());
+    match body.and_then(|b| serde_json::from_slice::<Raw>(&b).map_err(|_| String::new())) {
         Ok(Raw {
             access_token: Some(key),
         }) if !key.is_empty() => Some(key),

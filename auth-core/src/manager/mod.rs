@@ -7,12 +7,14 @@
 //! status calls return.
 
 mod account;
+mod detached;
 mod login;
 mod options;
 mod outcome;
 mod poll;
 pub(crate) mod recover;
 mod refresh;
+mod saveable;
 mod state;
 mod view;
 
@@ -90,6 +92,9 @@ struct Inner {
     recover_gate: tokio::sync::Mutex<()>,
     changes: watch::Sender<ChangeEvent>,
     lock_degraded_logged: AtomicBool,
+    /// When the last wait for `auth.json.lock` timed out: callers that were already waiting for
+    /// the gate then share that wait instead of each waiting `lock_wait` in turn.
+    lock_timed_out_at: Mutex<Option<std::time::Instant>>,
 }
 
 impl AuthManager {
@@ -155,6 +160,7 @@ impl AuthManager {
                 recover_gate: tokio::sync::Mutex::new(()),
                 changes,
                 lock_degraded_logged: AtomicBool::new(false),
+                lock_timed_out_at: Mutex::new(None),
             }),
         };
         manager.initial_load();

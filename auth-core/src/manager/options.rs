@@ -38,6 +38,13 @@ pub struct ManagerOptions {
     pub connect_timeout: Duration,
     /// Total timeout of one token request.
     pub request_timeout: Duration,
+    /// How long a status call whose cached access token is still valid waits for a proactive
+    /// refresh before answering with the cached token (the refresh goes on in the background).
+    /// Default 0: such a poll answers at once, whatever the issuer does (issue 12 item 9).
+    pub valid_proactive_wait: Duration,
+    /// The same for a refresh the client asked for (`refreshToken: true`): it gets the new token
+    /// if the issuer answers within this wait, else the still-valid cached one. Default 2 s.
+    pub valid_requested_wait: Duration,
     /// Timeout of the best-effort revoke at logout.
     pub revoke_timeout: Duration,
     /// The OAuth issuer of browser and device-code logins (`CODEX_APP_SERVER_LOGIN_ISSUER`).
@@ -67,8 +74,10 @@ impl ManagerOptions {
             clock: Arc::new(SystemClock),
             jitter: Arc::new(RandomJitter),
             lock_wait: Duration::from_secs(10),
-            connect_timeout: Duration::from_secs(10),
-            request_timeout: Duration::from_secs(30),
+            connect_timeout: crate::token_endpoint::DEFAULT_CONNECT_TIMEOUT,
+            request_timeout: crate::token_endpoint::DEFAULT_TOTAL_TIMEOUT,
+            valid_proactive_wait: Duration::ZERO,
+            valid_requested_wait: Duration::from_secs(2),
             revoke_timeout: Duration::from_secs(10),
             issuer: crate::login::DEFAULT_ISSUER.to_owned(),
             callback_port: crate::login::DEFAULT_CALLBACK_PORT,
