@@ -55,6 +55,7 @@ pub enum EndpointError {
 pub struct TokenEndpoint {
     client: reqwest::Client,
     url: String,
+    client_id: String,
     originator: HeaderValue,
     user_agent: HeaderValue,
 }
@@ -78,11 +79,18 @@ impl TokenEndpoint {
         Ok(TokenEndpoint {
             client,
             url,
+            client_id: CLIENT_ID.to_owned(),
             originator: HeaderValue::from_str(&originator)
                 .map_err(|_| EndpointError::InvalidOriginator)?,
             user_agent: HeaderValue::from_str(&user_agent)
                 .map_err(|_| EndpointError::InvalidOriginator)?,
         })
+    }
+
+    /// Sends `client_id` instead of the Codex CLI's (`CODEX_APP_SERVER_LOGIN_CLIENT_ID`).
+    pub fn with_client_id(mut self, client_id: String) -> Self {
+        self.client_id = client_id;
+        self
     }
 
     /// The endpoint URL.
@@ -97,7 +105,7 @@ impl TokenEndpoint {
         now: DateTime<Utc>,
     ) -> Result<TokenResponse, AttemptError> {
         let body = serde_json::json!({
-            "client_id": CLIENT_ID,
+            "client_id": self.client_id,
             "grant_type": "refresh_token",
             "refresh_token": refresh_token.expose(),
         });

@@ -303,7 +303,7 @@ async fn browser_login_prints_the_url_and_completes_when_the_browser_comes_back(
     let authorize = no_redirects.get(&url).send().await.unwrap();
     assert_eq!(authorize.status().as_u16(), 302);
     let callback = authorize.headers()["location"].to_str().unwrap().to_owned();
-    assert!(callback.starts_with("http://localhost:"), "{callback}");
+    assert!(callback.starts_with("http://127.0.0.1:"), "{callback}");
     let landed = reqwest::get(&callback).await.unwrap();
     assert_eq!(landed.status().as_u16(), 200);
     let mut rest = String::new();

@@ -606,10 +606,10 @@ async fn the_real_binary_serves_ws_and_exits_zero_on_sigterm() {
     assert_eq!(stdout, "", "the network transport writes nothing to stdout");
 }
 
-/// The callback port of a browser login's `authUrl` (`redirect_uri=http://localhost:PORT/…`).
+/// The callback port of a browser login's `authUrl` (`redirect_uri=http://127.0.0.1:PORT/…`).
 fn callback_port(auth_url: &str) -> u16 {
     let (_, rest) = auth_url
-        .split_once("localhost%3A")
+        .split_once("127.0.0.1%3A")
         .unwrap_or_else(|| panic!("no callback port in {auth_url}"));
     let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
     digits.parse().unwrap()

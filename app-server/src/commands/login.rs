@@ -42,7 +42,7 @@ pub async fn login(
     };
     console.err.flush()?;
     match wait_for_login(&handle, console, waiting_for).await? {
-        Ok(()) => {
+        Ok(_) => {
             signed_in(auth, console)?;
             Ok(Exit::Success)
         }

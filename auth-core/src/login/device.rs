@@ -8,10 +8,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::exchange::{exchange_code, http_client};
-use super::handle::{LoginHandle, LoginKind};
+use super::handle::{LoginHandle, LoginKind, LoginSuccess};
 use super::{LoginError, LoginOptions, Persist, checked_tokens, login_document};
 use crate::secret::Secret;
-use crate::token_endpoint::CLIENT_ID;
 
 /// The poll interval when the issuer sends none, or zero.
 pub(crate) const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(5);
@@ -50,7 +49,8 @@ pub async fn start_device_login(
     let client =
         http_client(opts.issuer(), opts.http_timeout).map_err(LoginError::DeviceCodeRequest)?;
     let issuer = opts.issuer().to_owned();
-    let code = request_user_code(&client, &issuer).await?;
+    let client_id = opts.client_id.clone();
+    let code = request_user_code(&client, &issuer, &client_id).await?;
     let shown = DeviceCode {
         verification_url: format!("{issuer}/codex/device"),
         user_code: code.user_code.clone(),
@@ -67,6 +67,7 @@ pub async fn start_device_login(
                 let tokens = exchange_code(
                     &client,
                     &issuer,
+                    &client_id,
                     &redirect_uri,
                     &grant.authorization_code,
                     &grant.code_verifier,
@@ -86,7 +87,7 @@ pub async fn start_device_login(
             }),
             Err(err) => Err(err),
         };
-        control.finish(result);
+        control.finish(result.map(|()| LoginSuccess::default()));
     });
     Ok((handle, shown))
 }
@@ -95,11 +96,12 @@ pub async fn start_device_login(
 pub(crate) async fn request_user_code(
     client: &reqwest::Client,
     issuer: &str,
+    client_id: &str,
 ) -> Result<UserCode, LoginError> {
     let transport = |e: reqwest::Error| LoginError::DeviceCodeRequest(e.without_url().to_string());
     let resp = client
         .post(format!("{issuer}/api/accounts/deviceauth/usercode"))
-        .json(&json!({ "client_id": CLIENT_ID }))
+        .json(&json!({ "client_id": client_id }))
         .send()
         .await
         .map_err(transport)?;

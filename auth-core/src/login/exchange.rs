@@ -8,7 +8,6 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::secret::Secret;
-use crate::token_endpoint::CLIENT_ID;
 
 /// The longest server message kept in an error.
 const MAX_DETAIL_CHARS: usize = 200;
@@ -63,6 +62,7 @@ pub fn token_url(issuer: &str) -> String {
 pub async fn exchange_code(
     client: &reqwest::Client,
     issuer: &str,
+    client_id: &str,
     redirect_uri: &str,
     code: &Secret,
     verifier: &Secret,
@@ -71,7 +71,7 @@ pub async fn exchange_code(
         ("grant_type", "authorization_code"),
         ("code", code.expose()),
         ("redirect_uri", redirect_uri),
-        ("client_id", CLIENT_ID),
+        ("client_id", client_id),
         ("code_verifier", verifier.expose()),
     ];
     let resp = client
@@ -111,6 +111,7 @@ pub async fn exchange_code(
 pub async fn exchange_api_key(
     client: &reqwest::Client,
     issuer: &str,
+    client_id: &str,
     id_token: &Secret,
 ) -> Option<Secret> {
     let form = [
@@ -118,7 +119,7 @@ pub async fn exchange_api_key(
             "grant_type",
             "urn:ietf:params:oauth:grant-type:token-exchange",
         ),
-        ("client_id", CLIENT_ID),
+        ("client_id", client_id),
         ("requested_token", "openai-api-key"),
         ("subject_token", id_token.expose()),
         (

@@ -67,7 +67,10 @@ impl AuthManager {
             config: opts.config.clone(),
             login_timeout: opts.login_timeout,
             device_timeout: opts.device_timeout,
-            http_timeout: opts.request_timeout,
+            http_timeout: opts.login_http_timeout,
+            client_id: opts.client_id.clone(),
+            success_page: crate::login::SuccessPage::Local,
+            header_timeout: std::time::Duration::from_secs(10),
         }
     }
 

@@ -55,6 +55,11 @@ pub struct ManagerOptions {
     pub login_timeout: Duration,
     /// How long a device-code login polls.
     pub device_timeout: Duration,
+    /// The timeout of each HTTP call of a browser or device-code login (default 30 s).
+    pub login_http_timeout: Duration,
+    /// The OAuth client id of logins (`CODEX_APP_SERVER_LOGIN_CLIENT_ID`; default the Codex
+    /// CLI's). Refreshes use it too: a refresh token is bound to the client it was issued to.
+    pub client_id: String,
     /// The value of `CODEX_API_KEY` when the caller enables it (AUTH.md §1.4); the app-server
     /// leaves it `None`.
     pub codex_api_key: Option<String>,
@@ -83,6 +88,8 @@ impl ManagerOptions {
             callback_port: crate::login::DEFAULT_CALLBACK_PORT,
             login_timeout: Duration::from_secs(10 * 60),
             device_timeout: Duration::from_secs(15 * 60),
+            login_http_timeout: Duration::from_secs(30),
+            client_id: crate::token_endpoint::CLIENT_ID.to_owned(),
             codex_api_key: None,
         }
     }

@@ -39,7 +39,7 @@ async fn a_fifo_at_auth_json_does_not_freeze_the_manager() {
     std::fs::remove_file(fx.auth_path()).unwrap();
     rustix::fs::mkfifoat(
         rustix::fs::CWD,
-        &fx.auth_path(),
+        fx.auth_path(),
         rustix::fs::Mode::from_raw_mode(0o600),
     )
     .unwrap();
@@ -197,10 +197,10 @@ impl Unwritable {
 impl Drop for Unwritable {
     fn drop(&mut self) {
         use std::os::unix::fs::PermissionsExt;
-        if let Ok(fd) = std::fs::File::open(&self.0) {
-            if let Ok(flags) = rustix::fs::ioctl_getflags(&fd) {
-                let _ = rustix::fs::ioctl_setflags(&fd, flags - rustix::fs::IFlags::IMMUTABLE);
-            }
+        if let Ok(fd) = std::fs::File::open(&self.0)
+            && let Ok(flags) = rustix::fs::ioctl_getflags(&fd)
+        {
+            let _ = rustix::fs::ioctl_setflags(&fd, flags - rustix::fs::IFlags::IMMUTABLE);
         }
         let _ = std::fs::set_permissions(&self.0, std::fs::Permissions::from_mode(0o700));
     }
