@@ -437,8 +437,12 @@ impl Drop for Abandoned {
         let Some(callback) = self.callback.take() else {
             return;
         };
+        // No runtime (it is shutting down): nothing can finish the login anyway.
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
         tracing::info!(target: "auth_core", "the browser left during the sign-in; finishing it anyway");
-        tokio::spawn(async move {
+        runtime.spawn(async move {
             // Wait for the completion in flight (it holds the gate while saving), then decide.
             loop {
                 if callback.saved.load(Ordering::SeqCst) {
