@@ -235,9 +235,15 @@ pub enum ConfigError {
 /// Reads `codex_home/config.toml` once. A missing file gives [`Config::default`].
 pub fn load(codex_home: &Path) -> Result<Config, ConfigError> {
     let path = codex_home.join(CONFIG_FILE_NAME);
-    match std::fs::read_to_string(&path) {
-        Ok(text) => parse(&text, &path),
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
+    match crate::safe_file::read_checked(&path) {
+        Ok(Some(bytes)) => match String::from_utf8(bytes) {
+            Ok(text) => parse(&text, &path),
+            Err(_) => Err(ConfigError::Read {
+                path,
+                source: std::io::Error::new(std::io::ErrorKind::InvalidData, "not valid UTF-8"),
+            }),
+        },
+        Ok(None) => Ok(Config::default()),
         Err(source) => Err(ConfigError::Read { path, source }),
     }
 }
