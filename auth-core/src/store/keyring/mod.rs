@@ -1,7 +1,8 @@
 //! The `keyring` store: credentials in the OS keyring entry the Codex CLI uses (AUTH.md §3).
 //!
 //! The entry is service [`KEYRING_SERVICE`], account [`keyring_account`] of the home, and holds the
-//! compact JSON of the credentials. Every backend call runs on a thread of its own with a timeout
+//! compact JSON of the credentials (a value some Codex builds split into parts is joined on read,
+//! see `chunks.rs`). Every backend call runs on a thread of its own with a timeout
 //! ([`KEYRING_TIMEOUT`]), so a hung Secret Service cannot wedge the caller; a timeout is a keyring
 //! error.
 //!
@@ -14,6 +15,7 @@
 mod account;
 mod backend;
 mod call;
+mod chunks;
 mod memory;
 
 use std::path::{Path, PathBuf};
@@ -113,7 +115,7 @@ impl KeyringStore {
         let spawned = std::thread::Builder::new()
             .name("keyring-reread".to_owned())
             .spawn(move || {
-                let stamp = stamp_of(&backend.get(KEYRING_SERVICE, &account));
+                let stamp = stamp_of(&chunks::read(backend.as_ref(), &account));
                 let mut seen = lock_ignoring_poison(&shared);
                 if seen.generation == generation {
                     if let Some(stamp) = stamp {
@@ -195,7 +197,7 @@ impl CredentialStore for KeyringStore {
         let account = self.account();
         let read = self
             .keyring
-            .call(move |backend| backend.get(KEYRING_SERVICE, &account));
+            .call(move |backend| chunks::read(backend, &account));
         if let Some(stamp) = stamp_of(&read) {
             self.record(stamp);
         }
@@ -236,7 +238,7 @@ impl CredentialStore for KeyringStore {
         let account = self.account();
         let entry = self
             .keyring
-            .call(move |backend| backend.delete(KEYRING_SERVICE, &account));
+            .call(move |backend| chunks::delete(backend, &account));
         let copy = self.forget_local_copies();
         let file = self.file.delete();
         let removed_entry = match entry {

@@ -228,3 +228,43 @@ fn the_account_follows_the_home_once_it_exists() {
     );
     assert_eq!(keyring.value(KEYRING_SERVICE, &before), None);
 }
+
+/// A value split into parts by a Codex build that does so is loaded whole, and a change in a
+/// later part (a refreshed access token behind an unchanged id token) changes the stamp.
+#[test]
+fn a_codex_split_entry_is_loaded_whole_and_stamped_whole() {
+    let fx = Fixture::new();
+    let store = fx.store.clone().with_reread(Duration::ZERO);
+    let split = |value: &str| {
+        let (first, second) = value.split_at(1200);
+        fx.keyring
+            .set(
+                KEYRING_SERVICE,
+                &fx.account(),
+                &format!("CODEX_CHUNKED:2:{first}"),
+            )
+            .unwrap();
+        fx.keyring
+            .set(KEYRING_SERVICE, &format!("{}:1", fx.account()), second)
+            .unwrap();
+    };
+    let one = key(&format!("sk-{}-one", "x".repeat(1500))).to_compact_json();
+    split(&one);
+    assert_eq!(
+        store.load().unwrap(),
+        Some(crate::auth_json::parse(one.as_bytes()).unwrap())
+    );
+    assert_eq!(store.stamp(), Some(Stamp::of_content(one.as_bytes())));
+    let two = key(&format!("sk-{}-two", "x".repeat(1500))).to_compact_json();
+    split(&two);
+    assert_eq!(
+        stamp_after(&store, Stamp::of_content(one.as_bytes())),
+        Stamp::of_content(two.as_bytes())
+    );
+    assert!(store.delete().unwrap());
+    assert_eq!(
+        fx.keyring
+            .value(KEYRING_SERVICE, &format!("{}:1", fx.account())),
+        None
+    );
+}
