@@ -114,3 +114,25 @@ fn group_or_world_writable_paths_are_detected() {
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o720)).unwrap();
     assert!(is_writable_by_others(dir.path()));
 }
+
+/// Issue 12 item 4: a group- or world-writable home or `auth.json` is warned about, once.
+#[test]
+fn writable_paths_are_warned_about_once() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let ((), seen) = crate::test_log::events(|| {
+        warn_if_writable_by_others(dir.path());
+        warn_if_writable_by_others(dir.path());
+    });
+    let warnings: Vec<_> = seen
+        .iter()
+        .filter(|(level, text)| {
+            *level == tracing::Level::WARN && text.contains("writable by other users")
+        })
+        .collect();
+    assert_eq!(warnings.len(), 1, "{seen:?}");
+    let private = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(private.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    let ((), seen) = crate::test_log::events(|| warn_if_writable_by_others(private.path()));
+    assert!(seen.is_empty(), "{seen:?}");
+}

@@ -235,7 +235,14 @@ async fn a_read_only_home_never_spends_the_refresh_token() {
     assert!(text.contains(&fx.home().display().to_string()), "{text}");
     assert!(text.contains("not writable"), "{text}");
     assert_eq!(fx.token_requests().await, 0);
-    assert_eq!(m.status(false).await.usable_bearer(), Some(old.as_str()));
+    let view = m.status(false).await;
+    assert_eq!(view.usable_bearer(), Some(old.as_str()));
+    let failure = view.refresh_failure().expect("the reason is shown");
+    assert!(failure.transient);
+    assert!(
+        failure.message.contains(&fx.home().display().to_string()),
+        "{failure:?}"
+    );
     assert_eq!(fx.token_requests().await, 0);
     assert_eq!(fx.auth_bytes(), before);
 }
