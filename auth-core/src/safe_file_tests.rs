@@ -29,13 +29,15 @@ fn a_fifo_is_refused_at_once() {
     let path = dir.path().join("auth.json");
     mkfifo(&path);
     let started = Instant::now();
-    let err = read_checked(&path).unwrap_err();
+    // On a thread: a blocking open would hang the test instead of failing it.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || tx.send(read_checked(&path).map_err(|e| e.to_string())));
+    let err = rx
+        .recv_timeout(Duration::from_secs(2))
+        .expect("the read of a FIFO returned")
+        .unwrap_err();
     assert!(started.elapsed() < Duration::from_secs(1));
-    assert!(
-        err.to_string()
-            .contains("not a regular file (it is a FIFO)"),
-        "{err}"
-    );
+    assert!(err.contains("not a regular file (it is a FIFO)"), "{err}");
 }
 
 /// Issue 12 items 4 and 8: devices (here through a symlink, as `auth.json -> /dev/zero`),

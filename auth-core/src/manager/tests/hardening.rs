@@ -44,10 +44,20 @@ async fn a_fifo_at_auth_json_does_not_freeze_the_manager() {
     )
     .unwrap();
     let started = Instant::now();
-    assert_eq!(m.auth_cached().usable_bearer(), Some(token.as_str()));
-    // A fresh manager on that home starts, signed out, without blocking.
-    let other = fx.manager();
-    assert_eq!(other.auth_cached().usable_bearer(), None);
+    // On a thread: a blocking open would hang the test instead of failing it.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let opts = fx.options();
+    std::thread::spawn(move || {
+        let served = m.auth_cached().usable_bearer().map(str::to_owned);
+        // A fresh manager on that home starts, signed out, without blocking.
+        let other = crate::manager::AuthManager::new(opts).unwrap();
+        let _ = tx.send((served, other.auth_cached().usable_bearer().is_none()));
+    });
+    let (served, other_signed_out) = rx
+        .recv_timeout(Duration::from_secs(2))
+        .expect("polls of a FIFO returned");
+    assert_eq!(served.as_deref(), Some(token.as_str()));
+    assert!(other_signed_out);
     assert!(
         started.elapsed() < Duration::from_secs(1),
         "{:?}",
