@@ -702,3 +702,25 @@ async fn login_opens_the_browser_unless_told_not_to() {
         child.kill().await.unwrap();
     }
 }
+
+/// `status` (and `login status`) on a machine where `~/.codex` does not exist report "signed
+/// out" and leave it missing: reading creates nothing.
+#[tokio::test]
+async fn status_does_not_create_a_missing_default_home() {
+    let issuer = FakeIssuer::start().await.unwrap();
+    let root = tempfile::tempdir().unwrap();
+    for args in [&["status"][..], &["login", "status"][..]] {
+        let output = finish(
+            app(root.path(), &issuer, args)
+                .env_remove("CODEX_HOME")
+                .spawn()
+                .unwrap(),
+        )
+        .await;
+        assert_exit(&output, 1);
+        assert!(
+            !root.path().join(".codex").exists(),
+            "{args:?} created ~/.codex"
+        );
+    }
+}

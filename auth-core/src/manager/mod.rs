@@ -103,8 +103,12 @@ impl AuthManager {
     pub fn new(opts: ManagerOptions) -> Result<AuthManager, ManagerError> {
         let store = match &opts.store {
             Some(store) => Arc::clone(store),
-            None => open_store(opts.config.store_mode, &opts.codex_home)
-                .map_err(|e| ManagerError::Store(e.to_string()))?,
+            None => open_store(
+                opts.config.store_mode,
+                opts.config.keyring_backend,
+                &opts.codex_home,
+            )
+            .map_err(|e| ManagerError::Store(e.to_string()))?,
         };
         let persistent = store.kind() != "ephemeral";
         if persistent {
