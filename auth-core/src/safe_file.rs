@@ -4,10 +4,11 @@
 //! create a missing one). Anything else (a FIFO, a device, a directory, another user's file) is a
 //! clear error, never a hang or an unbounded read.
 
+use std::collections::HashSet;
 use std::fs::{Metadata, OpenOptions};
 use std::io::{self, Read};
-use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::path::{Path, PathBuf};
+use std::sync::{LazyLock, Mutex, PoisonError};
 
 /// The largest file we read (1 MiB); a real `auth.json` is a few kilobytes.
 pub const MAX_FILE_BYTES: u64 = 1 << 20;
@@ -104,13 +105,19 @@ fn file_kind(meta: &Metadata) -> &'static str {
     "special file"
 }
 
-/// Set once the "writable by others" warning has been logged in this process.
-static WARNED_WRITABLE: AtomicBool = AtomicBool::new(false);
+/// The paths the "writable by others" warning was logged for in this process.
+static WARNED_WRITABLE: LazyLock<Mutex<HashSet<PathBuf>>> =
+    LazyLock::new(|| Mutex::new(HashSet::new()));
 
-/// Warns once per process when `path` (the home or a credential file) is group- or
+/// Warns once per path and process when `path` (the home or a credential file) is group- or
 /// world-writable, as OpenSSH's StrictModes would: another user could replace the credentials.
 pub fn warn_if_writable_by_others(path: &Path) {
-    if is_writable_by_others(path) && !WARNED_WRITABLE.swap(true, Ordering::Relaxed) {
+    if is_writable_by_others(path)
+        && WARNED_WRITABLE
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(path.to_path_buf())
+    {
         tracing::warn!(target: "auth_core", path = %path.display(),
             "writable by other users, who could replace the credentials; consider `chmod go-w`");
     }

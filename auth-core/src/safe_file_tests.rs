@@ -29,13 +29,15 @@ fn a_fifo_is_refused_at_once() {
     let path = dir.path().join("auth.json");
     mkfifo(&path);
     let started = Instant::now();
-    let err = read_checked(&path).unwrap_err();
+    // On a thread: a blocking open would hang the test instead of failing it.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || tx.send(read_checked(&path).map_err(|e| e.to_string())));
+    let err = rx
+        .recv_timeout(Duration::from_secs(2))
+        .expect("the read of a FIFO returned")
+        .unwrap_err();
     assert!(started.elapsed() < Duration::from_secs(1));
-    assert!(
-        err.to_string()
-            .contains("not a regular file (it is a FIFO)"),
-        "{err}"
-    );
+    assert!(err.contains("not a regular file (it is a FIFO)"), "{err}");
 }
 
 /// Issue 12 items 4 and 8: devices (here through a symlink, as `auth.json -> /dev/zero`),
@@ -113,4 +115,26 @@ fn group_or_world_writable_paths_are_detected() {
     assert!(is_writable_by_others(dir.path()));
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o720)).unwrap();
     assert!(is_writable_by_others(dir.path()));
+}
+
+/// Issue 12 item 4: a group- or world-writable home or `auth.json` is warned about, once.
+#[test]
+fn writable_paths_are_warned_about_once() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let ((), seen) = crate::test_log::events(|| {
+        warn_if_writable_by_others(dir.path());
+        warn_if_writable_by_others(dir.path());
+    });
+    let warnings: Vec<_> = seen
+        .iter()
+        .filter(|(level, text)| {
+            *level == tracing::Level::WARN && text.contains("writable by other users")
+        })
+        .collect();
+    assert_eq!(warnings.len(), 1, "{seen:?}");
+    let private = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(private.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    let ((), seen) = crate::test_log::events(|| warn_if_writable_by_others(private.path()));
+    assert!(seen.is_empty(), "{seen:?}");
 }

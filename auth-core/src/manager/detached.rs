@@ -14,6 +14,12 @@ impl AuthManager {
     /// it ends). Its result is logged by the refresh itself and otherwise ignored, as status
     /// calls do (AUTH.md §7.5).
     pub(crate) async fn refresh_detached(&self, trigger: Trigger, wait: Option<Duration>) {
+        let waits = wait.is_none_or(|w| !w.is_zero());
+        if !waits && self.inner.gate.try_lock().is_err() {
+            // A refresh is in flight already and this caller would not wait for it: polls at a
+            // high rate during a slow refresh do not pile up tasks.
+            return;
+        }
         let this = self.clone();
         let task = tokio::spawn(async move {
             let _ = this.refresh_polled(trigger, None).await;

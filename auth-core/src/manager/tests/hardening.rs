@@ -44,10 +44,20 @@ async fn a_fifo_at_auth_json_does_not_freeze_the_manager() {
     )
     .unwrap();
     let started = Instant::now();
-    assert_eq!(m.auth_cached().usable_bearer(), Some(token.as_str()));
-    // A fresh manager on that home starts, signed out, without blocking.
-    let other = fx.manager();
-    assert_eq!(other.auth_cached().usable_bearer(), None);
+    // On a thread: a blocking open would hang the test instead of failing it.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let opts = fx.options();
+    std::thread::spawn(move || {
+        let served = m.auth_cached().usable_bearer().map(str::to_owned);
+        // A fresh manager on that home starts, signed out, without blocking.
+        let other = crate::manager::AuthManager::new(opts).unwrap();
+        let _ = tx.send((served, other.auth_cached().usable_bearer().is_none()));
+    });
+    let (served, other_signed_out) = rx
+        .recv_timeout(Duration::from_secs(2))
+        .expect("polls of a FIFO returned");
+    assert_eq!(served.as_deref(), Some(token.as_str()));
+    assert!(other_signed_out);
     assert!(
         started.elapsed() < Duration::from_secs(1),
         "{:?}",
@@ -235,7 +245,14 @@ async fn a_read_only_home_never_spends_the_refresh_token() {
     assert!(text.contains(&fx.home().display().to_string()), "{text}");
     assert!(text.contains("not writable"), "{text}");
     assert_eq!(fx.token_requests().await, 0);
-    assert_eq!(m.status(false).await.usable_bearer(), Some(old.as_str()));
+    let view = m.status(false).await;
+    assert_eq!(view.usable_bearer(), Some(old.as_str()));
+    let failure = view.refresh_failure().expect("the reason is shown");
+    assert!(failure.transient);
+    assert!(
+        failure.message.contains(&fx.home().display().to_string()),
+        "{failure:?}"
+    );
     assert_eq!(fx.token_requests().await, 0);
     assert_eq!(fx.auth_bytes(), before);
 }
