@@ -63,6 +63,27 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8(bytes.to_vec()).expect("UTF-8 output")
 }
 
+/// Reads `stderr` up to the line holding `issuer`'s authorize URL: that URL, and all read so far.
+async fn authorize_url(
+    stderr: &mut BufReader<tokio::process::ChildStderr>,
+    issuer: &FakeIssuer,
+) -> (String, String) {
+    let mut shown = String::new();
+    loop {
+        let mut line = String::new();
+        let read = tokio::time::timeout(TIMEOUT, stderr.read_line(&mut line))
+            .await
+            .expect("the URL is printed")
+            .unwrap();
+        assert!(read > 0, "stderr ended before the URL: {shown}");
+        shown.push_str(&line);
+        let line = line.trim();
+        if line.starts_with(&format!("{}/oauth/authorize?", issuer.url())) {
+            return (line.to_owned(), shown);
+        }
+    }
+}
+
 /// Asserts the exit code, showing both streams on failure.
 fn assert_exit(output: &Output, code: i32) {
     assert_eq!(
@@ -287,20 +308,7 @@ async fn the_login_client_id_can_be_overridden() {
         .spawn()
         .unwrap();
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let url = loop {
-        let mut line = String::new();
-        let read = tokio::time::timeout(TIMEOUT, stderr.read_line(&mut line))
-            .await
-            .expect("the URL is printed")
-            .unwrap();
-        assert!(read > 0, "stderr ended before the URL");
-        if line
-            .trim()
-            .starts_with(&format!("{}/oauth/authorize?", issuer.url()))
-        {
-            break line.trim().to_owned();
-        }
-    };
+    let (url, _) = authorize_url(&mut stderr, &issuer).await;
     assert!(url.contains("&client_id=app_override123&"), "{url}");
     assert!(
         url.contains("redirect_uri=http%3A%2F%2F127.0.0.1%3A"),
@@ -317,20 +325,7 @@ async fn browser_login_prints_the_url_and_completes_when_the_browser_comes_back(
         .spawn()
         .unwrap();
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut shown = String::new();
-    let url = loop {
-        let mut line = String::new();
-        let read = tokio::time::timeout(TIMEOUT, stderr.read_line(&mut line))
-            .await
-            .expect("the URL is printed")
-            .unwrap();
-        assert!(read > 0, "stderr ended before the URL: {shown}");
-        shown.push_str(&line);
-        let line = line.trim();
-        if line.starts_with(&format!("{}/oauth/authorize?", issuer.url())) {
-            break line.to_owned();
-        }
-    };
+    let (url, mut shown) = authorize_url(&mut stderr, &issuer).await;
     // Play the browser: the issuer redirects to the callback server, which redirects to /success.
     let no_redirects = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -676,20 +671,7 @@ async fn login_opens_the_browser_unless_told_not_to() {
             .spawn()
             .unwrap();
         let mut stderr = BufReader::new(child.stderr.take().unwrap());
-        let url = loop {
-            let mut line = String::new();
-            let read = tokio::time::timeout(TIMEOUT, stderr.read_line(&mut line))
-                .await
-                .expect("the URL is printed")
-                .unwrap();
-            assert!(read > 0, "stderr ended before the URL");
-            if line
-                .trim()
-                .starts_with(&format!("{}/oauth/authorize?", issuer.url()))
-            {
-                break line.trim().to_owned();
-            }
-        };
+        let (url, _) = authorize_url(&mut stderr, &issuer).await;
         // The script runs detached from the login; give it a moment to write.
         let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
         while expect_opened && !opened.exists() && tokio::time::Instant::now() < deadline {
