@@ -17,6 +17,7 @@ pub mod claims;
 pub mod classify;
 pub mod clock;
 pub mod config;
+pub mod coordination;
 pub mod error;
 pub mod failure_record;
 #[cfg(any(test, feature = "fake-issuer"))]
@@ -25,6 +26,7 @@ pub mod fingerprint;
 pub mod lock;
 pub mod login;
 pub mod manager;
+pub mod redis;
 pub mod restrictions;
 pub mod revoke;
 pub mod secret;

@@ -25,6 +25,8 @@ pub enum Stamp {
         /// Device number (0 where unavailable).
         device: u64,
     },
+    /// A shared store's change counter (Redis): every write gets a new, never reused number.
+    Version(u64),
 }
 
 impl Stamp {
@@ -37,12 +39,12 @@ impl Stamp {
         }
     }
 
-    /// Whether an equal later stamp proves the file unchanged: `Missing` always is; a present
+    /// Whether an equal later stamp proves the file unchanged: `Missing` and `Version` always are; a present
     /// file only if its mtime was at least [`TRUST_AGE`] older than `taken_at`, so in-place
     /// rewrites within one timestamp tick cannot hide behind an equal stamp.
     pub fn is_trusted(&self, taken_at: SystemTime) -> bool {
         match self {
-            Stamp::Missing => true,
+            Stamp::Missing | Stamp::Version(_) => true,
             Stamp::Present { mtime_ns, .. } => {
                 let taken_ns = match taken_at.duration_since(UNIX_EPOCH) {
                     Ok(d) => d.as_nanos() as i128,
