@@ -8,4 +8,5 @@ mod changes;
 mod concurrency;
 mod failures;
 mod recovery;
+mod redis;
 mod stores;

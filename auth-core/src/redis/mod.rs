@@ -2,7 +2,7 @@
 //! server, with a refresh lease, fenced writes and a fleet-wide failure record.
 //!
 //! Layout: this file opens the connection and runs every command on a small runtime of its own,
-//! with a short deadline and a one-second circuit breaker after a connection failure, so the
+//! with a short deadline and a half-second circuit breaker after a connection failure, so the
 //! synchronous store calls of the polling path never wait on Redis for long; `keys.rs` names the
 //! keys and holds the Lua scripts; `store.rs` is the [`CredentialStore`](crate::store::CredentialStore);
 //! `lease.rs` the [`Coordinator`](crate::coordination::Coordinator) and its lease.
@@ -30,7 +30,7 @@ use keys::Keys;
 /// Deadline of one command, and of opening a connection.
 pub const COMMAND_TIMEOUT: Duration = Duration::from_millis(300);
 /// After a connection failure, commands fail at once for this long instead of waiting again.
-pub const BREAKER: Duration = Duration::from_secs(1);
+pub const BREAKER: Duration = Duration::from_millis(500);
 
 /// Why the Redis store cannot be opened. Fails startup; never carries the URL (it may hold a
 /// password).
