@@ -241,3 +241,33 @@ fn a_missing_or_bad_url_fails_to_open_without_echoing_it() {
     assert!(matches!(err, OpenRedisError::BadUrl(_)), "{err:?}");
     assert!(!err.to_string().contains("pw-secret"), "{err}");
 }
+
+/// The ACL line README recommends: enough for every operation, nothing outside the namespace.
+#[tokio::test]
+async fn the_readme_acl_user_is_enough_and_confined_to_its_namespace() {
+    let redis = server();
+    let acl = "ACL SETUSER fleet on >pw-fleet resetkeys ~{t}:* -@all +hget +set +evalsha \
+               +script|load +get +del +hset +hdel +hexists +incr +pexpire";
+    assert_eq!(redis.command(acl).unwrap().trim(), "+OK");
+    let url = format!("redis://fleet:pw-fleet@127.0.0.1:{}/0", redis.port());
+    let store = store_at(&url);
+    let a = key("sk-a");
+    store.save(&a).unwrap();
+    assert!(store.replace(a.fingerprint(), &key("sk-b")).unwrap());
+    assert_eq!(store.load().unwrap(), Some(key("sk-b")));
+    assert!(matches!(store.stamp(), Some(Stamp::Version(_))));
+    let coord = store.coordinator().unwrap();
+    coord.save_failure(&record(&key("sk-b"))).unwrap();
+    assert!(coord.load_failure().is_some());
+    assert!(coord.delete_failure().unwrap());
+    drop(held(coord.as_ref(), Duration::from_secs(1)).await);
+    assert!(store.delete().unwrap());
+    // another namespace is out of reach for this user
+    let other = open(&RedisConfig {
+        namespace: "other".to_owned(),
+        ..config(&url, Duration::from_secs(1))
+    })
+    .unwrap();
+    let err = other.load().unwrap_err();
+    assert!(err.to_string().to_lowercase().contains("noperm"), "{err}");
+}
