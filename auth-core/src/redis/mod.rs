@@ -2,7 +2,8 @@
 //! server, with a refresh lease, fenced writes and a fleet-wide failure record.
 //!
 //! Layout: this file opens the connection and runs every command on a small runtime of its own,
-//! with a short deadline and a half-second circuit breaker after a connection failure, so the
+//! with a short deadline and a circuit breaker after a connection failure (0.5 s, 2 s after a
+//! timeout), so the
 //! synchronous store calls of the polling path never wait on Redis for long; `keys.rs` names the
 //! keys and holds the Lua scripts; `store.rs` is the [`CredentialStore`](crate::store::CredentialStore);
 //! `lease.rs` the [`Coordinator`](crate::coordination::Coordinator) and its lease.
@@ -29,8 +30,11 @@ use keys::Keys;
 
 /// Deadline of one command, and of opening a connection.
 pub const COMMAND_TIMEOUT: Duration = Duration::from_millis(300);
-/// After a connection failure, commands fail at once for this long instead of waiting again.
+/// After a connection failure, commands fail at once for this long instead of trying again.
 pub const BREAKER: Duration = Duration::from_millis(500);
+/// After a command timed out (a stalled or partitioned server), commands fail at once for this
+/// long, so a poll pays the deadline at most once per window.
+pub const BREAKER_AFTER_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Why the Redis store cannot be opened. Fails startup; never carries the URL (it may hold a
 /// password).
@@ -175,7 +179,7 @@ impl Shared {
         match *self.down_until.lock() {
             Some(until) if Instant::now() < until => Err(Failure(format!(
                 "redis {what}: server unreachable (retrying within {} ms)",
-                BREAKER.as_millis()
+                until.saturating_duration_since(Instant::now()).as_millis()
             ))),
             _ => Ok(()),
         }
@@ -193,7 +197,12 @@ impl Shared {
                     || err.is_connection_dropped()
                     || err.is_connection_refusal();
                 if unreachable {
-                    *self.down_until.lock() = Some(Instant::now() + BREAKER);
+                    let window = if err.is_timeout() {
+                        BREAKER_AFTER_TIMEOUT
+                    } else {
+                        BREAKER
+                    };
+                    *self.down_until.lock() = Some(Instant::now() + window);
                 }
                 Err(Failure(format!("redis {what}: {}", describe(&err))))
             }

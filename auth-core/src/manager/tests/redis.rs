@@ -166,3 +166,41 @@ async fn without_redis_the_cached_token_is_served_and_a_refresh_fails_as_transie
     assert_eq!(manager.auth_cached().usable_bearer(), Some(token.as_str()));
     assert_eq!(fx.token_requests().await, 0);
 }
+
+#[tokio::test]
+async fn a_stalled_redis_costs_the_polling_path_one_short_deadline_per_breaker_window() {
+    let redis = server();
+    let fx = Fixture::new().await;
+    store(&redis)
+        .save(&chatgpt("cached", T0 + 3600, "rt-cached"))
+        .unwrap();
+    let manager = AuthManager::new(options(&fx, store(&redis))).unwrap();
+    let token = access("cached", T0 + 3600);
+    assert_eq!(manager.auth_cached().usable_bearer(), Some(token.as_str()));
+    // SIGSTOP: the server accepts nothing and answers nothing, like a partition
+    let pid = redis.pid().unwrap().to_string();
+    let stop = |sig: &str| {
+        assert!(
+            std::process::Command::new("kill")
+                .args([sig, &pid])
+                .status()
+                .unwrap()
+                .success()
+        )
+    };
+    stop("-STOP");
+    let started = std::time::Instant::now();
+    for _ in 0..50 {
+        assert_eq!(manager.auth_cached().usable_bearer(), Some(token.as_str()));
+    }
+    let elapsed = started.elapsed();
+    stop("-CONT");
+    assert!(
+        elapsed < crate::redis::COMMAND_TIMEOUT * 3,
+        "50 polls took {elapsed:?}"
+    );
+    assert!(
+        elapsed >= crate::redis::COMMAND_TIMEOUT,
+        "the first poll waited for the deadline: {elapsed:?}"
+    );
+}
