@@ -189,6 +189,9 @@ impl Coordinator for RedisCoordinator {
     }
 
     fn failure_stamp(&self) -> Option<Stamp> {
+        if let Some(fgen) = self.shared.take_fgen() {
+            return Some(fgen.map_or(Stamp::Missing, Stamp::Version));
+        }
         let key = self.shared.keys.auth.clone();
         let generation: Option<u64> = self
             .shared

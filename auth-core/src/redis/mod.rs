@@ -70,7 +70,15 @@ pub(crate) struct Shared {
     keys: Keys,
     lease_ttl: Duration,
     down_until: Mutex<Option<Instant>>,
+    /// The failure record's change number fetched with the last version check, for the record
+    /// check that follows it in the same poll (one round trip per poll instead of two).
+    fgen_seen: Mutex<Option<(Instant, Option<u64>)>>,
 }
+
+/// How long a change number fetched with the version check may stand in for a fetch of its own.
+/// Every record check follows a version check within microseconds (`poll`, the re-read under the
+/// lease); this bound only guards against a caller that did not.
+const FGEN_REUSE: Duration = Duration::from_millis(20);
 
 impl std::fmt::Debug for Shared {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -127,6 +135,7 @@ impl Shared {
             keys: Keys::new(namespace),
             lease_ttl,
             down_until: Mutex::new(None),
+            fgen_seen: Mutex::new(None),
         })
     }
 
@@ -165,6 +174,19 @@ impl Shared {
             Ok(Err(_)) | Err(_) => Err(timed_out()),
         };
         self.settle(what, result)
+    }
+
+    /// Remembers the record's change number fetched together with the version.
+    pub(crate) fn saw_fgen(&self, fgen: Option<u64>) {
+        *self.fgen_seen.lock() = Some((Instant::now(), fgen));
+    }
+
+    /// The change number of the last version check, once, if it was fetched just now.
+    pub(crate) fn take_fgen(&self) -> Option<Option<u64>> {
+        match self.fgen_seen.lock().take() {
+            Some((at, fgen)) if at.elapsed() < FGEN_REUSE => Some(fgen),
+            _ => None,
+        }
     }
 
     /// Spawns `op` on the Redis runtime without waiting (lease release).

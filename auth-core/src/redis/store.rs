@@ -86,15 +86,24 @@ impl CredentialStore for RedisStore {
         Ok(removed != 0)
     }
 
-    /// One `HGET` of the version: the per-poll change check. `None` while Redis is unreachable.
+    /// The per-poll change check: one `HMGET` of the version and of the failure record's change
+    /// number (kept for the record check that follows). `None` while Redis is unreachable.
     fn stamp(&self) -> Option<Stamp> {
         let key = self.shared.keys.auth.clone();
-        let version: Option<u64> = self
+        let (version, fgen): (Option<u64>, Option<u64>) = self
             .shared
             .block("version check", move |mut conn| {
-                Box::pin(async move { conn.hget(key, "v").await })
+                Box::pin(async move {
+                    redis::cmd("HMGET")
+                        .arg(key)
+                        .arg("v")
+                        .arg("fgen")
+                        .query_async(&mut conn)
+                        .await
+                })
             })
             .ok()?;
+        self.shared.saw_fgen(fgen);
         Some(version.map_or(Stamp::Missing, Stamp::Version))
     }
 

@@ -246,7 +246,7 @@ fn a_missing_or_bad_url_fails_to_open_without_echoing_it() {
 #[tokio::test]
 async fn the_readme_acl_user_is_enough_and_confined_to_its_namespace() {
     let redis = server();
-    let acl = "ACL SETUSER fleet on >pw-fleet resetkeys ~{t}:* -@all +hget +set +evalsha \
+    let acl = "ACL SETUSER fleet on >pw-fleet resetkeys ~{t}:* -@all +hget +hmget +set +evalsha \
                +script|load +get +del +hset +hdel +hexists +incr +pexpire";
     assert_eq!(redis.command(acl).unwrap().trim(), "+OK");
     let url = format!("redis://fleet:pw-fleet@127.0.0.1:{}/0", redis.port());

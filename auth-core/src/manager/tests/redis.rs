@@ -204,3 +204,33 @@ async fn a_stalled_redis_costs_the_polling_path_one_short_deadline_per_breaker_w
         "the first poll waited for the deadline: {elapsed:?}"
     );
 }
+
+/// Commands the server counted for `name` (`INFO commandstats`).
+fn calls(redis: &RedisServer, name: &str) -> u64 {
+    let info = redis.command("INFO commandstats").unwrap();
+    info.lines()
+        .find_map(|l| l.strip_prefix(&format!("cmdstat_{name}:calls=")))
+        .and_then(|rest| rest.split(',').next())
+        .map_or(0, |n| n.parse().unwrap())
+}
+
+#[tokio::test]
+async fn an_unchanged_poll_costs_one_round_trip() {
+    let redis = server();
+    let fx = Fixture::new().await;
+    store(&redis)
+        .save(&chatgpt("cached", T0 + 3600, "rt-cached"))
+        .unwrap();
+    let manager = AuthManager::new(options(&fx, store(&redis))).unwrap();
+    assert_eq!(redis.command("CONFIG RESETSTAT").unwrap().trim(), "+OK");
+    for _ in 0..100 {
+        assert!(manager.auth_cached().usable_bearer().is_some());
+    }
+    assert_eq!(calls(&redis, "hmget"), 100, "one version check per poll");
+    assert_eq!(
+        calls(&redis, "hget"),
+        0,
+        "no load, no separate record check"
+    );
+    assert_eq!(calls(&redis, "evalsha"), 0);
+}
