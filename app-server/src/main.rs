@@ -2,6 +2,7 @@
 //! subcommand (`login`, `logout`, `status`, `refresh`, `generate-*`) whose output goes to stdout.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use app_server::{cli::Cli, commands};
@@ -16,12 +17,18 @@ pub fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let result = match &cli.command {
-        None if cli.listen == "stdio://" => serve(&cli).map(|()| ExitCode::SUCCESS),
+        None if cli.transport.listen == "stdio://" => serve(&cli).map(|()| ExitCode::SUCCESS),
         None => app_server::network::run(&cli).map(|()| ExitCode::SUCCESS),
         Some(command) => commands::run_with_std_streams(&cli, command).map_err(Into::into),
     };
     result.unwrap_or_else(|err: anyhow::Error| {
-        tracing::error!(cause = format!("{err:#}"), "app-server failed");
+        // One style for every failure a user sees: `error: …` and, where one helps, a hint;
+        // never a log line.
+        let mut stderr = std::io::stderr();
+        let _ = writeln!(stderr, "error: {err:#}");
+        if let Some(hint) = app_server::hints::for_error(&err) {
+            let _ = writeln!(stderr, "hint: {hint}");
+        }
         ExitCode::FAILURE
     })
 }

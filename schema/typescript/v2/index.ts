@@ -2,10 +2,6 @@
 
 export type { Account } from "./Account";
 export type { AccountLoginCompletedNotification } from "./AccountLoginCompletedNotification";
-export type { AccountSubscribeResponse } from "./AccountSubscribeResponse";
-export type { AccountSubscriptionParams } from "./AccountSubscriptionParams";
-export type { AccountUnsubscribeParams } from "./AccountUnsubscribeParams";
-export type { AccountUnsubscribeResponse } from "./AccountUnsubscribeResponse";
 export type { AccountUpdatedNotification } from "./AccountUpdatedNotification";
 export type { CancelLoginAccountParams } from "./CancelLoginAccountParams";
 export type { CancelLoginAccountResponse } from "./CancelLoginAccountResponse";

@@ -2,6 +2,7 @@
 //! Generic helpers only: `send`/`request`/`notify` take a method name and params as JSON.
 
 pub mod creds;
+pub mod wire;
 
 use std::sync::Arc;
 use std::time::Duration;
