@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use auth_core::login::{LoginError, LoginHandle, LoginKind};
+use auth_core::login::{LoginError, LoginHandle, LoginKind, LoginOutcome};
 use protocol::{
     AccountLoginCompletedNotification, AccountUpdatedNotification, AuthMode,
     AuthStatusChangeNotification, LoginChatGptCompleteNotification, ServerNotification,
@@ -123,7 +123,7 @@ async fn end(tracked: Tracked, state: &ServerState) -> Vec<ServerNotification> {
 fn notifications(
     handle: &LoginHandle,
     family: Family,
-    outcome: &Result<(), LoginError>,
+    outcome: &LoginOutcome,
     state: &ServerState,
 ) -> Vec<ServerNotification> {
     let mut out = vec![completion(handle, family, outcome)];
@@ -149,11 +149,7 @@ fn notifications(
 }
 
 /// The completion notification of a login that ended with `outcome`.
-fn completion(
-    handle: &LoginHandle,
-    family: Family,
-    outcome: &Result<(), LoginError>,
-) -> ServerNotification {
+fn completion(handle: &LoginHandle, family: Family, outcome: &LoginOutcome) -> ServerNotification {
     let error = outcome
         .as_ref()
         .err()

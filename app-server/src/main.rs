@@ -10,11 +10,15 @@ use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 pub fn main() -> ExitCode {
+    let no_core_dumps = app_server::process_guard::disable_core_dumps();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(false)
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
         .init();
+    if let Err(err) = no_core_dumps {
+        tracing::warn!(error = %err, "could not disable core dumps");
+    }
     let cli = Cli::parse();
     let result = match &cli.command {
         None if cli.transport.listen == "stdio://" => serve(&cli).map(|()| ExitCode::SUCCESS),

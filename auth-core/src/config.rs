@@ -73,6 +73,38 @@ impl FromStr for StoreMode {
     }
 }
 
+/// Where the `keyring` and `auto` stores keep credentials: `[features] secret_auth_storage`, as
+/// in Codex (AUTH.md §3). The default follows Codex: the secrets file on Windows, where a ChatGPT
+/// credential exceeds the Credential Manager's value limit, the keyring entry elsewhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyringBackendKind {
+    /// The credentials JSON in the keyring entry itself (`secret_auth_storage = false`).
+    Direct,
+    /// `$CODEX_HOME/secrets/cli_auth.age`, its key in the keyring (`secret_auth_storage = true`).
+    Secrets,
+}
+
+impl Default for KeyringBackendKind {
+    fn default() -> Self {
+        if cfg!(windows) {
+            KeyringBackendKind::Secrets
+        } else {
+            KeyringBackendKind::Direct
+        }
+    }
+}
+
+impl KeyringBackendKind {
+    /// The kind `secret_auth_storage = enabled` selects.
+    pub fn from_secret_auth_storage(enabled: bool) -> Self {
+        if enabled {
+            KeyringBackendKind::Secrets
+        } else {
+            KeyringBackendKind::Direct
+        }
+    }
+}
+
 /// The login method a deployment insists on (`forced_login_method`, AUTH.md §8.5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ForcedLoginMethod {
@@ -122,6 +154,8 @@ pub struct UnknownValue {
 pub struct Config {
     /// `cli_auth_credentials_store`.
     pub store_mode: StoreMode,
+    /// `[features] secret_auth_storage`: the keyring entry or the secrets file.
+    pub keyring_backend: KeyringBackendKind,
     /// `forced_login_method`; `None` allows both methods.
     pub forced_login_method: Option<ForcedLoginMethod>,
     /// `forced_chatgpt_workspace_id`, trimmed, blanks dropped; empty means no restriction.
@@ -165,6 +199,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             store_mode: StoreMode::File,
+            keyring_backend: KeyringBackendKind::default(),
             forced_login_method: None,
             forced_workspace_ids: Vec::new(),
             model_provider: DEFAULT_MODEL_PROVIDER.to_owned(),
@@ -234,9 +269,15 @@ pub enum ConfigError {
 /// Reads `codex_home/config.toml` once. A missing file gives [`Config::default`].
 pub fn load(codex_home: &Path) -> Result<Config, ConfigError> {
     let path = codex_home.join(CONFIG_FILE_NAME);
-    match std::fs::read_to_string(&path) {
-        Ok(text) => parse(&text, &path),
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
+    match crate::safe_file::read_checked(&path) {
+        Ok(Some(bytes)) => match String::from_utf8(bytes) {
+            Ok(text) => parse(&text, &path),
+            Err(_) => Err(ConfigError::Read {
+                path,
+                source: std::io::Error::new(std::io::ErrorKind::InvalidData, "not valid UTF-8"),
+            }),
+        },
+        Ok(None) => Ok(Config::default()),
         Err(source) => Err(ConfigError::Read { path, source }),
     }
 }

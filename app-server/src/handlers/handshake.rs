@@ -5,6 +5,7 @@ use protocol::{GetUserAgentResponse, InitializeParams, InitializeResponse};
 use crate::connection::Session;
 use crate::dispatch::RequestCtx;
 use crate::error::RpcError;
+use crate::log_text::LogText;
 
 /// Validates `clientInfo.name`, builds the user agent and returns the handshake result. The
 /// connection counts as initialized once this response is written.
@@ -28,7 +29,7 @@ pub(crate) async fn initialize(
         "{originator}/{} ({}; {}) {} ({}; {})",
         config.version, config.os, config.arch, config.terminal, client.name, client.version
     );
-    tracing::info!(client = %client.name, version = %client.version, "initialize");
+    tracing::info!(client = %LogText(&client.name), version = %LogText(&client.version), "initialize");
     let opt_out = params
         .capabilities
         .and_then(|caps| caps.opt_out_notification_methods)

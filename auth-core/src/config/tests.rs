@@ -23,6 +23,7 @@ fn err(text: &str) -> ConfigError {
 fn empty_text_gives_defaults() {
     let expected = Config {
         store_mode: StoreMode::File,
+        keyring_backend: KeyringBackendKind::default(),
         forced_login_method: None,
         forced_workspace_ids: vec![],
         model_provider: "openai".to_owned(),
@@ -336,6 +337,29 @@ fn auth_redis_table_is_read_with_defaults_and_validated() {
         error
             .to_string()
             .ends_with("auth_redis.lease_ms must be between 100 and 600000, got 5"),
+        "{error}"
+    );
+}
+
+#[test]
+fn secret_auth_storage_selects_the_keyring_backend_like_codex() {
+    let default = if cfg!(windows) {
+        KeyringBackendKind::Secrets
+    } else {
+        KeyringBackendKind::Direct
+    };
+    assert_eq!(ok("").keyring_backend, default);
+    assert_eq!(
+        ok("[features]\nsecret_auth_storage = true\n").keyring_backend,
+        KeyringBackendKind::Secrets
+    );
+    assert_eq!(
+        ok("[features]\nsecret_auth_storage = false\nunified_exec = true\n").keyring_backend,
+        KeyringBackendKind::Direct
+    );
+    let error = err("[features]\nsecret_auth_storage = \"yes\"\n").to_string();
+    assert!(
+        error.starts_with("config error in /tmp/home/config.toml at line 2, column 23:"),
         "{error}"
     );
 }

@@ -7,6 +7,7 @@ mod backoff;
 mod changes;
 mod concurrency;
 mod failures;
+mod hardening;
 mod recovery;
 mod redis;
 mod stores;

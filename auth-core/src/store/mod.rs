@@ -12,6 +12,7 @@ pub mod ephemeral;
 pub mod file;
 pub mod keyring;
 pub mod open;
+pub mod secrets_file;
 pub mod stamp;
 
 pub use stamp::Stamp;
@@ -27,7 +28,8 @@ pub trait CredentialStore: Send + Sync + std::fmt::Debug {
     /// Cheap change stamp of the backing file; `None` when the store cannot be stamped (keyring:
     /// re-read on a timer; ephemeral: never changes behind our back).
     fn stamp(&self) -> Option<Stamp>;
-    /// Short name for logs: `"file"`, `"keyring"`, `"auto"`, `"ephemeral"`, `"redis"`.
+    /// Short name for logs: `"file"`, `"keyring"`, `"secrets"` (the secrets file), `"auto"`,
+    /// `"ephemeral"`, `"redis"`.
     fn kind(&self) -> &'static str;
     /// A fenced write: replaces the stored credentials only while they are still the snapshot
     /// `expected`; `Ok(false)` when someone else stored others meanwhile. Stores serialized by
@@ -66,4 +68,12 @@ pub enum StoreError {
     /// The shared store (Redis) failed or is unreachable (message never contains a secret).
     #[error("shared store error: {0}")]
     Shared(String),
+    /// The encrypted secrets file (`secrets/cli_auth.age`) cannot be used (never a secret).
+    #[error("secrets file {path}: {message}", path = path.display())]
+    SecretsFile {
+        /// The secrets file.
+        path: PathBuf,
+        /// What is wrong and what to do.
+        message: String,
+    },
 }
