@@ -62,6 +62,9 @@ pub async fn start(cli: &Cli) -> Result<Started, StartupError> {
     };
     let mut config = core_config::load(&server.codex_home)?;
     apply_flags(&mut config, &cli.config);
+    if config.redis.url.is_none() {
+        config.redis.url = var("REDIS_URL").map(auth_core::secret::Secret::new);
+    }
     let mut opts = ManagerOptions::new(server.codex_home.clone());
     opts.config = config;
     opts.refresh_url = var("CODEX_REFRESH_TOKEN_URL_OVERRIDE");

@@ -38,6 +38,8 @@ pub enum StoreMode {
     Auto,
     /// Process memory only; nothing is written to disk.
     Ephemeral,
+    /// A Redis server shared by many machines (`[auth_redis]`, AUTH.md §7.6).
+    Redis,
 }
 
 impl StoreMode {
@@ -48,6 +50,7 @@ impl StoreMode {
             StoreMode::Keyring => "keyring",
             StoreMode::Auto => "auto",
             StoreMode::Ephemeral => "ephemeral",
+            StoreMode::Redis => "redis",
         }
     }
 }
@@ -61,9 +64,10 @@ impl FromStr for StoreMode {
             "keyring" => Ok(StoreMode::Keyring),
             "auto" => Ok(StoreMode::Auto),
             "ephemeral" => Ok(StoreMode::Ephemeral),
+            "redis" => Ok(StoreMode::Redis),
             other => Err(UnknownValue {
                 value: other.to_owned(),
-                expected: "\"file\", \"keyring\", \"auto\" or \"ephemeral\"",
+                expected: "\"file\", \"keyring\", \"auto\", \"ephemeral\" or \"redis\"",
             }),
         }
     }
@@ -160,6 +164,35 @@ pub struct Config {
     pub model_provider: String,
     /// Whether the selected provider needs OpenAI auth.
     pub requires_openai_auth: bool,
+    /// `[auth_redis]`, used when `store_mode` is [`StoreMode::Redis`].
+    pub redis: RedisConfig,
+}
+
+/// The `[auth_redis]` table: where the shared store lives (AUTH.md §7.6).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedisConfig {
+    /// `url`: `redis://` or `rediss://` (TLS), user and password included; `REDIS_URL` is the
+    /// caller's fallback. A secret: it may carry the password.
+    pub url: Option<crate::secret::Secret>,
+    /// `namespace`: the key prefix shared by every machine of one login.
+    pub namespace: String,
+    /// `lease_ms`: how long the refresh lease lives unless renewed by its holder.
+    pub lease: std::time::Duration,
+}
+
+/// The namespace when `[auth_redis] namespace` is absent.
+pub const DEFAULT_REDIS_NAMESPACE: &str = "codex-auth";
+/// The refresh lease when `[auth_redis] lease_ms` is absent.
+pub const DEFAULT_REDIS_LEASE: std::time::Duration = std::time::Duration::from_secs(10);
+
+impl Default for RedisConfig {
+    fn default() -> Self {
+        RedisConfig {
+            url: None,
+            namespace: DEFAULT_REDIS_NAMESPACE.to_owned(),
+            lease: DEFAULT_REDIS_LEASE,
+        }
+    }
 }
 
 impl Default for Config {
@@ -171,6 +204,7 @@ impl Default for Config {
             forced_workspace_ids: Vec::new(),
             model_provider: DEFAULT_MODEL_PROVIDER.to_owned(),
             requires_openai_auth: true,
+            redis: RedisConfig::default(),
         }
     }
 }

@@ -40,6 +40,9 @@ pub enum TransientError {
     /// Another process held the credential lock for longer than the configured wait.
     #[error("timed out waiting for the credential lock")]
     LockTimeout,
+    /// The shared store's lease (Redis) could not be taken: it is unreachable or failing.
+    #[error("shared credential store unavailable: {0}")]
+    Coordination(String),
     /// Reading the store failed (category only).
     #[error("credential storage error: {0}")]
     Storage(String),

@@ -114,7 +114,8 @@ impl FailureRecordFile {
     }
 }
 
-fn encode(record: &FailureRecord) -> Vec<u8> {
+/// The record's bytes: one JSON line, no token.
+pub(crate) fn encode(record: &FailureRecord) -> Vec<u8> {
     let value = serde_json::json!({
         "version": VERSION,
         "fingerprint": record.fingerprint.to_hex(),
@@ -129,7 +130,8 @@ fn encode(record: &FailureRecord) -> Vec<u8> {
     out
 }
 
-fn decode(bytes: &[u8]) -> Option<FailureRecord> {
+/// A record from its bytes; `None` if invalid or of another version.
+pub(crate) fn decode(bytes: &[u8]) -> Option<FailureRecord> {
     let raw: RawRecord = serde_json::from_slice(bytes).ok()?;
     if raw.version != VERSION {
         return None;

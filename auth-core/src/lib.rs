@@ -17,6 +17,7 @@ pub mod claims;
 pub mod classify;
 pub mod clock;
 pub mod config;
+pub mod coordination;
 pub mod error;
 pub mod failure_record;
 #[cfg(any(test, feature = "fake-issuer"))]
@@ -26,6 +27,7 @@ mod http_body;
 pub mod lock;
 pub mod login;
 pub mod manager;
+pub mod redis;
 pub mod restrictions;
 pub mod revoke;
 pub mod safe_file;

@@ -6,13 +6,16 @@
 //! 100,000 `getAuthStatus` requests with 1 and 16 in flight, the time from spawn to the
 //! `initialize` answer and the peak RSS, then the token requests the fake issuer counted for the
 //! situations of PROTOCOL.md §5. `--quick` (or `BENCH_REQUESTS=<n>`) runs fewer requests;
-//! `--only perf` or `--only counts` runs one part.
+//! `--only perf`, `--only counts` or `--only redis` (the Redis store against the file store)
+//! runs one part.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
 #[path = "stdio/client.rs"]
 mod client;
 #[path = "stdio/counts.rs"]
 mod counts;
+#[path = "stdio/redis_store.rs"]
+mod redis_store;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -232,6 +235,9 @@ fn main() {
     }
     if part("counts") {
         print_counts(&counts::run(&rt, &program));
+    }
+    if part("redis") {
+        redis_store::run(&program, home.path(), &issuer, total);
     }
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!("\nload average after: {}", load.trim());

@@ -30,6 +30,9 @@ mod login_device;
 mod network;
 /// Pipelined bursts, backpressure without drops, answers after EOF, barrier ordering.
 mod pipelining;
+/// The shared Redis store with real server processes: fleet-wide single refresh, the shared
+/// failure record, fenced saves after a lost lease, a Redis restart, login/logout everywhere.
+mod redis_fleet;
 /// Refresh guarantees counted at the fake issuer: no storm, single flight, failure record, backoff.
 mod refresh;
 /// Reliability: decoder/dispatcher properties, SIGKILL crash consistency, 8-process rotation

@@ -23,12 +23,21 @@ struct RawConfig {
     model_providers: BTreeMap<String, RawProvider>,
     #[serde(default)]
     features: RawFeatures,
+    auth_redis: Option<RawRedis>,
 }
 
 /// The `[features]` table; features other than `secret_auth_storage` are ignored.
 #[derive(Debug, Default, Deserialize)]
 struct RawFeatures {
     secret_auth_storage: Option<bool>,
+}
+
+/// The `[auth_redis]` table; other keys in it are ignored.
+#[derive(Debug, Default, Deserialize)]
+struct RawRedis {
+    url: Option<Spanned<String>>,
+    namespace: Option<Spanned<String>>,
+    lease_ms: Option<Spanned<i64>>,
 }
 
 /// A `[model_providers.<id>]` table; keys other than `requires_openai_auth` are ignored.
@@ -78,6 +87,42 @@ pub(super) fn parse_with_warnings(
                 "forced_chatgpt_workspace_id must be a string or a list of strings".to_owned(),
             ),
         })?;
+    }
+
+    if let Some(redis) = raw.auth_redis {
+        if let Some(url) = redis.url {
+            let scheme_ok = ["redis://", "rediss://", "redis+unix://", "unix://"]
+                .iter()
+                .any(|scheme| url.get_ref().starts_with(scheme));
+            if !scheme_ok {
+                // The value may hold a password: the message names the key only.
+                return Err(located(
+                    url.span(),
+                    "auth_redis.url must start with redis:// or rediss://".to_owned(),
+                ));
+            }
+            config.redis.url = Some(crate::secret::Secret::new(url.into_inner()));
+        }
+        if let Some(namespace) = redis.namespace {
+            let trimmed = namespace.get_ref().trim();
+            if trimmed.is_empty() {
+                return Err(located(
+                    namespace.span(),
+                    "auth_redis.namespace must not be empty".to_owned(),
+                ));
+            }
+            config.redis.namespace = trimmed.to_owned();
+        }
+        if let Some(lease) = redis.lease_ms {
+            let ms = *lease.get_ref();
+            if !(100..=600_000).contains(&ms) {
+                return Err(located(
+                    lease.span(),
+                    format!("auth_redis.lease_ms must be between 100 and 600000, got {ms}"),
+                ));
+            }
+            config.redis.lease = std::time::Duration::from_millis(ms as u64);
+        }
     }
 
     let mut warnings = Vec::new();

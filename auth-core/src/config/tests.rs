@@ -28,6 +28,7 @@ fn empty_text_gives_defaults() {
         forced_workspace_ids: vec![],
         model_provider: "openai".to_owned(),
         requires_openai_auth: true,
+        redis: crate::config::RedisConfig::default(),
     };
     assert_eq!(ok(""), expected);
     assert_eq!(Config::default(), expected);
@@ -88,6 +89,7 @@ fn every_store_mode_is_accepted() {
         ("keyring", StoreMode::Keyring),
         ("auto", StoreMode::Auto),
         ("ephemeral", StoreMode::Ephemeral),
+        ("redis", StoreMode::Redis),
     ] {
         let config = ok(&format!("cli_auth_credentials_store = \"{value}\""));
         assert_eq!(config.store_mode, mode);
@@ -101,7 +103,7 @@ fn wrong_store_value_points_at_the_value() {
     assert_eq!(
         error.to_string(),
         "config error in /tmp/home/config.toml at line 2, column 30: cli_auth_credentials_store: \
-         unknown value \"vault\", expected \"file\", \"keyring\", \"auto\" or \"ephemeral\""
+         unknown value \"vault\", expected \"file\", \"keyring\", \"auto\", \"ephemeral\" or \"redis\""
     );
 }
 
@@ -296,6 +298,47 @@ fn codex_home_unset_or_empty_uses_dot_codex_which_need_not_exist() {
         resolve_codex_home(None, None).unwrap_err(),
         ConfigError::NoHomeDir
     ));
+}
+
+#[test]
+fn auth_redis_table_is_read_with_defaults_and_validated() {
+    let config = ok("cli_auth_credentials_store = \"redis\"\n");
+    assert_eq!(config.redis, crate::config::RedisConfig::default());
+    assert_eq!(config.redis.namespace, "codex-auth");
+    assert_eq!(config.redis.url, None);
+
+    let config = ok(
+        "[auth_redis]\nurl = \"rediss://fleet:pw-secret@cache:6380/2\"\nnamespace = \" team \"\nlease_ms = 1500\nother = 1\n",
+    );
+    assert_eq!(
+        config.redis.url.as_ref().map(|u| u.expose()),
+        Some("rediss://fleet:pw-secret@cache:6380/2")
+    );
+    assert_eq!(config.redis.namespace, "team");
+    assert_eq!(config.redis.lease, std::time::Duration::from_millis(1500));
+    assert!(!format!("{config:?}").contains("pw-secret"));
+
+    let error = err("[auth_redis]\nurl = \"http://u:pw-secret@host\"\n");
+    assert_eq!(
+        error.to_string(),
+        "config error in /tmp/home/config.toml at line 2, column 7: auth_redis.url must start \
+         with redis:// or rediss://"
+    );
+    assert!(!error.to_string().contains("pw-secret"));
+    let error = err("[auth_redis]\nnamespace = \"  \"\n");
+    assert!(
+        error
+            .to_string()
+            .ends_with("auth_redis.namespace must not be empty"),
+        "{error}"
+    );
+    let error = err("[auth_redis]\nlease_ms = 5\n");
+    assert!(
+        error
+            .to_string()
+            .ends_with("auth_redis.lease_ms must be between 100 and 600000, got 5"),
+        "{error}"
+    );
 }
 
 #[test]

@@ -249,7 +249,7 @@ impl AuthManager {
     }
 
     fn delete_record(&self) -> bool {
-        match self.inner.record.as_ref().map(|r| r.delete()) {
+        match self.inner.coord.as_ref().map(|c| c.delete_failure()) {
             Some(Ok(deleted)) => deleted,
             Some(Err(err)) => {
                 tracing::warn!(target: "auth_core", error = %err, "could not delete the failure record");

@@ -37,13 +37,12 @@ pub use view::{AuthView, RefreshFailureView};
 use crate::auth_json::AuthMode;
 use crate::auth_json::StoredAuth;
 use crate::config::Config;
-use crate::failure_record::FailureRecordFile;
+use crate::coordination::{Coordinator, FileCoordinator};
 use crate::fingerprint::Fingerprint;
-use crate::lock::CredentialLock;
 use crate::secret::Secret;
 use crate::snapshot::{Origin, Snapshot};
 use crate::store::CredentialStore;
-use crate::store::open::open_store;
+use crate::store::open::open_configured;
 use crate::token_endpoint::{DEFAULT_REFRESH_URL, TokenEndpoint};
 use state::State;
 
@@ -78,9 +77,9 @@ pub struct AuthManager {
 struct Inner {
     opts: ManagerOptions,
     store: Arc<dyn CredentialStore>,
-    /// `None` for the ephemeral store, which has no lock and no failure record.
-    lock: Option<CredentialLock>,
-    record: Option<FailureRecordFile>,
+    /// The refresh lease and the shared failure record: the store's own (Redis), else the
+    /// lock file and record in `CODEX_HOME`; `None` for the ephemeral store.
+    coord: Option<Arc<dyn Coordinator>>,
     endpoint: TokenEndpoint,
     env_key: Option<Arc<Snapshot>>,
     state: Mutex<State>,
@@ -103,12 +102,8 @@ impl AuthManager {
     pub fn new(opts: ManagerOptions) -> Result<AuthManager, ManagerError> {
         let store = match &opts.store {
             Some(store) => Arc::clone(store),
-            None => open_store(
-                opts.config.store_mode,
-                opts.config.keyring_backend,
-                &opts.codex_home,
-            )
-            .map_err(|e| ManagerError::Store(e.to_string()))?,
+            None => open_configured(&opts.config, &opts.codex_home)
+                .map_err(|e| ManagerError::Store(e.to_string()))?,
         };
         let persistent = store.kind() != "ephemeral";
         if persistent {
@@ -149,12 +144,11 @@ impl AuthManager {
         });
         let manager = AuthManager {
             inner: Arc::new(Inner {
-                lock: persistent.then(|| {
-                    opts.lock
-                        .clone()
-                        .unwrap_or_else(|| CredentialLock::new(&opts.codex_home))
+                coord: persistent.then(|| {
+                    store.coordinator().unwrap_or_else(|| {
+                        Arc::new(FileCoordinator::new(&opts.codex_home, opts.lock.clone()))
+                    })
                 }),
-                record: persistent.then(|| FailureRecordFile::new(&opts.codex_home)),
                 opts,
                 store,
                 endpoint,

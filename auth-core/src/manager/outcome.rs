@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use super::AuthManager;
+use super::poll::Reload;
 use super::refresh::Trigger;
 use super::state::{FailureSource, KnownFailure, PendingSave, SeenStamp};
 use crate::backoff::Backoff;
@@ -15,23 +16,35 @@ use crate::fingerprint::Fingerprint;
 use crate::snapshot::Snapshot;
 
 impl AuthManager {
-    /// Step 8: save the merged tokens, drop the failure record, make them current. Store reads
-    /// are held off meanwhile, so a poll never re-installs what this save replaces.
+    /// Step 8: save the merged tokens (a fenced write over `attempted`), drop the failure record,
+    /// make them current. Store reads are held off meanwhile, so a poll never re-installs what
+    /// this save replaces. `None` when installed; when a fenced store refused the save because
+    /// someone else stored newer credentials meanwhile (a lease that expired while its holder
+    /// stalled), those are adopted instead and the re-read's result is returned.
     pub(super) fn install_refreshed(
         &self,
         trigger: Trigger,
         attempted: Fingerprint,
         fresh: Arc<Snapshot>,
         elapsed_ms: u64,
-    ) {
+    ) -> Option<Reload> {
         let serial = self.inner.reload.lock();
-        let saved = self.inner.store.save(&fresh.stored);
-        if let Err(err) = &saved {
-            tracing::error!(target: "auth_core", decision = "persist_failed", trigger = trigger.as_str(),
-                fp = %fresh.fingerprint(), error = %err, "new tokens kept in memory only");
+        let saved = self.inner.store.replace(attempted, &fresh.stored);
+        match &saved {
+            Ok(true) => {}
+            Ok(false) => {
+                drop(serial);
+                tracing::warn!(target: "auth_core", decision = "stale_save_refused", trigger = trigger.as_str(),
+                    fp = %attempted, elapsed_ms, "newer credentials were stored meanwhile; adopting them");
+                return Some(self.reload_if_moved(attempted));
+            }
+            Err(err) => {
+                tracing::error!(target: "auth_core", decision = "persist_failed", trigger = trigger.as_str(),
+                    fp = %fresh.fingerprint(), error = %err, "new tokens kept in memory only");
+            }
         }
-        if let Some(record) = &self.inner.record
-            && let Err(err) = record.delete()
+        if let Some(coord) = &self.inner.coord
+            && let Err(err) = coord.delete_failure()
         {
             tracing::warn!(target: "auth_core", error = %err, "could not delete the failure record");
         }
@@ -41,7 +54,12 @@ impl AuthManager {
         let previous = st.current(self.inner.env_key.as_ref()).cloned();
         let before = previous.as_ref().map(|s| s.fingerprint());
         st.stored = Some(Arc::clone(&fresh));
-        st.pending_save = saved.is_err().then_some(PendingSave { file_stamp: stamp });
+        // An unreachable store has no stamp now: the last one seen stands for what it holds.
+        let file_stamp = stamp.or(st.store_stamp.map(|s| s.stamp));
+        st.pending_save = saved.is_err().then_some(PendingSave {
+            file_stamp,
+            replaces: attempted,
+        });
         if saved.is_ok() {
             st.store_stamp = seen(stamp);
         }
@@ -53,6 +71,7 @@ impl AuthManager {
         if changed {
             self.notify(previous.as_ref());
         }
+        None
     }
 
     /// Retries a save that failed after an earlier successful refresh (AUTH.md §12 item 36),
@@ -77,7 +96,14 @@ impl AuthManager {
             self.reload();
             return;
         }
-        if self.inner.store.save(&snapshot.stored).is_ok() {
+        let saved = self.inner.store.replace(pending.replaces, &snapshot.stored);
+        if let Ok(false) = saved {
+            drop(serial);
+            self.state().pending_save = None;
+            self.reload();
+            return;
+        }
+        if saved.is_ok() {
             let stamp = self.inner.store.stamp();
             let mut st = self.state();
             st.pending_save = None;
@@ -107,7 +133,7 @@ impl AuthManager {
                 st.backoff = None;
             }
         }
-        if let Some(record) = self.inner.record.as_ref().filter(|_| write_record) {
+        if let Some(record) = self.inner.coord.as_ref().filter(|_| write_record) {
             let rec = FailureRecord {
                 fingerprint: fp,
                 reason: failure.reason,
@@ -116,7 +142,7 @@ impl AuthManager {
                 recorded_at: self.now(),
                 recorded_by_pid: std::process::id(),
             };
-            if let Err(err) = record.save(&rec) {
+            if let Err(err) = record.save_failure(&rec) {
                 tracing::warn!(target: "auth_core", error = %err, "could not write the failure record");
             }
         }

@@ -169,10 +169,10 @@ impl AuthManager {
     /// Reads the shared failure record when its stamp moved, and copies a record for the current
     /// snapshot into memory (AUTH.md §7.4c).
     pub(crate) fn poll_record(&self) {
-        let Some(record) = &self.inner.record else {
+        let Some(record) = &self.inner.coord else {
             return;
         };
-        let Some(stamp) = record.stamp() else {
+        let Some(stamp) = record.failure_stamp() else {
             return;
         };
         {
@@ -188,7 +188,7 @@ impl AuthManager {
         let loaded = if stamp == Stamp::Missing {
             None
         } else {
-            record.load()
+            record.load_failure()
         };
         let mut st = self.state();
         st.record_stamp = Some(SeenStamp {

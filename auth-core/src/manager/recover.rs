@@ -132,6 +132,7 @@ fn spent_an_attempt(outcome: &RecoverOutcome) -> bool {
             TransientError::Attempt(_) | TransientError::External(_) => true,
             TransientError::BackedOff
             | TransientError::LockTimeout
+            | TransientError::Coordination(_)
             | TransientError::Storage(_) => false,
         },
         RecoverOutcome::AlreadyCurrent

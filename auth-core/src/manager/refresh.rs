@@ -8,9 +8,9 @@ use super::AuthManager;
 use super::poll::Reload;
 use super::state::FailureSource;
 use crate::classify::AttemptError;
+use crate::coordination::{Lease, LeaseError, LeaseOutcome};
 use crate::error::{RefreshError, TransientError};
 use crate::fingerprint::Fingerprint;
-use crate::lock::{LockGuard, LockOutcome};
 use crate::secret::Secret;
 use crate::snapshot::Snapshot;
 
@@ -214,18 +214,19 @@ impl AuthManager {
         }
     }
 
-    /// Step 4: `auth.json.lock`, or degraded mode, or `LockTimeout`.
+    /// Step 4: the refresh lease (`auth.json.lock` or Redis), or degraded mode, or
+    /// `LockTimeout`, or `Coordination` when the shared store cannot be reached.
     pub(crate) async fn lock_credentials(
         &self,
         trigger: Trigger,
         fp: Option<Fingerprint>,
-    ) -> Result<Option<LockGuard>, RefreshError> {
-        let Some(lock) = &self.inner.lock else {
+    ) -> Result<Option<Lease>, RefreshError> {
+        let Some(lock) = &self.inner.coord else {
             return Ok(None);
         };
         match lock.acquire(self.inner.opts.lock_wait).await {
-            Ok(LockOutcome::Held(guard)) => Ok(Some(guard)),
-            Ok(LockOutcome::Degraded(err)) => {
+            Ok(LeaseOutcome::Held(guard)) => Ok(Some(guard)),
+            Ok(LeaseOutcome::Degraded(err)) => {
                 if !self
                     .inner
                     .lock_degraded_logged
@@ -236,12 +237,20 @@ impl AuthManager {
                 }
                 Ok(None)
             }
-            Err(timeout) => {
+            Err(LeaseError::Timeout(waited)) => {
                 *self.inner.lock_timed_out_at.lock() = Some(std::time::Instant::now());
                 tracing::warn!(target: "auth_core", decision = "lock_timeout", trigger = trigger.as_str(),
-                    fp = ?fp, waited_ms = timeout.0.as_millis() as u64, "credential lock held elsewhere");
+                    fp = ?fp, waited_ms = waited.as_millis() as u64, "credential lock held elsewhere");
                 Err(RefreshError::Transient {
                     kind: TransientError::LockTimeout,
+                    retry_at: None,
+                })
+            }
+            Err(LeaseError::Unavailable(why)) => {
+                tracing::warn!(target: "auth_core", decision = "lease_unavailable", trigger = trigger.as_str(),
+                    fp = ?fp, error = %why, "no refresh without the shared lease; cached token still served");
+                Err(RefreshError::Transient {
+                    kind: TransientError::Coordination(why),
                     retry_at: None,
                 })
             }
@@ -275,8 +284,15 @@ impl AuthManager {
                 let mut stored = snapshot.stored.clone();
                 stored.merge_refresh(&response, self.now());
                 let fresh = Arc::new(self.snapshot_from_store(stored));
-                self.install_refreshed(trigger, fp, fresh, elapsed_ms);
-                Ok(RefreshOutcome::Refreshed)
+                match self.install_refreshed(trigger, fp, fresh, elapsed_ms) {
+                    None => Ok(RefreshOutcome::Refreshed),
+                    Some(Reload::Adopted { account_changed }) => {
+                        Ok(RefreshOutcome::Adopted { account_changed })
+                    }
+                    Some(_) => Ok(RefreshOutcome::Adopted {
+                        account_changed: false,
+                    }),
+                }
             }
             Err(AttemptError::Permanent(failure)) => {
                 let reread = self.reload_if_moved(fp);
@@ -302,7 +318,7 @@ impl AuthManager {
     /// Re-reads the store after a request; `Adopted` when the cache no longer holds `fp`, whether
     /// this re-read or a concurrent poll adopted the newer credentials; else what the re-read saw
     /// (`Unchanged`, or `Unreadable` when the store could not be read).
-    fn reload_if_moved(&self, fp: Fingerprint) -> Reload {
+    pub(super) fn reload_if_moved(&self, fp: Fingerprint) -> Reload {
         let reload = self.reload();
         if self.state().stored.as_ref().map(|s| s.fingerprint()) == Some(fp) {
             return match reload {

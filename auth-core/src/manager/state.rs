@@ -37,6 +37,8 @@ pub(crate) struct KnownFailure {
 pub(crate) struct PendingSave {
     /// The store's stamp when the save failed; a different stamp means someone else wrote.
     pub(crate) file_stamp: Option<Stamp>,
+    /// The snapshot the new tokens replace: a fenced store saves them only over this one.
+    pub(crate) replaces: Fingerprint,
 }
 
 /// A store stamp and whether it may be trusted (AUTH.md §4.2).

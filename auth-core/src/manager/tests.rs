@@ -9,4 +9,5 @@ mod concurrency;
 mod failures;
 mod hardening;
 mod recovery;
+mod redis;
 mod stores;

@@ -1,8 +1,11 @@
 //! Credential stores (AUTH.md §3): where a [`StoredAuth`] lives between processes.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use crate::auth_json::{ParseError, StoredAuth};
+use crate::coordination::Coordinator;
+use crate::fingerprint::Fingerprint;
 
 pub mod auto;
 pub mod ephemeral;
@@ -26,8 +29,20 @@ pub trait CredentialStore: Send + Sync + std::fmt::Debug {
     /// re-read on a timer; ephemeral: never changes behind our back).
     fn stamp(&self) -> Option<Stamp>;
     /// Short name for logs: `"file"`, `"keyring"`, `"secrets"` (the secrets file), `"auto"`,
-    /// `"ephemeral"`.
+    /// `"ephemeral"`, `"redis"`.
     fn kind(&self) -> &'static str;
+    /// A fenced write: replaces the stored credentials only while they are still the snapshot
+    /// `expected`; `Ok(false)` when someone else stored others meanwhile. Stores serialized by
+    /// the lock file have nothing to compare with and save unconditionally.
+    fn replace(&self, expected: Fingerprint, auth: &StoredAuth) -> Result<bool, StoreError> {
+        let _ = expected;
+        self.save(auth).map(|()| true)
+    }
+    /// The coordination this store brings (Redis: lease, shared failure record); `None` means
+    /// the lock file and failure record in `CODEX_HOME`.
+    fn coordinator(&self) -> Option<Arc<dyn Coordinator>> {
+        None
+    }
 }
 
 /// A store operation failed. Never carries a secret.
@@ -50,6 +65,9 @@ pub enum StoreError {
     /// The keyring failed (message never contains a secret).
     #[error("keyring error: {0}")]
     Keyring(String),
+    /// The shared store (Redis) failed or is unreachable (message never contains a secret).
+    #[error("shared store error: {0}")]
+    Shared(String),
     /// The encrypted secrets file (`secrets/cli_auth.age`) cannot be used (never a secret).
     #[error("secrets file {path}: {message}", path = path.display())]
     SecretsFile {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 #[cfg(any(test, not(feature = "keyring")))]
 use std::sync::Once;
 
-use crate::config::{KeyringBackendKind, StoreMode};
+use crate::config::{Config, KeyringBackendKind, StoreMode};
 use crate::store::CredentialStore;
 use crate::store::auto::AutoStore;
 use crate::store::ephemeral::EphemeralStore;
@@ -20,6 +20,20 @@ pub enum OpenStoreError {
     /// `keyring` was configured in a build without the `keyring` cargo feature.
     #[error("cli_auth_credentials_store = \"keyring\" requires a build with the `keyring` feature")]
     KeyringFeatureDisabled,
+    /// The `redis` store cannot be opened (no URL, a bad URL).
+    #[error(transparent)]
+    Redis(#[from] crate::redis::OpenRedisError),
+}
+
+/// Opens the store `config` selects: `redis` from `[auth_redis]`, the others by [`open_store`].
+pub fn open_configured(
+    config: &Config,
+    codex_home: &Path,
+) -> Result<Arc<dyn CredentialStore>, OpenStoreError> {
+    match config.store_mode {
+        StoreMode::Redis => Ok(crate::redis::open(&config.redis)?),
+        mode => open_store(mode, config.keyring_backend, codex_home),
+    }
 }
 
 /// Opens the store for `mode` on `codex_home`, over the OS keyring where one is needed; `kind`
@@ -37,6 +51,7 @@ pub fn open_store(
         StoreMode::File => Ok(Arc::new(FileStore::new(codex_home))),
         StoreMode::Ephemeral => Ok(Arc::new(EphemeralStore::for_home(codex_home))),
         StoreMode::Keyring | StoreMode::Auto => open_keyring_backed(mode, kind, codex_home),
+        StoreMode::Redis => Ok(crate::redis::open(&crate::config::RedisConfig::default())?),
     }
 }
 
@@ -103,6 +118,8 @@ pub fn open_store_with_keyring_backend(
             FileStore::new(codex_home),
         )),
         StoreMode::Ephemeral => Arc::new(EphemeralStore::for_home(codex_home)),
+        // `redis` has no keyring and needs its `[auth_redis]` table: `open_configured` opens it.
+        StoreMode::Redis => Arc::new(FileStore::new(codex_home)),
     }
 }
 

@@ -33,6 +33,8 @@ pub enum Stamp {
         /// Device number (0 where unavailable).
         device: u64,
     },
+    /// A shared store's change counter (Redis): every write gets a new, never reused number.
+    Version(u64),
 }
 
 impl Stamp {
@@ -56,13 +58,14 @@ impl Stamp {
         }
     }
 
-    /// Whether an equal later stamp proves the store unchanged: `Missing`, `Content` and
-    /// `Unreadable` always do (an unreadable entry stays skipped until a read finds it changed); a
-    /// present file only if its mtime was at least [`TRUST_AGE`] older than `taken_at`, so in-place
-    /// rewrites within one timestamp tick cannot hide behind an equal stamp.
+    /// Whether an equal later stamp proves the store unchanged: `Missing`, `Content`,
+    /// `Unreadable` and `Version` always do (an unreadable entry stays skipped until a read finds
+    /// it changed; a version is never reused); a present file only if its mtime was at least
+    /// [`TRUST_AGE`] older than `taken_at`, so in-place rewrites within one timestamp tick cannot
+    /// hide behind an equal stamp.
     pub fn is_trusted(&self, taken_at: SystemTime) -> bool {
         match self {
-            Stamp::Missing | Stamp::Content { .. } | Stamp::Unreadable => true,
+            Stamp::Missing | Stamp::Content { .. } | Stamp::Unreadable | Stamp::Version(_) => true,
             Stamp::Present { mtime_ns, .. } => {
                 let taken_ns = match taken_at.duration_since(UNIX_EPOCH) {
                     Ok(d) => d.as_nanos() as i128,
