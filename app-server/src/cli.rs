@@ -44,7 +44,7 @@ const GLOBAL: &str = "Global options";
 /// Command-line overrides of `$CODEX_HOME/config.toml` keys.
 #[derive(Debug, Default, clap::Args)]
 pub struct ConfigFlags {
-    /// `cli_auth_credentials_store`: file, keyring, auto or ephemeral.
+    /// `cli_auth_credentials_store`: file, keyring, auto, ephemeral or redis (`[auth_redis]` in config.toml).
     #[arg(long, value_name = "STORE", value_parser = parse_store, global = true, help_heading = GLOBAL)]
     pub credentials_store: Option<StoreMode>,
     /// `forced_login_method`: chatgpt or api.
@@ -63,7 +63,7 @@ pub struct ConfigFlags {
 fn parse_store(value: &str) -> Result<StoreMode, String> {
     value
         .parse()
-        .map_err(|_| format!("expected file, keyring, auto or ephemeral, got `{value}`"))
+        .map_err(|_| format!("expected file, keyring, auto, ephemeral or redis, got `{value}`"))
 }
 
 fn parse_method(value: &str) -> Result<ForcedLoginMethod, String> {
