@@ -13,7 +13,7 @@ use std::sync::{Mutex, MutexGuard};
 use protocol::methods::{
     ACCOUNT_LOGIN_COMPLETED, ACCOUNT_UPDATED, AUTH_STATUS_CHANGE, LOGIN_CHAT_GPT_COMPLETE,
 };
-use protocol::{RequestId, ServerNotification, ServerRequest};
+use protocol::{RequestId, ServerNotification, ServerNotificationEnvelope, ServerRequest};
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 
@@ -148,10 +148,15 @@ impl Hub {
         self.cancel_pending(connection);
     }
 
-    /// Sends `notification` to every initialized connection that did not opt out of its method.
-    /// Waits while a connection's outbox is full (never drops); a closed connection is skipped.
+    /// Sends `notification` to every initialized connection that did not opt out of its method,
+    /// stamped once with the time it was emitted (`emittedAtMs`). Waits while a connection's
+    /// outbox is full (never drops); a closed connection is skipped.
     pub async fn broadcast(&self, notification: ServerNotification) {
         let method = notification_method(&notification);
+        let notification = ServerNotificationEnvelope {
+            notification,
+            emitted_at_ms: now_ms(),
+        };
         let targets: Vec<Outbox> = self
             .lock()
             .peers
@@ -215,6 +220,15 @@ impl Hub {
             None => tracing::warn!(?id, "response with an unknown id ignored"),
         }
     }
+}
+
+/// Milliseconds since the Unix epoch (0 if the clock is before it).
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| {
+            u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX)
+        })
 }
 
 /// The method name of a server notification (for opt-out matching).

@@ -142,6 +142,7 @@ fn notifications(
                         .map(convert::plan_type)
                         .unwrap_or(protocol::PlanType::Unknown),
                 ),
+                reason: None,
             }),
         });
     }
@@ -170,9 +171,21 @@ fn completion(
                 login_id: Some(id.to_string()),
                 success: outcome.is_ok(),
                 error,
+                onboarding_entrypoint: onboarding_entrypoint(handle, outcome),
             })
         }
     }
+}
+
+/// The `onboardingEntrypoint` of a v2 login's completion: the entry point a successful browser
+/// login carried in its OAuth state (`.onboarding_entrypoint=<value>`, Codex 0.171). The one
+/// place it is decided. auth-core's login does not report the entry point yet, so this is
+/// always `None` until `LoginHandle` exposes it.
+fn onboarding_entrypoint(
+    _handle: &LoginHandle,
+    _outcome: &Result<(), LoginError>,
+) -> Option<protocol::DesktopOnboardingEntrypoint> {
+    None
 }
 
 /// PROTOCOL.md §4.3/§4.9: browser failures carry the `Login server error: ` prefix (except the

@@ -276,9 +276,9 @@ async fn two_ws_clients_both_see_account_updated_after_one_signs_in() {
     );
 
     let completed = json!({"method": "account/login/completed",
-        "params": {"loginId": null, "success": true, "error": null}});
+        "params": {"loginId": null, "success": true, "error": null, "onboardingEntrypoint": null}});
     let updated = json!({"method": "account/updated",
-        "params": {"authMode": "apikey", "planType": null}});
+        "params": {"authMode": "apikey", "planType": null, "reason": null, "reason": null}});
     for (client, subscription) in [(&mut alice, &alice_sub), (&mut bob, &bob_sub)] {
         let first = client.next_push().await;
         assert_eq!(updated_push(&first, subscription), completed);

@@ -111,7 +111,7 @@ async fn fan_out(
 ) {
     while let Some(message) = outbox.recv().await {
         match message {
-            Outgoing::Notification(notification) => deliver(&subscribers, &notification),
+            Outgoing::Notification(sent) => deliver(&subscribers, &sent.notification),
             Outgoing::Request(ServerRequest::ChatgptAuthTokensRefresh { id, .. }) => {
                 tracing::info!(%id, "server request not supported on the network transport");
                 let error = JSONRPCErrorError {
@@ -160,6 +160,7 @@ mod tests {
         ServerNotification::AccountUpdated(AccountUpdatedNotification {
             auth_mode: None,
             plan_type: None,
+            reason: None,
         })
     }
 

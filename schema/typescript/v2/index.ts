@@ -2,10 +2,12 @@
 
 export type { Account } from "./Account";
 export type { AccountLoginCompletedNotification } from "./AccountLoginCompletedNotification";
+export type { AccountRoutingOverride } from "./AccountRoutingOverride";
 export type { AccountSubscribeResponse } from "./AccountSubscribeResponse";
 export type { AccountSubscriptionParams } from "./AccountSubscriptionParams";
 export type { AccountUnsubscribeParams } from "./AccountUnsubscribeParams";
 export type { AccountUnsubscribeResponse } from "./AccountUnsubscribeResponse";
+export type { AccountUpdateReason } from "./AccountUpdateReason";
 export type { AccountUpdatedNotification } from "./AccountUpdatedNotification";
 export type { CancelLoginAccountParams } from "./CancelLoginAccountParams";
 export type { CancelLoginAccountResponse } from "./CancelLoginAccountResponse";
@@ -13,6 +15,7 @@ export type { CancelLoginAccountStatus } from "./CancelLoginAccountStatus";
 export type { ChatgptAuthTokensRefreshParams } from "./ChatgptAuthTokensRefreshParams";
 export type { ChatgptAuthTokensRefreshReason } from "./ChatgptAuthTokensRefreshReason";
 export type { ChatgptAuthTokensRefreshResponse } from "./ChatgptAuthTokensRefreshResponse";
+export type { DesktopOnboardingEntrypoint } from "./DesktopOnboardingEntrypoint";
 export type { GetAccountParams } from "./GetAccountParams";
 export type { GetAccountResponse } from "./GetAccountResponse";
 export type { LoginAccountParams } from "./LoginAccountParams";
@@ -22,3 +25,4 @@ export type { RefreshFailure } from "./RefreshFailure";
 export type { RefreshFailureReason } from "./RefreshFailureReason";
 export type { ReportUnauthorizedParams } from "./ReportUnauthorizedParams";
 export type { ReportUnauthorizedResponse } from "./ReportUnauthorizedResponse";
+export type { WorkspaceRouting } from "./WorkspaceRouting";

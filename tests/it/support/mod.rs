@@ -187,10 +187,24 @@ impl Session {
             .await;
     }
 
-    /// The next output line, parsed; fails after [`TIMEOUT`] or at end of output.
+    /// The next output line, parsed; fails after [`TIMEOUT`] or at end of output. A
+    /// notification must carry an integer `emittedAtMs` (checked here for every test), which
+    /// is then removed so that tests compare the notification itself.
     pub async fn read_message(&mut self) -> Value {
         let line = self.read_line().await.expect("server closed its output");
-        serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"))
+        let mut message: Value =
+            serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        if let Some(object) = message.as_object_mut()
+            && object.contains_key("method")
+            && !object.contains_key("id")
+        {
+            let emitted = object.remove("emittedAtMs");
+            assert!(
+                emitted.as_ref().is_some_and(Value::is_u64),
+                "a notification without an integer emittedAtMs: {line}"
+            );
+        }
+        message
     }
 
     /// The next raw output line without `\n`, or `None` at end of output.
