@@ -1,10 +1,15 @@
 //! The command line: `app-server [--listen stdio://]` serves stdio (the default); the subcommands
 //! sign in and out, report and refresh the stored credentials, and export the schema trees of
 //! `protocol::schema`. Their logic lives in [`crate::commands`].
+//!
+//! Codex's launch line works too: `app-server app-server [FLAGS]` serves exactly as
+//! `app-server [FLAGS]`, `app-server app-server generate-json-schema|generate-ts --out DIR`
+//! export the schema, and Codex's `-c/--config`, `--profile`, `--enable`/`--disable` are
+//! accepted before or after the `app-server` subcommand ([`CodexFlags`]).
 
 use std::path::PathBuf;
 
-use auth_core::config::{ForcedLoginMethod, StoreMode};
+use auth_core::config::{ConfigOverride, ForcedLoginMethod, Overrides, StoreMode};
 
 /// `app-server` command line.
 #[derive(Debug, clap::Parser)]
@@ -16,14 +21,14 @@ use auth_core::config::{ForcedLoginMethod, StoreMode};
 pub struct Cli {
     /// Transport to serve: `stdio://` (default), or `ws://IP:PORT` / `http://IP:PORT` for the
     /// network transport (WebSocket and HTTP POST on one port; port 0 picks a free one).
-    #[arg(long, default_value = "stdio://")]
+    #[arg(long, default_value = "stdio://", global = true)]
     pub listen: String,
     /// Network transport: allow a non-loopback listen address.
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub allow_remote: bool,
     /// Network transport: require `Authorization: Bearer <the file's trimmed contents>` on
     /// every connection and POST.
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", global = true)]
     pub auth_token_file: Option<PathBuf>,
     /// Sign in against an embedded local issuer (no network needed); without `CODEX_HOME`, the
     /// credentials live in a temporary home deleted at exit.
@@ -40,6 +45,9 @@ pub struct Cli {
     /// Overrides of `config.toml`.
     #[command(flatten)]
     pub config: ConfigFlags,
+    /// Codex's configuration flags.
+    #[command(flatten)]
+    pub codex: CodexFlags,
     /// What to do instead of serving.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -57,6 +65,58 @@ pub struct ConfigFlags {
     /// `forced_chatgpt_workspace_id` (repeat for several workspaces).
     #[arg(long = "forced-chatgpt-workspace-id", value_name = "ID", global = true)]
     pub forced_workspace_ids: Vec<String>,
+}
+
+/// Codex's flags (`codex-rs/utils/cli`, `codex-rs/cli`), accepted before any subcommand and
+/// after `app-server` (both sets apply, those before the subcommand first, as Codex's
+/// `prepend_root_overrides`). `-c` and the profile are honoured for the keys we use
+/// (`auth_core::config::load_with`); `--enable X` and `--disable X` are Codex's
+/// `-c features.X=true|false`, which we carry along and ignore.
+#[derive(Debug, Default, clap::Args)]
+pub struct CodexFlags {
+    /// Override a `config.toml` value: `key=value`, a dotted key for nested values, the value
+    /// parsed as TOML (else taken as a string). Repeatable; a later one wins.
+    #[arg(
+        short = 'c',
+        long = "config",
+        value_name = "key=value",
+        value_parser = parse_override,
+        action = clap::ArgAction::Append
+    )]
+    pub overrides: Vec<ConfigOverride>,
+    /// Layer `$CODEX_HOME/<NAME>.config.toml` (else the legacy `[profiles.<NAME>]` table of
+    /// `config.toml`) over `config.toml`, below the `-c` overrides.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Enable a Codex feature (repeatable): accepted and ignored.
+    #[arg(long, value_name = "FEATURE", action = clap::ArgAction::Append)]
+    pub enable: Vec<String>,
+    /// Disable a Codex feature (repeatable): accepted and ignored.
+    #[arg(long, value_name = "FEATURE", action = clap::ArgAction::Append)]
+    pub disable: Vec<String>,
+}
+
+impl CodexFlags {
+    /// Adds these flags to `layers`: the profile (a later one wins), the features (as
+    /// `-c features.X`), then the `-c` overrides.
+    fn add_to(&self, layers: &mut Overrides) {
+        if self.profile.is_some() {
+            layers.profile.clone_from(&self.profile);
+        }
+        let enabled = self
+            .enable
+            .iter()
+            .map(|name| ConfigOverride::feature(name, true));
+        let disabled = self.disable.iter();
+        let features = enabled.chain(disabled.map(|name| ConfigOverride::feature(name, false)));
+        layers
+            .values
+            .extend(features.chain(self.overrides.iter().cloned()));
+    }
+}
+
+fn parse_override(value: &str) -> Result<ConfigOverride, String> {
+    value.parse().map_err(|err| format!("{err}"))
 }
 
 fn parse_store(value: &str) -> Result<StoreMode, String> {
@@ -108,6 +168,83 @@ pub enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Codex's launch line: serve exactly as without this word, or export the schema.
+    AppServer(AppServerArgs),
+}
+
+impl Command {
+    /// What to run instead of serving; `None` for `app-server` without a subcommand of its own.
+    pub fn instead_of_serving(&self) -> Option<&Command> {
+        match self {
+            Command::AppServer(AppServerArgs { command: None, .. }) => None,
+            other => Some(other),
+        }
+    }
+}
+
+/// `app-server app-server [FLAGS] [generate-json-schema|generate-ts]`, as Codex's.
+#[derive(Debug, Default, clap::Args)]
+pub struct AppServerArgs {
+    /// Codex's configuration flags given after `app-server`.
+    #[command(flatten)]
+    pub codex: CodexFlags,
+    /// Serve stdio (the same as `--listen stdio://`).
+    #[arg(long)]
+    pub stdio: bool,
+    /// Codex's analytics default (passed by IDE extensions): accepted and ignored.
+    #[arg(long)]
+    pub analytics_default_enabled: bool,
+    /// Export the schema instead of serving.
+    #[command(subcommand)]
+    pub command: Option<AppServerCommand>,
+}
+
+/// The schema exports under `app-server app-server`, with Codex's flags.
+#[derive(Debug, clap::Subcommand)]
+pub enum AppServerCommand {
+    /// Write the JSON Schema tree (`<Type>.json`, `v2/<Type>.json`) to `--out`.
+    GenerateJsonSchema {
+        /// Output directory (created if missing).
+        #[arg(short = 'o', long)]
+        out: PathBuf,
+        /// Include experimental methods and fields (we have none: the same tree).
+        #[arg(long)]
+        experimental: bool,
+    },
+    /// Write the TypeScript tree (`<Type>.ts`, `v2/<Type>.ts`, `index.ts`) to `--out`.
+    GenerateTs {
+        /// Output directory (created if missing).
+        #[arg(short = 'o', long)]
+        out: PathBuf,
+        /// Prettier executable to format the written files with (`<PRETTIER> --write FILE…`).
+        #[arg(short = 'p', long, value_name = "PRETTIER_BIN")]
+        prettier: Option<PathBuf>,
+        /// Include experimental methods and fields (we have none: the same tree).
+        #[arg(long)]
+        experimental: bool,
+    },
+}
+
+impl Cli {
+    /// The command-line layers over `config.toml`: Codex's flags before the subcommand, then
+    /// those after `app-server`.
+    pub fn overrides(&self) -> Overrides {
+        let mut layers = Overrides::default();
+        self.codex.add_to(&mut layers);
+        if let Some(Command::AppServer(args)) = &self.command {
+            args.codex.add_to(&mut layers);
+        }
+        layers
+    }
+
+    /// Whether to serve stdio: `--listen stdio://` (the default) or `app-server --stdio`.
+    pub fn serves_stdio(&self) -> bool {
+        let stdio_flag = matches!(
+            &self.command,
+            Some(Command::AppServer(AppServerArgs { stdio: true, .. }))
+        );
+        stdio_flag || self.listen == "stdio://"
+    }
 }
 
 /// `app-server login` options; without either flag, the browser flow.
@@ -123,12 +260,30 @@ pub struct LoginArgs {
     pub with_api_key: bool,
 }
 
-/// Writes the `json/` or `typescript/` part of the schema set under `out` for the two
-/// `generate-*` commands; any other command is an `InvalidInput` error.
+/// Writes the `json/` or `typescript/` part of the schema set under `out` for the `generate-*`
+/// commands (ours and Codex's under `app-server`); any other command is an `InvalidInput` error.
 pub fn export_schema(command: &Command) -> std::io::Result<()> {
+    use crate::commands::schema::{export, prettier};
     match command {
-        Command::GenerateJsonSchema { out } => crate::commands::schema::export("json/", out),
-        Command::GenerateTs { out } => crate::commands::schema::export("typescript/", out),
+        Command::GenerateJsonSchema { out }
+        | Command::AppServer(AppServerArgs {
+            command: Some(AppServerCommand::GenerateJsonSchema { out, .. }),
+            ..
+        }) => export("json/", out).map(drop),
+        Command::GenerateTs { out } => export("typescript/", out).map(drop),
+        Command::AppServer(AppServerArgs {
+            command:
+                Some(AppServerCommand::GenerateTs {
+                    out, prettier: bin, ..
+                }),
+            ..
+        }) => {
+            let written = export("typescript/", out)?;
+            match bin {
+                Some(bin) => prettier(bin, &written),
+                None => Ok(()),
+            }
+        }
         _ => Err(std::io::Error::new(
             std::io::ErrorKind::InvalidInput,
             "not a schema export command",

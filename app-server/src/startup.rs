@@ -54,7 +54,7 @@ pub async fn start(cli: &Cli) -> Result<Started, StartupError> {
     };
     let mut server =
         ServerConfig::from_env_with_home(demo_home.as_ref().map(|d| d.path().to_path_buf()))?;
-    let mut config = core_config::load(&server.codex_home)?;
+    let mut config = core_config::load_with(&server.codex_home, &cli.overrides())?;
     apply_flags(&mut config, &cli.config);
     let mut opts = ManagerOptions::new(server.codex_home.clone());
     opts.config = config;

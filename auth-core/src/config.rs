@@ -1,13 +1,15 @@
 //! `$CODEX_HOME/config.toml`: the few keys `auth-core` honours (AUTH.md §2).
 //!
-//! The file is read once, by [`load`]. A missing file means [`Config::default`]. Unknown keys and
-//! tables, including Codex's `profile` and `[profiles.*]`, are ignored. A syntax error, or a wrong
-//! type or value for a key we honour, is a [`ConfigError`] naming the file, line and column.
-//! Command-line overrides are the caller's business: this module only reads the file.
+//! The file is read once, by [`load`] (or [`load_with`], which layers a `--profile` file and
+//! `-c key=value` overrides over it first, as Codex does: `overrides.rs`). A missing file means
+//! [`Config::default`]. Unknown keys and tables, including Codex's `profile` and `[profiles.*]`,
+//! are ignored. A syntax error, or a wrong type or value for a key we honour, is a
+//! [`ConfigError`] naming the file, line and column.
 //!
 //! Config files hold no secrets, so errors may quote keys and values.
 
 mod home;
+mod overrides;
 mod raw;
 #[cfg(test)]
 mod tests;
@@ -16,6 +18,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 pub use home::resolve_codex_home;
+pub use overrides::{ConfigOverride, OverrideSyntaxError, Overrides, profile_path};
 
 /// File name of the configuration inside `$CODEX_HOME`.
 pub const CONFIG_FILE_NAME: &str = "config.toml";
@@ -184,6 +187,28 @@ pub enum ConfigError {
         /// The config file (not part of the exact message).
         path: PathBuf,
     },
+    /// The value an override (or the profile) gives a key we honour is wrong.
+    #[error("config error in {path} with the command-line overrides: {message}")]
+    Layered {
+        /// The config file the overrides apply to.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// `--profile NAME` names no profile.
+    #[error(
+        "config profile `{name}` not found: no {} and no [profiles.{name}] in {}",
+        file.display(),
+        config.display()
+    )]
+    UnknownProfile {
+        /// The profile name.
+        name: String,
+        /// The profile file looked for (`$CODEX_HOME/<name>.config.toml`).
+        file: PathBuf,
+        /// The config file whose legacy `[profiles.*]` tables were looked in.
+        config: PathBuf,
+    },
     /// `CODEX_HOME` is set but does not name an existing directory.
     #[error("CODEX_HOME points to {path}, which is not an existing directory: {reason}")]
     CodexHome {
@@ -199,12 +224,59 @@ pub enum ConfigError {
 
 /// Reads `codex_home/config.toml` once. A missing file gives [`Config::default`].
 pub fn load(codex_home: &Path) -> Result<Config, ConfigError> {
+    load_with(codex_home, &Overrides::default())
+}
+
+/// Reads `codex_home/config.toml` once and applies `overrides` (Codex's precedence:
+/// `config.toml` < the profile < `-c`). The profile is `$CODEX_HOME/<name>.config.toml` (Codex
+/// 0.171), else the legacy `[profiles.<name>]` table of `config.toml`; neither is an error.
+pub fn load_with(codex_home: &Path, overrides: &Overrides) -> Result<Config, ConfigError> {
     let path = codex_home.join(CONFIG_FILE_NAME);
-    match std::fs::read_to_string(&path) {
-        Ok(text) => parse(&text, &path),
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
-        Err(source) => Err(ConfigError::Read { path, source }),
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(source) => return Err(ConfigError::Read { path, source }),
+    };
+    if overrides.is_empty() {
+        return parse(&text, &path);
     }
+    // The file on its own first, so its errors keep their line and column (its warnings are
+    // logged once, by the layered parse below).
+    raw::parse_with_warnings(&text, &path)?;
+    let mut table = raw::parse_table(&text, &path)?;
+    if let Some(name) = &overrides.profile {
+        let file = overrides::profile_path(codex_home, name);
+        let layer = match std::fs::read_to_string(&file) {
+            Ok(profile) => raw::parse_table(&profile, &file)?,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => legacy_profile(&table, name)
+                .ok_or_else(|| ConfigError::UnknownProfile {
+                    name: name.clone(),
+                    file: file.clone(),
+                    config: path.clone(),
+                })?,
+            Err(source) => return Err(ConfigError::Read { path: file, source }),
+        };
+        overrides::merge(&mut table, layer);
+    }
+    for ConfigOverride { key, value } in &overrides.values {
+        overrides::note_ignored(key);
+        overrides::apply(&mut table, key, value.clone());
+    }
+    let layered = toml::to_string(&table).map_err(|err| ConfigError::Layered {
+        path: path.clone(),
+        message: err.to_string(),
+    })?;
+    parse(&layered, &path).map_err(|err| match err {
+        ConfigError::Invalid { message, .. } | ConfigError::Unplaced { message, .. } => {
+            ConfigError::Layered { path, message }
+        }
+        other => other,
+    })
+}
+
+/// The legacy `[profiles.<name>]` table of `config.toml`, if there is one.
+fn legacy_profile(table: &toml::Table, name: &str) -> Option<toml::Table> {
+    table.get("profiles")?.get(name)?.as_table().cloned()
 }
 
 /// Parses config text; `path` is only used in errors and warnings.
