@@ -17,6 +17,8 @@ mod errors;
 mod framing;
 /// `initialize`, the per-connection gate, `getUserAgent`, broadcast and server requests.
 mod handshake;
+/// Published Python clients (PyPI) drive the real binary over stdio (needs tests/run.sh).
+mod interop;
 /// Codex's launch line: `app-server app-server [FLAGS]`, `-c`, `--profile`, schema exports.
 mod launch;
 /// Browser sign-in driven by an HTTP client playing the browser: state check, cancel, replacement.
