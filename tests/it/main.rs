@@ -37,6 +37,8 @@ mod refresh;
 mod reliability;
 /// `account/reportUnauthorized`: one token request per rejected token, none when stale or dead.
 mod report_unauthorized;
+/// Messages validate against Codex 0.171's vendored JSON Schema (the check runs in `Session`).
+mod schema_codex;
 /// The checked-in `schema/` tree equals what `protocol::schema::generate()` produces.
 mod schema_fresh;
 /// The real binary over real pipes: protocol-only stdout, exit codes.
