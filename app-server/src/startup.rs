@@ -56,6 +56,14 @@ pub async fn start(cli: &Cli) -> Result<Started, StartupError> {
         ServerConfig::from_env_with_home(demo_home.as_ref().map(|d| d.path().to_path_buf()))?;
     let mut config = core_config::load_with(&server.codex_home, &cli.overrides())?;
     apply_flags(&mut config, &cli.config);
+    // Managed requirements come last: an administrator's rules beat the user's.
+    if let Some(path) = var(REQUIREMENTS_ENV)
+        .map(PathBuf::from)
+        .or_else(system_requirements)
+    {
+        let requirements = core_config::load_requirements(&path)?;
+        config = core_config::apply_requirements(config, &requirements)?;
+    }
     let mut opts = ManagerOptions::new(server.codex_home.clone());
     opts.config = config;
     opts.refresh_url = var("CODEX_REFRESH_TOKEN_URL_OVERRIDE");
@@ -90,6 +98,14 @@ pub async fn start(cli: &Cli) -> Result<Started, StartupError> {
         demo_issuer,
         demo_home,
     })
+}
+
+/// Replaces the system `requirements.toml` path (tests, packaging); ours, not Codex's.
+pub const REQUIREMENTS_ENV: &str = "CODEX_APP_SERVER_REQUIREMENTS_FILE";
+
+/// Codex's managed requirements file on this platform (Unix only).
+fn system_requirements() -> Option<PathBuf> {
+    cfg!(unix).then(|| PathBuf::from(core_config::SYSTEM_REQUIREMENTS_PATH))
 }
 
 fn canonical(path: PathBuf) -> PathBuf {

@@ -11,6 +11,7 @@
 mod home;
 mod overrides;
 mod raw;
+mod requirements;
 #[cfg(test)]
 mod tests;
 
@@ -19,6 +20,9 @@ use std::str::FromStr;
 
 pub use home::resolve_codex_home;
 pub use overrides::{ConfigOverride, OverrideSyntaxError, Overrides, profile_path};
+pub use requirements::{
+    Requirements, SYSTEM_REQUIREMENTS_PATH, apply_requirements, load_requirements,
+};
 
 /// File name of the configuration inside `$CODEX_HOME`.
 pub const CONFIG_FILE_NAME: &str = "config.toml";
@@ -193,6 +197,14 @@ pub enum ConfigError {
         /// The config file the overrides apply to.
         path: PathBuf,
         /// What is wrong.
+        message: String,
+    },
+    /// The configuration cannot run under the managed requirements.
+    #[error("{message} (managed requirements {path})")]
+    Requirements {
+        /// The requirements file.
+        path: PathBuf,
+        /// What conflicts.
         message: String,
     },
     /// `--profile NAME` names no profile.

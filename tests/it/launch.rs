@@ -32,6 +32,10 @@ fn app(home: &Path, args: &[&str]) -> Command {
             "CODEX_REVOKE_TOKEN_URL_OVERRIDE",
             "http://127.0.0.1:9/oauth/revoke",
         )
+        .env(
+            app_server::startup::REQUIREMENTS_ENV,
+            home.join("no-requirements.toml"),
+        )
         .env_remove("CODEX_API_KEY")
         .env_remove("OPENAI_API_KEY")
         .stdin(Stdio::piped())
@@ -320,4 +324,80 @@ async fn the_schema_exports_under_app_server_take_codex_flags() {
     let mut args = logged.lines();
     assert_eq!(args.next(), Some("--write"));
     assert_eq!(args.count(), expected.len());
+}
+
+/// Codex's managed requirements (`requirements.toml`, path replaced for the test): a single
+/// allowed method is forced, so a stored API key is logged out at startup and API-key login is
+/// refused; a configured method the requirements forbid stops startup.
+#[tokio::test]
+async fn managed_requirements_restrict_the_login_methods() {
+    let home = tempfile::tempdir().unwrap();
+    let requirements = home.path().join("requirements.toml");
+    std::fs::write(&requirements, "allowed_login_methods = [\"chatgpt\"]\n").unwrap();
+    std::fs::write(
+        home.path().join("auth.json"),
+        r#"{"auth_mode":"apikey","OPENAI_API_KEY":"sk-stored"}"#,
+    )
+    .unwrap();
+    let run = |args: &'static [&'static str], lines: Vec<Value>| {
+        let home = home.path().to_path_buf();
+        let requirements = requirements.clone();
+        async move {
+            let mut child = app(&home, args)
+                .env(app_server::startup::REQUIREMENTS_ENV, &requirements)
+                .spawn()
+                .expect("spawn app-server");
+            let mut stdin = child.stdin.take().expect("stdin");
+            let input: String = lines.iter().map(|l| format!("{l}\n")).collect();
+            let _ = stdin.write_all(input.as_bytes()).await;
+            drop(stdin);
+            let output = tokio::time::timeout(TIMEOUT, child.wait_with_output())
+                .await
+                .expect("exit")
+                .unwrap();
+            let stdout = String::from_utf8(output.stdout).unwrap();
+            let messages: Vec<Value> = stdout
+                .lines()
+                .map(|line| serde_json::from_str(line).unwrap())
+                .collect();
+            (
+                output.status.code(),
+                messages,
+                String::from_utf8_lossy(&output.stderr).into_owned(),
+            )
+        }
+    };
+    let (code, messages, stderr) = run(
+        &["app-server"],
+        vec![
+            initialize(),
+            request(1, "getAuthStatus", json!({})),
+            request(
+                2,
+                "account/login/start",
+                json!({"type": "apiKey", "apiKey": "sk-new"}),
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(
+        messages[1]["result"]["authMethod"],
+        Value::Null,
+        "{messages:?}"
+    );
+    assert_eq!(
+        messages[2]["error"]["message"],
+        "API key login is disabled. Use ChatGPT login instead."
+    );
+    assert!(
+        !home.path().join("auth.json").exists(),
+        "the stored key was logged out"
+    );
+    let (code, _, stderr) = run(&["-c", "forced_login_method=api", "app-server"], vec![]).await;
+    assert_eq!(code, Some(1));
+    assert!(
+        stderr.contains("conflicts with the managed requirements"),
+        "{stderr}"
+    );
 }
