@@ -19,28 +19,21 @@ use auth_core::config::{ConfigOverride, ForcedLoginMethod, Overrides, StoreMode}
     about = "Codex-compatible auth app-server (JSON-RPC over stdio) and its command line"
 )]
 pub struct Cli {
-    /// Transport to serve: `stdio://` (default), or `ws://IP:PORT` / `http://IP:PORT` for the
-    /// network transport (WebSocket and HTTP POST on one port; port 0 picks a free one).
-    #[arg(long, default_value = "stdio://", global = true)]
-    pub listen: String,
-    /// Network transport: allow a non-loopback listen address.
-    #[arg(long, global = true)]
-    pub allow_remote: bool,
-    /// Network transport: require `Authorization: Bearer <the file's trimmed contents>` on
-    /// every connection and POST.
-    #[arg(long, value_name = "PATH", global = true)]
-    pub auth_token_file: Option<PathBuf>,
+    /// `--listen` and the WebSocket auth flags (`network::args`).
+    #[command(flatten)]
+    pub transport: crate::network::ListenArgs,
     /// Sign in against an embedded local issuer (no network needed); without `CODEX_HOME`, the
-    /// credentials live in a temporary home deleted at exit.
-    #[arg(long, global = true)]
+    /// credentials live in `$XDG_STATE_HOME/app-server/demo` (else
+    /// `~/.local/state/app-server/demo`), kept between commands.
+    #[arg(long, global = true, help_heading = GLOBAL)]
     pub demo: bool,
     /// OAuth issuer of browser and device-code logins (else `CODEX_APP_SERVER_LOGIN_ISSUER`, else
     /// `https://auth.openai.com`).
-    #[arg(long, value_name = "URL", global = true)]
+    #[arg(long, value_name = "URL", global = true, help_heading = GLOBAL)]
     pub login_issuer: Option<String>,
     /// Port of the browser login's callback server (default 1455, falling back to 1457; 0 picks
     /// a free port).
-    #[arg(long, value_name = "PORT", global = true)]
+    #[arg(long, value_name = "PORT")]
     pub login_port: Option<u16>,
     /// Overrides of `config.toml`.
     #[command(flatten)]
@@ -53,17 +46,25 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
+/// The help section of the flags that apply to every subcommand.
+const GLOBAL: &str = "Global options";
+
 /// Command-line overrides of `$CODEX_HOME/config.toml` keys.
 #[derive(Debug, Default, clap::Args)]
 pub struct ConfigFlags {
     /// `cli_auth_credentials_store`: file, keyring, auto or ephemeral.
-    #[arg(long, value_name = "STORE", value_parser = parse_store, global = true)]
+    #[arg(long, value_name = "STORE", value_parser = parse_store, global = true, help_heading = GLOBAL)]
     pub credentials_store: Option<StoreMode>,
     /// `forced_login_method`: chatgpt or api.
-    #[arg(long, value_name = "METHOD", value_parser = parse_method, global = true)]
+    #[arg(long, value_name = "METHOD", value_parser = parse_method, global = true, help_heading = GLOBAL)]
     pub forced_login_method: Option<ForcedLoginMethod>,
     /// `forced_chatgpt_workspace_id` (repeat for several workspaces).
-    #[arg(long = "forced-chatgpt-workspace-id", value_name = "ID", global = true)]
+    #[arg(
+        long = "forced-chatgpt-workspace-id",
+        value_name = "ID",
+        global = true,
+        help_heading = GLOBAL
+    )]
     pub forced_workspace_ids: Vec<String>,
 }
 
@@ -139,7 +140,7 @@ pub enum Command {
     Login(LoginArgs),
     /// Sign out: revoke (best effort) and delete the stored credentials.
     Logout,
-    /// Show the stored credentials. Exit code 0: signed in; 1: signed out; 2: re-login needed.
+    /// Show the stored credentials. Exit code 0: signed in; 1: signed out; 3: re-login needed.
     Status {
         /// Print one JSON object (`authMethod`, `signedIn`, `reloginRequired`, `email`,
         /// `planType`, `accountId`, `refreshFailure`) instead of text.
@@ -147,8 +148,9 @@ pub enum Command {
         json: bool,
     },
     /// Refresh the access token once, now. Exit code 0: refreshed (or newer credentials found);
-    /// 2: re-login needed; 1: any other failure.
+    /// 3: re-login needed; 1: any other failure.
     Refresh,
+    #[cfg(feature = "demo")]
     /// Run the offline OAuth issuer of `--demo` on its own (loopback only) until Ctrl-C; prints
     /// its URL on stdout.
     FakeIssuer {
@@ -169,22 +171,28 @@ pub enum Command {
         out: PathBuf,
     },
     /// Codex's launch line: serve exactly as without this word, or export the schema.
-    AppServer(AppServerArgs),
+    AppServer(Box<AppServerArgs>),
 }
 
 impl Command {
     /// What to run instead of serving; `None` for `app-server` without a subcommand of its own.
     pub fn instead_of_serving(&self) -> Option<&Command> {
         match self {
-            Command::AppServer(AppServerArgs { command: None, .. }) => None,
+            Command::AppServer(args) if args.command.is_none() => None,
             other => Some(other),
         }
     }
 }
 
+/// The default `--listen`.
+const DEFAULT_LISTEN: &str = "stdio://";
+
 /// `app-server app-server [FLAGS] [generate-json-schema|generate-ts]`, as Codex's.
 #[derive(Debug, Default, clap::Args)]
 pub struct AppServerArgs {
+    /// `--listen` and the WebSocket auth flags, in Codex's position.
+    #[command(flatten)]
+    pub transport: crate::network::ListenArgs,
     /// Codex's configuration flags given after `app-server`.
     #[command(flatten)]
     pub codex: CodexFlags,
@@ -226,6 +234,36 @@ pub enum AppServerCommand {
 }
 
 impl Cli {
+    /// The transport flags in effect: those given after `app-server` (Codex's position), over
+    /// those given before any subcommand.
+    pub fn listen_args(&self) -> crate::network::ListenArgs {
+        let root = &self.transport;
+        let Some(Command::AppServer(args)) = &self.command else {
+            return root.clone();
+        };
+        let sub = &args.transport;
+        crate::network::ListenArgs {
+            listen: if sub.listen == DEFAULT_LISTEN {
+                root.listen.clone()
+            } else {
+                sub.listen.clone()
+            },
+            ws_auth: sub.ws_auth.or(root.ws_auth),
+            ws_token_file: sub.ws_token_file.clone().or(root.ws_token_file.clone()),
+            ws_shared_secret_file: sub
+                .ws_shared_secret_file
+                .clone()
+                .or(root.ws_shared_secret_file.clone()),
+            ws_issuer: sub.ws_issuer.clone().or(root.ws_issuer.clone()),
+            ws_audience: sub.ws_audience.clone().or(root.ws_audience.clone()),
+            ws_max_clock_skew_seconds: sub
+                .ws_max_clock_skew_seconds
+                .or(root.ws_max_clock_skew_seconds),
+            allow_remote: sub.allow_remote || root.allow_remote,
+            auth_token_file: sub.auth_token_file.clone().or(root.auth_token_file.clone()),
+        }
+    }
+
     /// The command-line layers over `config.toml`: Codex's flags before the subcommand, then
     /// those after `app-server`.
     pub fn overrides(&self) -> Overrides {
@@ -239,25 +277,45 @@ impl Cli {
 
     /// Whether to serve stdio: `--listen stdio://` (the default) or `app-server --stdio`.
     pub fn serves_stdio(&self) -> bool {
-        let stdio_flag = matches!(
-            &self.command,
-            Some(Command::AppServer(AppServerArgs { stdio: true, .. }))
-        );
-        stdio_flag || self.listen == "stdio://"
+        let stdio_flag = matches!(&self.command, Some(Command::AppServer(args)) if args.stdio);
+        stdio_flag || self.listen_args().listen == DEFAULT_LISTEN
     }
 }
 
 /// `app-server login` options; without either flag, the browser flow.
 #[derive(Debug, Default, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct LoginArgs {
     /// Sign in on another device: print a URL and a one-time code instead of using a browser
     /// callback on this machine.
-    #[arg(long, conflicts_with = "with_api_key")]
+    #[arg(long, visible_alias = "device-auth", conflicts_with = "with_api_key")]
     pub device_code: bool,
     /// Store an API key read from stdin (e.g. `printenv OPENAI_API_KEY | app-server login
     /// --with-api-key`).
     #[arg(long)]
     pub with_api_key: bool,
+    /// Print the sign-in URL instead of opening a browser (also the default where no browser can
+    /// be shown: no display, or an SSH session).
+    #[arg(long, conflicts_with_all = ["with_api_key", "device_code"])]
+    pub no_browser: bool,
+    /// Port of the browser login's callback server (default 1455, falling back to 1457; 0 picks
+    /// a free port).
+    #[arg(long, value_name = "PORT", conflicts_with_all = ["with_api_key", "device_code"])]
+    pub login_port: Option<u16>,
+    /// `login status`: the same as `app-server status` (Codex's spelling).
+    #[command(subcommand)]
+    pub command: Option<LoginCommand>,
+}
+
+/// Subcommands of `login`.
+#[derive(Debug, clap::Subcommand)]
+pub enum LoginCommand {
+    /// Show the stored credentials, as `app-server status`.
+    Status {
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Writes the `json/` or `typescript/` part of the schema set under `out` for the `generate-*`
@@ -265,28 +323,39 @@ pub struct LoginArgs {
 pub fn export_schema(command: &Command) -> std::io::Result<()> {
     use crate::commands::schema::{export, prettier};
     match command {
-        Command::GenerateJsonSchema { out }
-        | Command::AppServer(AppServerArgs {
-            command: Some(AppServerCommand::GenerateJsonSchema { out, .. }),
-            ..
-        }) => export("json/", out).map(drop),
+        Command::GenerateJsonSchema { out } => export("json/", out).map(drop),
         Command::GenerateTs { out } => export("typescript/", out).map(drop),
-        Command::AppServer(AppServerArgs {
-            command:
-                Some(AppServerCommand::GenerateTs {
-                    out, prettier: bin, ..
-                }),
-            ..
-        }) => {
-            let written = export("typescript/", out)?;
-            match bin {
-                Some(bin) => prettier(bin, &written),
-                None => Ok(()),
+        Command::AppServer(args) => match &args.command {
+            Some(AppServerCommand::GenerateJsonSchema { out, .. }) => {
+                export("json/", out).map(drop)
             }
-        }
+            Some(AppServerCommand::GenerateTs {
+                out, prettier: bin, ..
+            }) => {
+                let written = export("typescript/", out)?;
+                match bin {
+                    Some(bin) => prettier(bin, &written),
+                    None => Ok(()),
+                }
+            }
+            None => Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "not a schema export command",
+            )),
+        },
         _ => Err(std::io::Error::new(
             std::io::ErrorKind::InvalidInput,
             "not a schema export command",
         )),
+    }
+}
+
+impl Cli {
+    /// The browser login's callback port: `--login-port` of the server or of `login`.
+    pub fn login_port(&self) -> Option<u16> {
+        match &self.command {
+            Some(Command::Login(args)) => args.login_port.or(self.login_port),
+            _ => self.login_port,
+        }
     }
 }

@@ -26,7 +26,7 @@ pub struct ServerConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// `CODEX_HOME` names something that is not an existing directory.
-    #[error("CODEX_HOME {path} is not an existing directory: {source}")]
+    #[error("CODEX_HOME {path} is not an existing directory")]
     CodexHome {
         /// The value of `CODEX_HOME`.
         path: PathBuf,

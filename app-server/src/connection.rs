@@ -1,24 +1,62 @@
-//! One client connection: its writer task, its read loop with the in-flight limit and the barrier
-//! rule (PROTOCOL.md §1 "Pipelining and backpressure", "Ordering guarantee", "End of input").
+//! One client connection, whatever carries it (stdio, a WebSocket, a unix socket): its writer
+//! task, its read loop with the in-flight limit and the barrier rule (PROTOCOL.md §1
+//! "Pipelining and backpressure", "Ordering guarantee", "End of input"), and what happens when
+//! its client stops reading (§7 "Slow clients"). The framing is the transport's business: a
+//! [`Source`] yields classified messages, a writer future drains the outbox.
 
 use std::sync::{Arc, OnceLock};
 
 use protocol::RequestId;
-use tokio::io::{AsyncBufRead, AsyncWrite};
+use tokio::io::AsyncBufRead;
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
 use crate::dispatch;
-use crate::hub::{ConnectionId, Outbox};
+use crate::hub::{ConnectionId, Outbox, Overflow};
 use crate::state::ServerState;
-use crate::transport::{Incoming, LineReader, Outgoing, write_loop};
+use crate::transport::{Incoming, LineReader, Outgoing};
 
 /// At most this many requests of one connection run at once; at the limit the server stops
 /// reading that connection until one is answered.
 pub const MAX_IN_FLIGHT: usize = 128;
 
-/// Messages queued for the writer before producers wait (they wait; nothing is dropped).
-const OUTBOX_CAPACITY: usize = 256;
+/// Messages queued for the stdio writer before producers wait (they wait; nothing is dropped).
+pub(crate) const STDIO_OUTBOX_CAPACITY: usize = 256;
+
+/// Where one connection's messages come from: the framing (lines, WebSocket frames) turned into
+/// classified messages. `Ok(None)` is the end of input.
+pub(crate) trait Source: Send {
+    /// The next message, or `None` at end of input.
+    fn next(&mut self) -> impl Future<Output = std::io::Result<Option<Incoming>>> + Send;
+}
+
+impl<R: AsyncBufRead + Unpin + Send> Source for LineReader<R> {
+    fn next(&mut self) -> impl Future<Output = std::io::Result<Option<Incoming>>> + Send {
+        LineReader::next(self)
+    }
+}
+
+/// How a connection is served besides its framing.
+pub(crate) struct ServeOptions {
+    /// Messages its writer queue holds.
+    pub queue: usize,
+    /// What a full queue does.
+    pub overflow: Overflow,
+    /// Cancelled at server shutdown: the connection stops reading, as at end of input.
+    pub shutdown: CancellationToken,
+}
+
+impl ServeOptions {
+    /// stdio: a 256-message queue that producers wait on; no shutdown but end of input.
+    pub(crate) fn stdio() -> Self {
+        Self {
+            queue: STDIO_OUTBOX_CAPACITY,
+            overflow: Overflow::Wait,
+            shutdown: CancellationToken::new(),
+        }
+    }
+}
 
 /// Why serving a connection ended with an error.
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +70,12 @@ pub enum ServeError {
     /// The writer task panicked or was cancelled.
     #[error("writer task failed: {0}")]
     Writer(tokio::task::JoinError),
+    /// The client did not read its answers: its outbound queue filled up and it was
+    /// disconnected.
+    #[error(
+        "disconnected: the client did not read and its outbound queue of {0} messages filled up"
+    )]
+    SlowClient(usize),
 }
 
 /// What a successful `initialize` established for a connection.
@@ -79,11 +123,11 @@ impl Connection {
         self.session.get()
     }
 
-    /// Queues a message for this connection's writer; a closed writer (client gone) is ignored
-    /// here and reported by `serve`.
+    /// Queues a message for this connection's writer; a closed writer (client gone) or a
+    /// disconnect for overflow is ignored here and reported by `serve`.
     pub(crate) async fn send(&self, message: Outgoing) {
-        if self.outbox.send(message).await.is_err() {
-            tracing::debug!("output closed; message not written");
+        if let Err(err) = self.outbox.send(message).await {
+            tracing::debug!(cause = %err, "message not written");
         }
     }
 
@@ -95,21 +139,38 @@ impl Connection {
     }
 }
 
-/// Serves one connection until end of input, then lets every in-flight request finish and
-/// writes all answers before returning.
-pub(crate) async fn serve<R, W>(state: ServerState, reader: R, writer: W) -> Result<(), ServeError>
+/// Serves one connection until end of input (or shutdown), then lets every in-flight request
+/// finish and writes all answers before returning. `writer` drains the outbox into the
+/// transport; it returns once every sender is gone and everything was written.
+pub(crate) async fn serve<S, F, W>(
+    state: ServerState,
+    source: S,
+    writer: F,
+    options: ServeOptions,
+) -> Result<(), ServeError>
 where
-    R: AsyncBufRead + Unpin + Send + 'static,
-    W: AsyncWrite + Unpin + Send + 'static,
+    S: Source,
+    F: FnOnce(mpsc::Receiver<Outgoing>) -> W,
+    W: Future<Output = std::io::Result<()>> + Send + 'static,
 {
-    let (outbox, receiver) = mpsc::channel(OUTBOX_CAPACITY);
+    let (sender, receiver) = mpsc::channel(options.queue);
+    let disconnect = CancellationToken::new();
+    let outbox = Outbox::new(sender, options.overflow, disconnect.clone());
     let connection = Connection::open(&state, outbox);
     let id = connection.id();
-    let mut writer_task = tokio::spawn(write_loop(writer, receiver));
+    let mut writer_task = tokio::spawn(writer(receiver));
     let in_flight = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
+    let slow = || {
+        state.hub().unregister(id);
+        Err(ServeError::SlowClient(options.queue))
+    };
 
     let read_result = tokio::select! {
-        result = read_loop(&connection, LineReader::new(reader), &in_flight) => result,
+        result = read_loop(&connection, source, &in_flight, &options.shutdown) => result,
+        () = disconnect.cancelled() => {
+            writer_task.abort();
+            return slow();
+        }
         written = &mut writer_task => {
             state.hub().unregister(id);
             return writer_outcome(written);
@@ -120,6 +181,10 @@ where
     state.hub().cancel_pending(id);
     tokio::select! {
         _all_done = in_flight.acquire_many(MAX_IN_FLIGHT as u32) => {}
+        () = disconnect.cancelled() => {
+            writer_task.abort();
+            return slow();
+        }
         written = &mut writer_task => {
             state.hub().unregister(id);
             return writer_outcome(written);
@@ -148,13 +213,18 @@ fn writer_outcome(
 /// our own server requests and notifications take none, so a full window of requests waiting on
 /// a client's answer can still receive it. After a barrier request the loop waits until it was
 /// answered.
-async fn read_loop<R: AsyncBufRead + Unpin>(
+async fn read_loop<S: Source>(
     connection: &Arc<Connection>,
-    mut lines: LineReader<R>,
+    mut source: S,
     in_flight: &Arc<Semaphore>,
+    shutdown: &CancellationToken,
 ) -> std::io::Result<()> {
     loop {
-        let Some(incoming) = lines.next().await? else {
+        let next = tokio::select! {
+            next = source.next() => next?,
+            () = shutdown.cancelled() => None,
+        };
+        let Some(incoming) = next else {
             return Ok(());
         };
         match incoming {

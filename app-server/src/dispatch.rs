@@ -141,18 +141,6 @@ impl AfterResponse {
             }
         }
     }
-
-    /// Applies the `initialize` completion now and keeps the notifications for [`Self::apply`]
-    /// (a transport that cannot act between writing the response and reading the next request).
-    pub(crate) fn initialize_now(&mut self, connection: &Connection) {
-        self.0.retain(|action| match action {
-            Deferred::Initialize(session, opt_out) => {
-                connection.complete_initialize(session.clone(), opt_out.clone());
-                false
-            }
-            Deferred::Notify(_) | Deferred::Signal(_) => true,
-        });
-    }
 }
 
 /// The transport-neutral pipeline of one request: parse → validate → gate → handle, with a

@@ -16,6 +16,7 @@ use protocol::methods::{
 use protocol::{RequestId, ServerNotification, ServerNotificationEnvelope, ServerRequest};
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
 
 use crate::transport::Outgoing;
 
@@ -23,8 +24,77 @@ use crate::transport::Outgoing;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ConnectionId(u64);
 
-/// The sending side of a connection's writer task.
-pub(crate) type Outbox = mpsc::Sender<Outgoing>;
+/// What a connection's outbox does when its writer's queue is full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overflow {
+    /// Wait until the writer made room (stdio: the one client is the process's reason to live,
+    /// and backpressure reaches it through the pipe).
+    Wait,
+    /// Disconnect the client (WebSocket and unix socket, as Codex does): a client that sends and
+    /// never reads costs at most one full queue, never unbounded memory, and never slows the
+    /// broadcast to the others.
+    Disconnect,
+}
+
+/// Why a message was not queued for a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum OutboxClosed {
+    /// The writer is gone (client gone, or disconnected).
+    #[error("connection output closed")]
+    Closed,
+    /// The queue was full and the connection was disconnected for it.
+    #[error("connection disconnected: its outbound queue was full")]
+    Overflowed,
+}
+
+/// The sending side of a connection's writer task, with its overflow policy.
+#[derive(Clone)]
+pub(crate) struct Outbox {
+    sender: mpsc::Sender<Outgoing>,
+    overflow: Overflow,
+    disconnect: CancellationToken,
+}
+
+impl Outbox {
+    /// An outbox feeding `sender`; `disconnect` is cancelled when a [`Overflow::Disconnect`]
+    /// connection overflows.
+    pub(crate) fn new(
+        sender: mpsc::Sender<Outgoing>,
+        overflow: Overflow,
+        disconnect: CancellationToken,
+    ) -> Self {
+        Self {
+            sender,
+            overflow,
+            disconnect,
+        }
+    }
+
+    /// Queues `message` under the connection's policy.
+    pub(crate) async fn send(&self, message: Outgoing) -> Result<(), OutboxClosed> {
+        match self.overflow {
+            Overflow::Wait => self
+                .sender
+                .send(message)
+                .await
+                .map_err(|_| OutboxClosed::Closed),
+            Overflow::Disconnect => match self.sender.try_send(message) {
+                Ok(()) => Ok(()),
+                Err(mpsc::error::TrySendError::Closed(_)) => Err(OutboxClosed::Closed),
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    if !self.disconnect.is_cancelled() {
+                        tracing::warn!(
+                            capacity = self.sender.max_capacity(),
+                            "disconnecting a slow client: its outbound queue is full"
+                        );
+                    }
+                    self.disconnect.cancel();
+                    Err(OutboxClosed::Overflowed)
+                }
+            },
+        }
+    }
+}
 
 /// A client's answer to a server request: its `result`, or its `error` object as sent.
 pub type ServerRequestOutcome = Result<Value, Value>;
@@ -149,8 +219,9 @@ impl Hub {
     }
 
     /// Sends `notification` to every initialized connection that did not opt out of its method,
-    /// stamped once with the time it was emitted (`emittedAtMs`). Waits while a connection's
-    /// outbox is full (never drops); a closed connection is skipped.
+    /// stamped once with the time it was emitted (`emittedAtMs`). A [`Overflow::Wait`]
+    /// connection (stdio) is waited for while its queue is full; a [`Overflow::Disconnect`] one
+    /// is disconnected instead; a closed connection is skipped.
     pub async fn broadcast(&self, notification: ServerNotification) {
         let method = notification_method(&notification);
         let notification = ServerNotificationEnvelope {

@@ -1,12 +1,14 @@
 //! The app-server: a JSON-RPC server speaking the Codex app-server stdio dialect
-//! (`protocol/PROTOCOL.md`) in front of the credential logic.
+//! (`protocol/PROTOCOL.md`) in front of the credential logic, on stdio, a WebSocket or a unix
+//! socket.
 //!
 //! It does not decide anything about credentials (that is auth-core's job), never writes to
 //! stdout except through the single writer task of `transport`, and never reads environment
 //! variables outside [`ServerConfig::from_env`].
 //!
-//! Layout: `transport` (bytes ↔ envelopes, the writer task), `connection` (read loop, in-flight
-//! limit, barriers, end of input), `dispatch` (method names → typed params → handlers, handshake
+//! Layout: `transport` (bytes ↔ envelopes, the line writer), `connection` (the one connection
+//! engine of every transport: read loop, in-flight limit, barriers, end of input, slow
+//! clients), `network` (the WebSocket and unix-socket listeners), `dispatch` (method names → typed params → handlers, handshake
 //! gate), `handlers/` (one file per method family), `hub` (broadcast and server requests),
 //! `error` (the only place codes are chosen), `state` and `config` (shared state, startup config),
 //! `cli` (command line and schema export), `commands/` (the subcommands other than serving).
@@ -17,10 +19,13 @@ pub mod commands;
 pub mod config;
 pub mod connection;
 mod convert;
+#[cfg(feature = "demo")]
+mod demo;
 pub mod dispatch;
 pub mod error;
 mod external_host;
 mod handlers;
+pub mod hints;
 pub mod hub;
 mod logins;
 pub mod network;
@@ -46,10 +51,12 @@ where
     R: AsyncRead + Unpin + Send + 'static,
     W: AsyncWrite + Unpin + Send + 'static,
 {
+    let lines = transport::LineReader::new(BufReader::with_capacity(64 * 1024, reader));
     let served = connection::serve(
         state.clone(),
-        BufReader::with_capacity(64 * 1024, reader),
-        writer,
+        lines,
+        |outbox| transport::write_loop(writer, outbox),
+        connection::ServeOptions::stdio(),
     )
     .await;
     // End of input (PROTOCOL.md §1): after every answer is written, cancel the active login; its

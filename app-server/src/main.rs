@@ -2,6 +2,7 @@
 //! subcommand (`login`, `logout`, `status`, `refresh`, `generate-*`) whose output goes to stdout.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use app_server::cli::{Cli, Command};
@@ -23,7 +24,13 @@ pub fn main() -> ExitCode {
         Some(command) => commands::run_with_std_streams(&cli, command).map_err(Into::into),
     };
     result.unwrap_or_else(|err: anyhow::Error| {
-        tracing::error!(cause = format!("{err:#}"), "app-server failed");
+        // One style for every failure a user sees: `error: …` and, where one helps, a hint;
+        // never a log line.
+        let mut stderr = std::io::stderr();
+        let _ = writeln!(stderr, "error: {err:#}");
+        if let Some(hint) = app_server::hints::for_error(&err) {
+            let _ = writeln!(stderr, "hint: {hint}");
+        }
         ExitCode::FAILURE
     })
 }

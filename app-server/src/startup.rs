@@ -3,7 +3,6 @@
 
 use std::path::PathBuf;
 
-use auth_core::fake_issuer::FakeIssuer;
 use auth_core::manager::{AuthManager, ManagerOptions};
 use auth_core::{config as core_config, config::Config};
 
@@ -26,6 +25,9 @@ pub enum StartupError {
     /// The demo issuer could not start.
     #[error("demo issuer failed to start: {0}")]
     Demo(std::io::Error),
+    /// `--demo` in a build without the `demo` feature.
+    #[error("--demo is not available: this build has no demo issuer (cargo feature `demo`)")]
+    NoDemo,
 }
 
 /// What a started server holds on to besides its state.
@@ -33,27 +35,31 @@ pub struct Started {
     /// The shared state to serve.
     pub state: ServerState,
     /// The embedded issuer of `--demo`, kept alive for the process.
-    pub demo_issuer: Option<FakeIssuer>,
-    /// The temporary home of `--demo` without `CODEX_HOME`, deleted at exit.
-    pub demo_home: Option<tempfile::TempDir>,
+    #[cfg(feature = "demo")]
+    pub demo: Option<crate::demo::Demo>,
 }
 
 /// Builds the state for `cli`: `CODEX_HOME`, `config.toml` with the flag overrides, the URL
 /// overrides of the environment, and, with `--demo`, an embedded local issuer.
 pub async fn start(cli: &Cli) -> Result<Started, StartupError> {
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-    let (demo_issuer, demo_home) = if cli.demo {
-        let issuer = FakeIssuer::start().await.map_err(StartupError::Demo)?;
-        let home = match var("CODEX_HOME") {
-            Some(_) => None,
-            None => Some(tempfile::tempdir().map_err(StartupError::Demo)?),
-        };
-        (Some(issuer), home)
-    } else {
-        (None, None)
+    #[cfg(not(feature = "demo"))]
+    if cli.demo {
+        return Err(StartupError::NoDemo);
+    }
+    #[cfg(feature = "demo")]
+    let demo_home = match (cli.demo, var("CODEX_HOME")) {
+        (true, None) => Some(crate::demo::home()?),
+        _ => None,
     };
-    let mut server =
-        ServerConfig::from_env_with_home(demo_home.as_ref().map(|d| d.path().to_path_buf()))?;
+    #[cfg(not(feature = "demo"))]
+    let demo_home = None;
+    let mut server = ServerConfig::from_env_with_home(demo_home)?;
+    #[cfg(feature = "demo")]
+    let demo = match cli.demo {
+        true => Some(crate::demo::Demo::start(&server.codex_home).await?),
+        false => None,
+    };
     let mut config = core_config::load_with(&server.codex_home, &cli.overrides())?;
     apply_flags(&mut config, &cli.config);
     // Managed requirements come last: an administrator's rules beat the user's.
@@ -75,16 +81,12 @@ pub async fn start(cli: &Cli) -> Result<Started, StartupError> {
     {
         opts.issuer = issuer;
     }
-    if let Some(port) = cli.login_port {
+    if let Some(port) = cli.login_port() {
         opts.callback_port = port;
     }
-    if let Some(issuer) = &demo_issuer {
-        opts.issuer = issuer.url();
-        opts.refresh_url = Some(issuer.token_url());
-        opts.revoke_url = Some(issuer.revoke_url());
-        opts.callback_port = cli.login_port.unwrap_or(0);
-        tracing::warn!(issuer = %issuer.url(), codex_home = %server.codex_home.display(),
-            "demo mode: signing in against an embedded local issuer");
+    #[cfg(feature = "demo")]
+    if let Some(demo) = &demo {
+        demo.apply(&mut opts, cli.login_port());
     }
     let auth = AuthManager::new(opts).map_err(|e| StartupError::Manager(e.to_string()))?;
     match auth.enforce_login_restrictions().await {
@@ -95,8 +97,8 @@ pub async fn start(cli: &Cli) -> Result<Started, StartupError> {
     server.codex_home = canonical(server.codex_home);
     Ok(Started {
         state: ServerState::new(server, auth),
-        demo_issuer,
-        demo_home,
+        #[cfg(feature = "demo")]
+        demo,
     })
 }
 
@@ -106,6 +108,46 @@ pub const REQUIREMENTS_ENV: &str = "CODEX_APP_SERVER_REQUIREMENTS_FILE";
 /// Codex's managed requirements file on this platform (Unix only).
 fn system_requirements() -> Option<PathBuf> {
     cfg!(unix).then(|| PathBuf::from(core_config::SYSTEM_REQUIREMENTS_PATH))
+}
+
+/// Whether `login` may open a browser: not in an SSH session or, on Linux and the BSDs, without a
+/// display, unless `BROWSER` names one.
+pub fn browser_available() -> bool {
+    let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+    if set("BROWSER") {
+        return true;
+    }
+    if set("SSH_CONNECTION") || set("SSH_TTY") {
+        return false;
+    }
+    cfg!(any(target_os = "macos", target_os = "windows"))
+        || set("DISPLAY")
+        || set("WAYLAND_DISPLAY")
+}
+
+/// `login` signs in even where `CODEX_HOME` (or `~/.codex`) does not exist yet: creates it with
+/// mode 0700. Other commands and the server leave a missing home alone.
+pub fn create_codex_home_if_missing(cli: &Cli) -> std::io::Result<()> {
+    if cli.demo {
+        return Ok(());
+    }
+    let home = match std::env::var_os("CODEX_HOME").filter(|v| !v.is_empty()) {
+        Some(home) => PathBuf::from(home),
+        None => match std::env::home_dir() {
+            Some(dir) => dir.join(".codex"),
+            None => return Ok(()),
+        },
+    };
+    create_private_dir(&home)
+}
+
+/// Creates `dir` (and missing parents) with mode 0700; an existing directory is left as it is.
+pub(crate) fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
 }
 
 fn canonical(path: PathBuf) -> PathBuf {

@@ -1,6 +1,13 @@
 //! The process's own stdin and stdout for the stdio server, as pipes driven by the reactor
 //! where possible: tokio's `stdin()`/`stdout()` hop to the blocking thread pool for every read
 //! and write, which dominated the cost of a `getAuthStatus`.
+//!
+//! A reactor-driven pipe must be non-blocking, and `O_NONBLOCK` belongs to the open file
+//! description, which stdin and stdout share with the parent (and with stderr after `2>&1`):
+//! setting it there made the parent's next write fail with `EAGAIN`, even after we exited. So
+//! the pipe is opened again through `/proc/self/fd/N`, which gives this process a description
+//! of its own for the same pipe; only that one is made non-blocking. Where that is impossible
+//! (not a pipe, no `/proc`), tokio's blocking stdin/stdout are used and no flag is touched.
 
 use tokio::io::AsyncWrite;
 
@@ -24,27 +31,17 @@ pub enum StdoutWriter {
     Blocking(tokio::io::Stdout),
 }
 
-/// stdin and stdout for [`crate::run`], as pipes driven by the reactor where possible (a hop to
-/// the blocking pool per read and per write dominated the cost of a `getAuthStatus`). stdout
-/// stays blocking when stderr shares its open file (`2>&1`): making it non-blocking would make
-/// log writes fail when the pipe is full. Must be called inside the tokio runtime.
+/// stdin and stdout for [`crate::run`], as pipes driven by the reactor where possible, on open
+/// file descriptions of their own (the inherited ones are never made non-blocking). Must be
+/// called inside the tokio runtime.
 pub fn stdio() -> (StdinReader, StdoutWriter) {
     #[cfg(unix)]
     {
         use std::os::fd::AsFd;
-        let input = std::io::stdin()
-            .as_fd()
-            .try_clone_to_owned()
-            .ok()
+        let input = private_pipe(std::io::stdin().as_fd(), false)
             .and_then(|fd| tokio::net::unix::pipe::Receiver::from_owned_fd(fd).ok());
-        let output = match shares_stderr() {
-            true => None,
-            false => std::io::stdout()
-                .as_fd()
-                .try_clone_to_owned()
-                .ok()
-                .and_then(|fd| tokio::net::unix::pipe::Sender::from_owned_fd(fd).ok()),
-        };
+        let output = private_pipe(std::io::stdout().as_fd(), true)
+            .and_then(|fd| tokio::net::unix::pipe::Sender::from_owned_fd(fd).ok());
         (
             input.map_or_else(
                 || StdinReader::Blocking(tokio::io::stdin()),
@@ -65,23 +62,28 @@ pub fn stdio() -> (StdinReader, StdoutWriter) {
     }
 }
 
-/// Whether stdout and stderr are the same pipe (then stdout must stay blocking).
+/// A new open file description, already non-blocking, of the pipe behind `fd`; `None` when `fd`
+/// is not a pipe or cannot be reopened (then nothing was changed). Opening a pipe's
+/// `/proc/self/fd/N` non-blocking never waits, even when the other end is gone.
 #[cfg(unix)]
-fn shares_stderr() -> bool {
-    use std::os::unix::fs::MetadataExt;
-    let meta = |fd: std::os::fd::BorrowedFd<'_>| {
-        fd.try_clone_to_owned()
-            .map(std::fs::File::from)
-            .and_then(|f| f.metadata())
-            .map(|m| (m.dev(), m.ino()))
-    };
-    use std::os::fd::AsFd;
-    match (
-        meta(std::io::stdout().as_fd()),
-        meta(std::io::stderr().as_fd()),
-    ) {
-        (Ok(out), Ok(err)) => out == err,
-        _ => true,
+fn private_pipe(fd: std::os::fd::BorrowedFd<'_>, write: bool) -> Option<std::os::fd::OwnedFd> {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    let file = std::fs::File::from(fd.try_clone_to_owned().ok()?);
+    if !file.metadata().ok()?.file_type().is_fifo() {
+        return None;
+    }
+    let reopened = std::fs::OpenOptions::new()
+        .read(!write)
+        .write(write)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(format!("/proc/self/fd/{}", fd.as_raw_fd()));
+    match reopened {
+        Ok(file) => Some(file.into()),
+        Err(err) => {
+            tracing::debug!(cause = %err, write, "pipe not reopened; blocking stdio");
+            None
+        }
     }
 }
 

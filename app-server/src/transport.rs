@@ -1,4 +1,5 @@
-//! The stdio transport: bytes and envelopes, never method names (PROTOCOL.md §1).
+//! The stdio dialect: bytes and envelopes, never method names (PROTOCOL.md §1). Lines here; a
+//! WebSocket text frame carries exactly one such message (`network::websocket`).
 //!
 //! [`LineReader`] turns input bytes into classified [`Incoming`] messages, enforcing the 1 MiB
 //! line limit without buffering the excess; [`write_loop`] is the only owner of the output and
@@ -175,6 +176,11 @@ impl<R: AsyncBufRead + Unpin> LineReader<R> {
     }
 }
 
+/// The answer to a message over [`MAX_LINE_BYTES`] (a WebSocket frame, like a line).
+pub(crate) fn too_long() -> Incoming {
+    invalid(None, RpcError::line_too_long())
+}
+
 fn invalid(id: Option<RequestId>, err: RpcError) -> Incoming {
     Incoming::Invalid(JSONRPCError {
         id,
@@ -281,6 +287,13 @@ pub async fn write_loop<W: AsyncWrite + Unpin>(
         std::io::ErrorKind::BrokenPipe => Ok(()),
         _ => Err(err),
     })
+}
+
+/// `message` as compact JSON, without a `"jsonrpc"` member (a WebSocket text frame).
+pub(crate) fn to_json(message: &Outgoing) -> std::io::Result<String> {
+    let json = serde_json::to_string(message)?;
+    tracing::trace!(bytes = json.len(), "sent"); // never the content: it carries tokens
+    Ok(json)
 }
 
 /// Appends `message` as one compact JSON line.

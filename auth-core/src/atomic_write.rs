@@ -11,7 +11,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use rand::Rng;
-use rand::distributions::Alphanumeric;
+use rand::distr::Alphanumeric;
 
 /// Symlink hops followed before giving up (the kernel's own limit is 40).
 const MAX_SYMLINK_HOPS: usize = 40;
@@ -92,7 +92,7 @@ pub(crate) fn create_dir_private(dir: &Path) -> io::Result<()> {
 fn create_temp(dir: &Path, name: &std::ffi::OsStr) -> io::Result<(PathBuf, File)> {
     let mut last_err = None;
     for _ in 0..8 {
-        let suffix: String = rand::thread_rng()
+        let suffix: String = rand::rng()
             .sample_iter(&Alphanumeric)
             .take(12)
             .map(char::from)

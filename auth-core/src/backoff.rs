@@ -26,7 +26,7 @@ pub struct RandomJitter;
 
 impl Jitter for RandomJitter {
     fn factor(&self) -> f64 {
-        rand::thread_rng().gen_range(0.8..=1.2)
+        rand::rng().random_range(0.8..=1.2)
     }
 }
 

@@ -330,14 +330,14 @@ mod tests {
         let valid_body = URL_SAFE_NO_PAD.encode(br#"{"exp":12,"email":"x"}"#);
         let mut decoded = 0;
         for i in 0..10_000 {
-            let len = rng.gen_range(0..64);
+            let len = rng.random_range(0..64);
             let mut s: String = (0..len)
                 .map(|_| {
-                    if rng.gen_bool(0.05) {
+                    if rng.random_bool(0.05) {
                         // arbitrary unicode scalar, including multi-byte chars
-                        char::from_u32(rng.gen_range(0..0x11_0000)).unwrap_or('\u{fffd}')
+                        char::from_u32(rng.random_range(0..0x11_0000)).unwrap_or('\u{fffd}')
                     } else {
-                        ALPHABET[rng.gen_range(0..ALPHABET.len())] as char
+                        ALPHABET[rng.random_range(0..ALPHABET.len())] as char
                     }
                 })
                 .collect();

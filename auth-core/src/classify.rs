@@ -98,8 +98,8 @@ pub enum TransientKind {
         /// The parsed `Retry-After`, relative to the response time.
         retry_after: Option<Duration>,
     },
-    /// A transport failure; the string is a short error kind (`"connection refused"`, `"dns"`,
-    /// ...), never a URL or a body.
+    /// A transport failure: the host and a short error kind (`"could not reach auth.openai.com
+    /// (dns)"`, `"connection refused"`, ...), never a whole URL or a body.
     Network(String),
     /// The request timed out.
     Timeout,

@@ -150,10 +150,14 @@ pub(crate) fn check_http_url(url: &str) -> Result<url::Url, EndpointError> {
     }
 }
 
-/// Maps a reqwest failure to a short kind, never its `Display` (which can contain the URL).
+/// Maps a reqwest failure to a short kind and the host it could not reach, never its `Display`
+/// (which can contain the whole URL).
 pub(crate) fn transport_error(err: reqwest::Error) -> AttemptError {
     AttemptError::Transient(match transport_kind(&err) {
-        Some(kind) => TransientKind::Network(kind.to_owned()),
+        Some(kind) => TransientKind::Network(match err.url().and_then(|u| u.host_str()) {
+            Some(host) => format!("could not reach {host} ({kind})"),
+            None => kind.to_owned(),
+        }),
         None => TransientKind::Timeout,
     })
 }

@@ -188,7 +188,7 @@ async fn slow_endpoint_times_out() {
 }
 
 #[tokio::test]
-async fn connection_refused_is_transient_and_leaks_nothing() {
+async fn connection_refused_is_transient_names_the_host_and_leaks_nothing() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     drop(listener);
@@ -197,7 +197,9 @@ async fn connection_refused_is_transient_and_leaks_nothing() {
     let err = ep.refresh(&Secret::new(REFRESH), now()).await.unwrap_err();
     assert_eq!(
         err,
-        AttemptError::Transient(TransientKind::Network("connection refused".into()))
+        AttemptError::Transient(TransientKind::Network(
+            "could not reach 127.0.0.1 (connection refused)".into()
+        ))
     );
     let text = format!("{err} {err:?}");
     assert!(

@@ -58,14 +58,6 @@ pub const ACCOUNT_UPDATED: &str = "account/updated";
 /// `account/login/completed` (server notification, v2).
 pub const ACCOUNT_LOGIN_COMPLETED: &str = "account/login/completed";
 
-/// `account/subscribe` (client request, network transport only, §7): returns a subscription id.
-pub const ACCOUNT_SUBSCRIBE: &str = "account/subscribe";
-/// `account/unsubscribe` (client request, network transport only, §7): ends a subscription.
-pub const ACCOUNT_UNSUBSCRIBE: &str = "account/unsubscribe";
-/// `account/subscription` (server push, network transport only, §7): one server notification
-/// delivered to a subscription.
-pub const ACCOUNT_SUBSCRIPTION: &str = "account/subscription";
-
 /// `account/chatgptAuthTokens/refresh` (server request, §4.15).
 pub const ACCOUNT_CHATGPT_AUTH_TOKENS_REFRESH: &str = "account/chatgptAuthTokens/refresh";
 

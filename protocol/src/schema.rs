@@ -91,10 +91,6 @@ pub fn generate() -> Vec<GeneratedFile> {
     add::<ReportUnauthorizedParams>(&mut files, ToServer);
     add::<ReportUnauthorizedResponse>(&mut files, ToClient);
     // Network transport (§7).
-    add::<AccountSubscribeResponse>(&mut files, ToClient);
-    add::<AccountUnsubscribeParams>(&mut files, ToServer);
-    add::<AccountUnsubscribeResponse>(&mut files, ToClient);
-    add::<AccountSubscriptionParams>(&mut files, ToClient);
     add_indexes(&mut files);
     files.sort();
     files

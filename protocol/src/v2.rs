@@ -5,8 +5,6 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use crate::jsonrpc::JSONRPCErrorError;
-use crate::methods::ServerNotification;
 use crate::v1::{AuthMode, PlanType};
 
 /// The signed-in account, tagged by `type` (note the camel-case `"apiKey"`).
@@ -348,40 +346,4 @@ pub struct ReportUnauthorizedResponse {
     pub refresh_failure: Option<Option<RefreshFailure>>,
     /// True when this report ended in a successful refresh.
     pub refreshed: bool,
-}
-
-/// Result of `account/subscribe` (network transport only, PROTOCOL.md §7): the subscription id,
-/// which every `account/subscription` push of this subscription carries.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
-#[ts(export_to = "v2/")]
-pub struct AccountSubscribeResponse(pub String);
-
-/// Params of `account/unsubscribe` (network transport only, §7): positional, a one-element array
-/// holding the subscription id returned by `account/subscribe`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
-#[ts(export_to = "v2/")]
-pub struct AccountUnsubscribeParams(pub [String; 1]);
-
-/// Result of `account/unsubscribe`: true when the subscription was active and is now ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
-#[ts(export_to = "v2/")]
-pub struct AccountUnsubscribeResponse(pub bool);
-
-/// Params of the `account/subscription` push (network transport only, §7). Each server
-/// notification arrives with `result` set to the notification (`{"method", "params"}`); when the
-/// server drops a subscriber that could not keep up, one last push carries `error` instead.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
-#[serde(rename_all = "camelCase")]
-#[ts(export_to = "v2/")]
-pub struct AccountSubscriptionParams {
-    /// The id returned by `account/subscribe`.
-    pub subscription: String,
-    /// The notification, exactly as stdio would send it (without `"jsonrpc"`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
-    pub result: Option<ServerNotification>,
-    /// Why the subscription ended (the last push of a dropped subscriber).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional)]
-    pub error: Option<JSONRPCErrorError>,
 }

@@ -35,6 +35,10 @@ fn app(home: &Path, issuer: &FakeIssuer, args: &[&str]) -> Command {
         .env_remove("CODEX_API_KEY")
         .env_remove("OPENAI_API_KEY")
         .env_remove("RUST_LOG")
+        // No browser is ever opened by a test.
+        .env_remove("BROWSER")
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -168,7 +172,7 @@ async fn an_empty_api_key_is_refused() {
 }
 
 #[tokio::test]
-async fn a_dead_refresh_token_gives_exit_two_with_one_token_request() {
+async fn a_dead_refresh_token_gives_exit_three_with_one_token_request() {
     let issuer = FakeIssuer::start().await.unwrap();
     let home = tempfile::tempdir().unwrap();
     seed_stale(home.path(), &issuer);
@@ -178,24 +182,24 @@ async fn a_dead_refresh_token_gives_exit_two_with_one_token_request() {
         json!({"error": {"code": "refresh_token_reused"}}),
     )]);
     let refresh = run(home.path(), &issuer, &["refresh"]).await;
-    assert_exit(&refresh, 2);
+    assert_exit(&refresh, 3);
     let stderr = text(&refresh.stderr);
     assert!(stderr.contains("already used"), "{stderr}");
     assert!(stderr.contains("app-server login"), "{stderr}");
     assert_eq!(issuer.count(Endpoint::Refresh), 1);
 
     let status = run(home.path(), &issuer, &["status"]).await;
-    assert_exit(&status, 2);
+    assert_exit(&status, 3);
     assert!(text(&status.stdout).contains("sign in again"));
     let (code, json) = status_json(home.path(), &issuer).await;
-    assert_eq!(code, 2);
+    assert_eq!(code, 3);
     assert_eq!(json["authMethod"], "chatgpt");
     assert_eq!(json["signedIn"], json!(false));
     assert_eq!(json["reloginRequired"], json!(true));
     assert_eq!(json["refreshFailure"]["reason"], "exhausted");
     assert_eq!(json["refreshFailure"]["transient"], json!(false));
     // The remembered failure is honoured by a later `refresh` too.
-    assert_exit(&run(home.path(), &issuer, &["refresh"]).await, 2);
+    assert_exit(&run(home.path(), &issuer, &["refresh"]).await, 3);
     assert_eq!(
         issuer.count(Endpoint::Refresh),
         1,
@@ -313,9 +317,11 @@ async fn browser_login_prints_the_url_and_completes_when_the_browser_comes_back(
     output.stderr = shown.into_bytes();
     assert_exit(&output, 0);
     assert!(text(&output.stdout).contains("Signed in with ChatGPT as user@example.com"));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("--device-auth"), "the headless hint");
     assert!(
-        text(&output.stderr).contains("--device-code"),
-        "the headless hint"
+        stderr.contains("Open this URL"),
+        "no display: the URL is printed, no browser tried: {stderr}"
     );
     assert_no_progress_drawn(&text(&output.stderr));
     assert_eq!(issuer.count(Endpoint::AuthorizationCode), 1);
@@ -397,13 +403,14 @@ async fn a_terminal_gets_a_spinner_while_the_login_waits() {
     let (mut out, mut err) = (Vec::new(), Vec::new());
     let login = Subcommand::Login(LoginArgs {
         device_code: true,
-        with_api_key: false,
+        ..LoginArgs::default()
     });
     let mut console = Console {
         stdin: &mut std::io::empty(),
         out: &mut out,
         err: &mut err,
         progress: true,
+        browser: false,
     };
     let exit = commands::execute(&auth, &login, &mut console)
         .await
@@ -457,4 +464,166 @@ async fn the_fake_issuer_runs_as_its_own_process() {
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     assert!(home.path().join("auth.json").exists());
     issuer.kill().await.unwrap();
+}
+
+/// `app-server --demo <args>` as a newcomer runs it: no `CODEX_HOME`, `HOME` and
+/// `XDG_STATE_HOME` inside `root`, nothing else inherited that could point elsewhere.
+fn demo(root: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_app-server-smoke"));
+    command
+        .arg("--demo")
+        .args(args)
+        .env("HOME", root)
+        .env("XDG_STATE_HOME", root.join("state"))
+        .env_remove("CODEX_HOME")
+        .env_remove("CODEX_REFRESH_TOKEN_URL_OVERRIDE")
+        .env_remove("CODEX_REVOKE_TOKEN_URL_OVERRIDE")
+        .env_remove("CODEX_APP_SERVER_LOGIN_ISSUER")
+        .env_remove("CODEX_API_KEY")
+        .env_remove("OPENAI_API_KEY")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    command
+}
+
+async fn run_demo(root: &Path, args: &[&str]) -> Output {
+    finish(demo(root, args).spawn().expect("spawn app-server")).await
+}
+
+/// The demo is a place to walk through the product in separate commands: a device-code sign-in
+/// (approved by the embedded issuer by itself), then status, a forced refresh and logout, each
+/// its own process with its own embedded issuer, all on one persistent demo home.
+#[tokio::test]
+async fn the_demo_keeps_its_sign_in_between_commands() {
+    let root = tempfile::tempdir().unwrap();
+    let login = run_demo(root.path(), &["login", "--device-auth"]).await;
+    assert_exit(&login, 0);
+    let stderr = text(&login.stderr);
+    assert!(
+        stderr.contains("approves device codes by itself"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("WARN"),
+        "the banner is not a log line: {stderr}"
+    );
+    let home = root.path().join("state/app-server/demo");
+    assert!(home.join("auth.json").is_file(), "{stderr}");
+
+    let status = run_demo(root.path(), &["login", "status"]).await;
+    assert_exit(&status, 0);
+    assert!(text(&status.stdout).contains("Signed in with ChatGPT"));
+    let before = std::fs::read_to_string(home.join("auth.json")).unwrap();
+    let refresh = run_demo(root.path(), &["refresh"]).await;
+    assert_exit(&refresh, 0);
+    let after = std::fs::read_to_string(home.join("auth.json")).unwrap();
+    assert_ne!(
+        before, after,
+        "a later process's issuer accepted the refresh token"
+    );
+    assert!(!home.join("auth.json.refresh-failure").exists());
+
+    assert_exit(&run_demo(root.path(), &["logout"]).await, 0);
+    assert_exit(&run_demo(root.path(), &["status"]).await, 1);
+}
+
+/// A mistyped flag is clap's usage error (2); "sign in again" is 3, so scripts can tell them apart.
+#[tokio::test]
+async fn a_usage_error_exits_two_which_no_outcome_uses() {
+    let issuer = FakeIssuer::start().await.unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let typo = run(home.path(), &issuer, &["status", "--jsn"]).await;
+    assert_exit(&typo, 2);
+    assert!(text(&typo.stderr).starts_with("error: unexpected argument"));
+    assert_ne!(Exit::ReloginRequired as i32, 2);
+}
+
+/// `login` creates a missing `CODEX_HOME` (0700); a failure elsewhere is one `error:` line with
+/// its cause once and a hint, never a timestamped log line.
+#[tokio::test]
+async fn login_creates_a_missing_home_and_other_commands_explain_it() {
+    let issuer = FakeIssuer::start().await.unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let missing = root.path().join("new-home");
+
+    let status = run(&missing, &issuer, &["status"]).await;
+    assert_exit(&status, 1);
+    let stderr = text(&status.stderr);
+    let first = stderr.lines().next().unwrap_or_default();
+    assert!(first.starts_with("error: CODEX_HOME "), "{stderr}");
+    assert_eq!(
+        stderr.matches("No such file or directory").count(),
+        1,
+        "{stderr}"
+    );
+    assert!(stderr.contains("hint: create it"), "{stderr}");
+    assert!(!missing.exists(), "status does not create the home");
+
+    let mut child = app(&missing, &issuer, &["login", "--with-api-key"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"sk-new-home\n").await.unwrap();
+    drop(stdin);
+    assert_exit(&finish(child).await, 0);
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&missing).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o700);
+    assert!(missing.join("auth.json").is_file());
+}
+
+/// Where a browser can be shown, `login` opens the URL itself (`BROWSER` names a script that
+/// records what it was asked to open); `--no-browser` only prints it.
+#[tokio::test]
+async fn login_opens_the_browser_unless_told_not_to() {
+    let issuer = FakeIssuer::start().await.unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let opened = home.path().join("opened-url");
+    let browser = home.path().join("browser.sh");
+    std::fs::write(
+        &browser,
+        format!("#!/bin/sh\nprintf '%s' \"$1\" > '{}'\n", opened.display()),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&browser, std::fs::Permissions::from_mode(0o700)).unwrap();
+
+    for (flags, expect_opened) in [(&["--no-browser"][..], false), (&[][..], true)] {
+        let _ = std::fs::remove_file(&opened);
+        let mut args = vec!["login", "--login-port", "0"];
+        args.extend_from_slice(flags);
+        let mut child = app(home.path(), &issuer, &args)
+            .env("BROWSER", &browser)
+            .spawn()
+            .unwrap();
+        let mut stderr = BufReader::new(child.stderr.take().unwrap());
+        let url = loop {
+            let mut line = String::new();
+            let read = tokio::time::timeout(TIMEOUT, stderr.read_line(&mut line))
+                .await
+                .expect("the URL is printed")
+                .unwrap();
+            assert!(read > 0, "stderr ended before the URL");
+            if line
+                .trim()
+                .starts_with(&format!("{}/oauth/authorize?", issuer.url()))
+            {
+                break line.trim().to_owned();
+            }
+        };
+        // The script runs detached from the login; give it a moment to write.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while expect_opened && !opened.exists() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        match expect_opened {
+            true => assert_eq!(std::fs::read_to_string(&opened).unwrap(), url),
+            false => assert!(!opened.exists(), "--no-browser opened {url}"),
+        }
+        child.kill().await.unwrap();
+    }
 }

@@ -173,7 +173,7 @@ async fn broadcast_reaches_initialized_connections_minus_opt_outs() {
 
     state.hub().broadcast(account_updated()).await;
 
-    let expected = json!({"method": "account/updated", "params": {"authMode": "apikey", "planType": null, "reason": null, "reason": null}});
+    let expected = json!({"method": "account/updated", "params": {"authMode": "apikey", "planType": null, "reason": null}});
     assert_eq!(plain.read_message().await, expected);
     // The next message on the other connections is the answer to a fence request.
     let answer = opted_out.request("getUserAgent", json!({})).await;

@@ -17,16 +17,20 @@ mod errors;
 mod framing;
 /// `initialize`, the per-connection gate, `getUserAgent`, broadcast and server requests.
 mod handshake;
+/// The parent's pipes keep their flags: no `O_NONBLOCK` left on inherited stdin/stdout.
+mod inherited_stdio;
 /// Published Python clients (PyPI) drive the real binary over stdio (needs tests/run.sh).
 mod interop;
+/// WebSocket interop: the published `codex-app-server-sdk` client against the real binary.
+mod interop_ws;
 /// Codex's launch line: `app-server app-server [FLAGS]`, `-c`, `--profile`, schema exports.
 mod launch;
 /// Browser sign-in driven by an HTTP client playing the browser: state check, cancel, replacement.
 mod login_browser;
 /// Device-code sign-in: user code, polling outcomes, cancel, workspace check.
 mod login_device;
-/// The network transport (§7): WebSocket clients sharing one server, subscriptions, HTTP batches,
-/// Origin/bearer refusals, health endpoints, loopback rule, SIGTERM shutdown of the real binary.
+/// The WebSocket listener (§7): the stdio dialect in frames, plain notifications, server requests,
+/// Origin/`--ws-auth` refusals, health endpoints, loopback rule, SIGTERM shutdown of the real binary.
 mod network;
 /// Pipelined bursts, backpressure without drops, answers after EOF, barrier ordering.
 mod pipelining;
@@ -41,7 +45,11 @@ mod report_unauthorized;
 mod schema_codex;
 /// The checked-in `schema/` tree equals what `protocol::schema::generate()` produces.
 mod schema_fresh;
+/// A WebSocket client that sends 200,000 requests and never reads: disconnected, server RSS bounded.
+mod slow_client;
 /// The real binary over real pipes: protocol-only stdout, exit codes.
 mod smoke;
 /// Dependency direction and no printing in app-server.
 mod tidy;
+/// The unix-socket listener: default control socket, modes, stale/live sockets, many connections.
+mod unix_socket;

@@ -1,222 +1,36 @@
-//! The network transport (PROTOCOL.md §7) in process on port 0: WebSocket clients sharing one
-//! server, subscriptions, one refresh for many clients, the per-connection and per-POST
-//! handshake, Origin and bearer checks, health endpoints, the loopback rule, and the real binary
-//! shutting down on SIGTERM.
+//! The WebSocket listener (PROTOCOL.md §7) in process on port 0: the stdio dialect in text
+//! frames, plain notifications to every initialized connection, server requests, one refresh
+//! for many clients, the per-connection handshake, Origin and `--ws-auth` refusals with Codex's
+//! texts, health endpoints, the loopback rule, and the real binary's warning and SIGTERM exit.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use app_server::ServerState;
 use app_server::cli::Cli;
-use app_server::network::{self, NetworkError, NetworkOptions};
+use app_server::network::{Listen, NetworkError, NetworkOptions};
 use auth_core::fake_issuer::{Endpoint, FakeIssuer, ScriptedResponse};
 use clap::Parser;
-use futures::{SinkExt, StreamExt};
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::{self, Message};
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tokio_tungstenite::tungstenite;
 
 use crate::support::creds::{fresh_access_token, seed_fresh};
+use crate::support::wire::{Client, Listener};
 use crate::support::{TIMEOUT, client, error_of, issuer_options, state_for, test_state};
 
-/// A server started in process on a free loopback port; stops when dropped.
-struct Server {
-    addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<()>>,
-}
-
-impl Server {
-    async fn start(state: ServerState, options: NetworkOptions) -> Self {
-        let (stop, stopped) = oneshot::channel::<()>();
-        let shutdown = async move {
-            let _ = stopped.await;
-        };
-        let (addr, task) = network::serve("ws://127.0.0.1:0", options, state, shutdown)
-            .await
-            .expect("serve");
-        assert_ne!(addr.port(), 0, "port 0 picks a free port");
-        Self {
-            addr,
-            stop: Some(stop),
-            task: Some(task),
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("ws://{}", self.addr)
-    }
-
-    /// Stops the server and waits until it has shut down.
-    async fn shutdown(mut self) {
-        let _ = self.stop.take().expect("running").send(());
-        let task = self.task.take().expect("running");
-        tokio::time::timeout(TIMEOUT, task)
-            .await
-            .expect("shutdown in time")
-            .expect("server task");
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
-}
-
-/// A WebSocket JSON-RPC 2.0 client that keeps subscription pushes aside while it waits for
-/// answers.
-struct Ws {
-    stream: WebSocketStream<MaybeTlsStream<TcpStream>>,
-    next_id: i64,
-    pushes: Vec<Value>,
-}
-
-impl Ws {
-    async fn connect(server: &Server) -> Self {
-        Self::connect_with(server, &[]).await.expect("connect")
-    }
-
-    async fn connect_with(
-        server: &Server,
-        headers: &[(&'static str, &str)],
-    ) -> Result<Self, tungstenite::Error> {
-        let mut request = server.url().into_client_request()?;
-        for (name, value) in headers {
-            request
-                .headers_mut()
-                .insert(*name, value.parse().expect("header value"));
-        }
-        let (stream, _) = tokio::time::timeout(TIMEOUT, tokio_tungstenite::connect_async(request))
-            .await
-            .expect("handshake in time")?;
-        Ok(Self {
-            stream,
-            next_id: 1,
-            pushes: Vec::new(),
-        })
-    }
-
-    async fn send(&mut self, message: Value) {
-        self.stream
-            .send(Message::text(message.to_string()))
-            .await
-            .expect("send");
-    }
-
-    /// Sends a request and returns its id.
-    async fn send_request(&mut self, method: &str, params: Value) -> Value {
-        let id = json!(self.next_id);
-        self.next_id += 1;
-        let request = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
-        self.send(request).await;
-        id
-    }
-
-    async fn read(&mut self) -> Value {
-        loop {
-            let message = tokio::time::timeout(TIMEOUT, self.stream.next())
-                .await
-                .expect("timed out waiting for the server")
-                .expect("connection open")
-                .expect("read");
-            match message {
-                Message::Text(text) => {
-                    return serde_json::from_str(text.as_str()).expect("JSON message");
-                }
-                Message::Ping(_) | Message::Pong(_) => continue,
-                other => panic!("unexpected message {other:?}"),
-            }
-        }
-    }
-
-    /// Reads until the answer to `id`, keeping pushes aside; returns the whole answer.
-    async fn answer_to(&mut self, id: &Value) -> Value {
-        loop {
-            let message = self.read().await;
-            assert_eq!(message["jsonrpc"], "2.0", "standard JSON-RPC: {message}");
-            if message.get("method").is_some() {
-                self.pushes.push(message);
-            } else {
-                assert_eq!(&message["id"], id, "unexpected answer {message}");
-                return message;
-            }
-        }
-    }
-
-    async fn call(&mut self, method: &str, params: Value) -> Value {
-        let id = self.send_request(method, params).await;
-        self.answer_to(&id).await
-    }
-
-    async fn result(&mut self, method: &str, params: Value) -> Value {
-        let answer = self.call(method, params).await;
-        answer
-            .get("result")
-            .cloned()
-            .unwrap_or_else(|| panic!("{method} failed: {answer}"))
-    }
-
-    async fn initialize(&mut self, name: &str) -> Value {
-        self.result("initialize", client(name)).await
-    }
-
-    /// Waits until the server closes the connection.
-    async fn closed(&mut self) {
-        let next = tokio::time::timeout(TIMEOUT, self.stream.next())
-            .await
-            .expect("timed out waiting for the close");
-        match next {
-            None | Some(Ok(Message::Close(_))) | Some(Err(_)) => {}
-            Some(Ok(message)) => panic!("unexpected message before the close: {message:?}"),
-        }
-    }
-
-    /// The next subscription push (kept or read), as its `params`.
-    async fn next_push(&mut self) -> Value {
-        let message = if self.pushes.is_empty() {
-            let message = self.read().await;
-            assert!(message.get("id").is_none(), "expected a push: {message}");
-            message
-        } else {
-            self.pushes.remove(0)
-        };
-        assert_eq!(message["jsonrpc"], "2.0");
-        assert_eq!(message["method"], "account/subscription", "{message}");
-        message["params"].clone()
-    }
-}
-
 /// One raw HTTP/1.1 exchange (`Connection: close`); returns the status and the body.
-async fn http(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &[&str],
-    body: &str,
-) -> (u16, String) {
+async fn http(addr: SocketAddr, method: &str, path: &str, headers: &[&str]) -> (u16, String) {
     let mut stream = TcpStream::connect(addr).await.expect("connect");
     let mut request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: 0\r\n"
     );
-    if !body.is_empty() {
-        request.push_str("Content-Type: application/json\r\n");
-    }
     for header in headers {
         request.push_str(header);
         request.push_str("\r\n");
     }
     request.push_str("\r\n");
-    request.push_str(body);
     stream.write_all(request.as_bytes()).await.expect("write");
     let mut response = String::new();
     tokio::time::timeout(TIMEOUT, stream.read_to_string(&mut response))
@@ -235,13 +49,19 @@ async fn http(
     (status, body)
 }
 
-async fn post(addr: SocketAddr, headers: &[&str], body: Value) -> (u16, Value) {
-    let (status, body) = http(addr, "POST", "/", headers, &body.to_string()).await;
-    let body = serde_json::from_str(&body).unwrap_or(Value::String(body));
-    (status, body)
+/// The status and body of a refused upgrade with these extra headers.
+async fn refused_upgrade(addr: SocketAddr, headers: &[&str]) -> (u16, String) {
+    let mut all = vec![
+        "Connection: Upgrade",
+        "Upgrade: websocket",
+        "Sec-WebSocket-Version: 13",
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+    ];
+    all.extend_from_slice(headers);
+    http(addr, "GET", "/", &all).await
 }
 
-fn http_status(result: Result<Ws, tungstenite::Error>) -> u16 {
+fn http_status(result: Result<Client, tungstenite::Error>) -> u16 {
     match result {
         Err(tungstenite::Error::Http(response)) => response.status().as_u16(),
         Err(other) => panic!("expected an HTTP refusal, got {other}"),
@@ -249,41 +69,51 @@ fn http_status(result: Result<Ws, tungstenite::Error>) -> u16 {
     }
 }
 
-fn updated_push(push: &Value, subscription: &Value) -> Value {
-    assert_eq!(&push["subscription"], subscription, "{push}");
-    push["result"].clone()
-}
-
 #[tokio::test]
-async fn two_ws_clients_both_see_account_updated_after_one_signs_in() {
+async fn two_ws_clients_both_receive_plain_notifications_after_one_signs_in() {
     let (state, _home) = test_state();
-    let server = Server::start(state, NetworkOptions::default()).await;
-    let mut alice = Ws::connect(&server).await;
-    let mut bob = Ws::connect(&server).await;
-    alice.initialize("alice").await;
+    let server = Listener::ws(state, NetworkOptions::default()).await;
+    let mut alice = Client::ws(&server.url()).await;
+    let mut bob = Client::ws(&server.url()).await;
+    // A `"jsonrpc"` member is tolerated; bare messages are the dialect.
+    alice
+        .send(json!({"jsonrpc": "2.0", "id": "a0", "method": "initialize", "params": client("alice")}))
+        .await;
+    let answer = alice.answer_to(&json!("a0")).await;
+    assert!(
+        answer["result"]["userAgent"]
+            .as_str()
+            .unwrap()
+            .starts_with("alice/")
+    );
+    alice
+        .send(json!({"jsonrpc": "2.0", "method": "initialized"}))
+        .await;
     bob.initialize("bob").await;
-    let alice_sub = alice.result("account/subscribe", json!(null)).await;
-    let bob_sub = bob.result("account/subscribe", json!({})).await;
-    assert!(alice_sub.is_string(), "subscription id: {alice_sub}");
-    assert_ne!(alice_sub, bob_sub);
+    bob.send(json!({"method": "initialized"})).await;
 
     let login = json!({"type": "apiKey", "apiKey": "sk-network"});
     let started = alice.call("account/login/start", login).await;
     assert_eq!(started["result"], json!({"type": "apiKey"}));
     assert!(
-        alice.pushes.is_empty(),
+        alice.kept.is_empty(),
         "the response comes before its notifications"
     );
 
-    let completed = json!({"method": "account/login/completed",
-        "params": {"loginId": null, "success": true, "error": null, "onboardingEntrypoint": null}});
-    let updated = json!({"method": "account/updated",
-        "params": {"authMode": "apikey", "planType": null, "reason": null, "reason": null}});
-    for (client, subscription) in [(&mut alice, &alice_sub), (&mut bob, &bob_sub)] {
-        let first = client.next_push().await;
-        assert_eq!(updated_push(&first, subscription), completed);
-        let second = client.next_push().await;
-        assert_eq!(updated_push(&second, subscription), updated);
+    for client in [&mut alice, &mut bob] {
+        let completed = client.next_message().await;
+        assert_eq!(
+            completed["method"], "account/login/completed",
+            "{completed}"
+        );
+        assert_eq!(completed["params"]["success"], json!(true));
+        assert!(
+            completed.get("id").is_none(),
+            "a plain notification: {completed}"
+        );
+        let updated = client.next_message().await;
+        assert_eq!(updated["method"], "account/updated", "{updated}");
+        assert_eq!(updated["params"]["authMode"], "apikey");
     }
     // Both see the one shared manager.
     let status = bob
@@ -291,12 +121,37 @@ async fn two_ws_clients_both_see_account_updated_after_one_signs_in() {
         .await;
     assert_eq!(status["authMethod"], "apikey");
     assert_eq!(status["authToken"], "sk-network");
+    // The retired subscription methods are unknown now.
+    let subscribe = bob.call("account/subscribe", json!(null)).await;
+    assert_eq!(error_of(&subscribe).0, -32601, "{subscribe}");
+    server.shutdown().await;
+}
 
-    // Unsubscribing ends the subscription once.
-    let ended = bob.result("account/unsubscribe", json!([bob_sub])).await;
-    assert_eq!(ended, json!(true));
-    let again = bob.result("account/unsubscribe", json!([bob_sub])).await;
-    assert_eq!(again, json!(false));
+#[tokio::test]
+async fn opted_out_notifications_are_not_sent_over_websocket() {
+    let (state, _home) = test_state();
+    let server = Listener::ws(state, NetworkOptions::default()).await;
+    let mut quiet = Client::ws(&server.url()).await;
+    let mut params = client("quiet");
+    params["capabilities"] = json!({"optOutNotificationMethods": ["account/updated"]});
+    quiet.result("initialize", params).await;
+    let mut other = Client::ws(&server.url()).await;
+    other.initialize("other").await;
+    other
+        .result(
+            "account/login/start",
+            json!({"type": "apiKey", "apiKey": "sk-1"}),
+        )
+        .await;
+    let completed = quiet.next_message().await;
+    assert_eq!(completed["method"], "account/login/completed");
+    // Whatever comes next before this answer would be the opted-out notification.
+    let id = quiet.send_request("getAuthStatus", json!({})).await;
+    let answer = quiet.read().await;
+    assert_eq!(
+        answer["id"], id,
+        "no account/updated for the opted-out client: {answer}"
+    );
     server.shutdown().await;
 }
 
@@ -311,10 +166,10 @@ async fn fifty_concurrent_refresh_polls_over_two_clients_make_one_token_request(
         ScriptedResponse::new(200, json!({"access_token": new, "refresh_token": "rt2"}))
             .with_delay(Duration::from_millis(300)),
     ]);
-    let server = Server::start(state, NetworkOptions::default()).await;
+    let server = Listener::ws(state, NetworkOptions::default()).await;
     let mut clients = Vec::new();
     for name in ["first", "second"] {
-        let mut ws = Ws::connect(&server).await;
+        let mut ws = Client::ws(&server.url()).await;
         ws.initialize(name).await;
         clients.push(ws);
     }
@@ -324,12 +179,13 @@ async fn fifty_concurrent_refresh_polls_over_two_clients_make_one_token_request(
         for _ in 0..25 {
             ids.push(ws.send_request("getAuthStatus", params.clone()).await);
         }
-        let mut tokens = Vec::new();
-        for id in &ids {
-            let answer = ws.answer_to(id).await;
-            tokens.push(answer["result"]["authToken"].clone());
+        let mut answers = Vec::new();
+        while answers.len() < ids.len() {
+            let answer = ws.read().await;
+            assert!(ids.contains(&answer["id"]), "{answer}");
+            answers.push(answer["result"]["authToken"].clone());
         }
-        tokens
+        answers
     });
     let tokens: Vec<Value> = futures::future::join_all(polls)
         .await
@@ -348,15 +204,10 @@ async fn fifty_concurrent_refresh_polls_over_two_clients_make_one_token_request(
 #[tokio::test]
 async fn requests_before_initialize_are_refused_per_connection() {
     let (state, _home) = test_state();
-    let server = Server::start(state, NetworkOptions::default()).await;
-    let mut first = Ws::connect(&server).await;
+    let server = Listener::ws(state, NetworkOptions::default()).await;
+    let mut first = Client::ws(&server.url()).await;
     let early = first.call("getAuthStatus", json!({})).await;
     assert_eq!(error_of(&early), (-32600, "Not initialized".to_string()));
-    let subscribe = first.call("account/subscribe", json!(null)).await;
-    assert_eq!(
-        error_of(&subscribe),
-        (-32600, "Not initialized".to_string())
-    );
     let unknown = first.call("no/such/method", json!({})).await;
     assert_eq!(error_of(&unknown).0, -32601);
     let bad = first.call("initialize", json!({})).await;
@@ -367,11 +218,6 @@ async fn requests_before_initialize_are_refused_per_connection() {
     );
 
     first.initialize("first").await;
-    // `initialized` may be a notification (never answered) or a request (ignored).
-    first
-        .send(json!({"jsonrpc": "2.0", "method": "initialized"}))
-        .await;
-    assert_eq!(first.result("initialized", json!(null)).await, json!(null));
     let status = first.result("getAuthStatus", json!({})).await;
     assert_eq!(
         status,
@@ -382,172 +228,281 @@ async fn requests_before_initialize_are_refused_per_connection() {
         error_of(&again),
         (-32600, "Already initialized".to_string())
     );
-    let agent = first.result("getUserAgent", json!(null)).await;
-    assert!(agent["userAgent"].as_str().unwrap().starts_with("first/"));
 
     // The gate is per connection.
-    let mut second = Ws::connect(&server).await;
+    let mut second = Client::ws(&server.url()).await;
     let early = second.call("account/read", json!({})).await;
     assert_eq!(error_of(&early), (-32600, "Not initialized".to_string()));
-
-    // HTTP POST is connection-less: each POST carries its own handshake in a batch.
-    let (code, alone) = post(
-        server.addr,
-        &[],
-        json!({"jsonrpc": "2.0", "id": 1, "method": "getAuthStatus", "params": {}}),
-    )
-    .await;
-    assert_eq!(code, 200);
-    assert_eq!(error_of(&alone), (-32600, "Not initialized".to_string()));
-    let batch = json!([
-        {"jsonrpc": "2.0", "id": "init", "method": "initialize", "params": client("curl")},
-        {"jsonrpc": "2.0", "id": "status", "method": "getAuthStatus", "params": {}},
-        {"jsonrpc": "2.0", "id": "agent", "method": "getUserAgent"},
-    ]);
-    let (code, answers) = post(server.addr, &[], batch).await;
-    assert_eq!(code, 200);
-    let answers = answers.as_array().expect("batch answer");
-    assert_eq!(answers.len(), 3, "{answers:?}");
-    for answer in answers {
-        assert!(answer.get("result").is_some(), "{answer}");
-        assert_eq!(answer["jsonrpc"], "2.0");
-    }
-    let agent = answers.iter().find(|a| a["id"] == "agent").unwrap();
-    assert!(
-        agent["result"]["userAgent"]
-            .as_str()
-            .unwrap()
-            .starts_with("curl/")
-    );
-    let (_, later) = post(
-        server.addr,
-        &[],
-        json!({"jsonrpc": "2.0", "id": 2, "method": "userInfo"}),
-    )
-    .await;
-    assert_eq!(error_of(&later), (-32600, "Not initialized".to_string()));
     server.shutdown().await;
 }
 
 #[tokio::test]
-async fn an_origin_header_is_refused_with_403() {
+async fn bad_frames_get_the_stdio_errors_and_the_connection_keeps_serving() {
     let (state, _home) = test_state();
-    let server = Server::start(state, NetworkOptions::default()).await;
-    let refused = Ws::connect_with(&server, &[("origin", "https://evil.example")]).await;
+    let server = Listener::ws(state, NetworkOptions::default()).await;
+    let mut ws = Client::ws(&server.url()).await;
+    ws.send_text("not json").await;
+    let parse = ws.read().await;
+    assert_eq!(parse["id"], Value::Null);
+    assert_eq!(error_of(&parse).0, -32700);
+    ws.send_text("[1,2]").await;
+    assert_eq!(error_of(&ws.read().await).0, -32600);
+    ws.send_text(&" ".repeat(1_048_577)).await;
+    let long = ws.read().await;
+    assert_eq!(
+        error_of(&long),
+        (
+            -32600,
+            "Invalid request: message exceeds 1048576 bytes".to_string()
+        )
+    );
+    // A request sent as a notification (float id) is not executed, nor answered.
+    ws.send(json!({"id": 1.5, "method": "initialize", "params": client("x")}))
+        .await;
+    let agent = ws.initialize("after").await;
+    assert!(agent["userAgent"].as_str().unwrap().starts_with("after/"));
+    server.shutdown().await;
+}
+
+async fn supply_external_tokens(client: &mut Client) -> String {
+    let token = fresh_access_token("ext-1");
+    let started = client
+        .result(
+            "account/login/start",
+            json!({"type": "chatgptAuthTokens", "accessToken": token,
+                   "chatgptAccountId": "acct-ext", "chatgptPlanType": "team"}),
+        )
+        .await;
+    assert_eq!(started, json!({"type": "chatgptAuthTokens"}));
+    token
+}
+
+/// Over `client`: a 401 report of external tokens makes the server ask this client for new
+/// ones (`account/chatgptAuthTokens/refresh`); its answer completes the report.
+pub(crate) async fn server_request_round_trip(client: &mut Client) {
+    client.initialize("host").await;
+    let rejected = supply_external_tokens(client).await;
+    let report = client
+        .send_request(
+            "account/reportUnauthorized",
+            json!({"accessToken": rejected}),
+        )
+        .await;
+    let request = loop {
+        let message = client.read().await;
+        if message["method"] == "account/chatgptAuthTokens/refresh" {
+            break message;
+        }
+        assert!(message.get("id").is_none(), "{message}");
+    };
+    assert!(request["id"].is_i64(), "{request}");
+    assert_eq!(request["params"]["previousAccountId"], "acct-ext");
+    let new = fresh_access_token("ext-2");
+    client
+        .send(json!({"id": request["id"], "result": {
+            "accessToken": new, "chatgptAccountId": "acct-ext", "chatgptPlanType": "team"}}))
+        .await;
+    let answer = client.answer_to(&report).await;
+    assert_eq!(answer["result"]["refreshed"], json!(true), "{answer}");
+    assert_eq!(answer["result"]["authToken"], json!(new));
+}
+
+#[tokio::test]
+async fn server_requests_work_over_websocket() {
+    let (state, _home) = test_state();
+    let server = Listener::ws(state, NetworkOptions::default()).await;
+    let mut ws = Client::ws(&server.url()).await;
+    server_request_round_trip(&mut ws).await;
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_origin_header_is_refused_with_403_and_any_path_upgrades() {
+    let (state, _home) = test_state();
+    let server = Listener::ws(state, NetworkOptions::default()).await;
+    let refused = Client::ws_with(&server.url(), &[("origin", "https://evil.example")]).await;
     assert_eq!(http_status(refused), 403);
-    let (code, _) = post(
-        server.addr,
-        &["Origin: http://localhost"],
-        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": client("page")}),
-    )
-    .await;
+    let (code, _) = http(server.addr(), "GET", "/healthz", &["Origin: null"]).await;
     assert_eq!(code, 403);
-    let (code, _) = http(server.addr, "GET", "/healthz", &["Origin: null"], "").await;
-    assert_eq!(code, 403);
-    // Without the header the same requests are served.
-    let mut ws = Ws::connect(&server).await;
+    let mut ws = Client::ws(&format!("{}/any/path?x=1", server.url())).await;
     ws.initialize("native").await;
     server.shutdown().await;
 }
 
+fn options(args: &[&str]) -> NetworkOptions {
+    let mut argv = vec!["app-server", "--listen", "ws://127.0.0.1:0"];
+    argv.extend_from_slice(args);
+    let cli = Cli::try_parse_from(argv).unwrap();
+    NetworkOptions::from_args(&cli.transport).unwrap()
+}
+
 #[tokio::test]
-async fn a_missing_or_wrong_bearer_is_refused_with_401_when_a_token_file_is_set() {
+async fn ws_auth_capability_token_refuses_with_codex_texts() {
     let (state, home) = test_state();
     let token_file = home.path().join("token");
     std::fs::write(&token_file, "  s3cret-token\n").unwrap();
-    let cli = Cli::try_parse_from([
-        "app-server",
-        "--listen",
-        "ws://127.0.0.1:0",
-        "--auth-token-file",
-        token_file.to_str().unwrap(),
-    ])
-    .unwrap();
-    let options = NetworkOptions::from_cli(&cli).unwrap();
-    assert_eq!(
-        options.auth_token.as_deref(),
-        Some("s3cret-token"),
-        "trimmed"
-    );
-    let server = Server::start(state, options).await;
-
-    assert_eq!(http_status(Ws::connect_with(&server, &[]).await), 401);
-    let wrong = [("authorization", "Bearer s3cret-toke")];
-    assert_eq!(http_status(Ws::connect_with(&server, &wrong).await), 401);
-    let basic = [("authorization", "Basic s3cret-token")];
-    assert_eq!(http_status(Ws::connect_with(&server, &basic).await), 401);
-    let right = [("authorization", "Bearer s3cret-token")];
-    let mut ws = Ws::connect_with(&server, &right).await.expect("accepted");
-    ws.initialize("holder").await;
-
-    let call = json!({"jsonrpc": "2.0", "id": 1, "method": "getAuthStatus"});
-    let (code, _) = post(server.addr, &[], call.clone()).await;
-    assert_eq!(code, 401);
-    let (code, _) = post(server.addr, &["Authorization: Bearer nope"], call.clone()).await;
-    assert_eq!(code, 401);
-    let (code, answer) = post(server.addr, &["Authorization: Bearer s3cret-token"], call).await;
-    assert_eq!(code, 200);
-    assert_eq!(error_of(&answer), (-32600, "Not initialized".to_string()));
-    // Health checks need no token.
-    let (code, body) = http(server.addr, "GET", "/readyz", &[], "").await;
-    assert_eq!((code, body.as_str()), (200, ""));
-    server.shutdown().await;
-}
-
-#[tokio::test]
-async fn health_endpoints_answer_200_with_an_empty_body() {
-    let (state, _home) = test_state();
-    let server = Server::start(state, NetworkOptions::default()).await;
-    for path in ["/healthz", "/readyz"] {
-        let (code, body) = http(server.addr, "GET", path, &[], "").await;
-        assert_eq!((code, body.as_str()), (200, ""), "{path}");
-    }
-    let (code, _) = http(server.addr, "GET", "/", &[], "").await;
-    assert_ne!(code, 200, "only the health paths answer GET");
-    server.shutdown().await;
-}
-
-#[tokio::test]
-async fn a_non_loopback_bind_without_allow_remote_is_a_startup_error() {
-    let (state, _home) = test_state();
-    let refused = network::serve(
-        "ws://0.0.0.0:0",
-        NetworkOptions::default(),
+    let path = token_file.to_str().unwrap();
+    let server = Listener::ws(
         state.clone(),
+        options(&["--ws-auth", "capability-token", "--ws-token-file", path]),
+    )
+    .await;
+    let addr = server.addr();
+    assert_eq!(
+        refused_upgrade(addr, &[]).await,
+        (401, "missing websocket bearer token".to_string())
+    );
+    assert_eq!(
+        refused_upgrade(addr, &["Authorization: Bearer s3cret-toke"]).await,
+        (401, "invalid websocket bearer token".to_string())
+    );
+    assert_eq!(
+        refused_upgrade(addr, &["Authorization: Basic s3cret-token"]).await,
+        (401, "invalid authorization header".to_string())
+    );
+    let right = [("authorization", "Bearer s3cret-token")];
+    let mut ws = Client::ws_with(&server.url(), &right)
+        .await
+        .expect("accepted");
+    ws.initialize("holder").await;
+    // Health checks need no token.
+    assert_eq!(
+        http(addr, "GET", "/readyz", &[]).await,
+        (200, String::new())
+    );
+    server.shutdown().await;
+
+    // Ours: --auth-token-file is the same check.
+    let server = Listener::ws(state, options(&["--auth-token-file", path])).await;
+    let refused = Client::ws_with(&server.url(), &[("authorization", "Bearer nope")]).await;
+    assert_eq!(http_status(refused), 401);
+    let mut ws = Client::ws_with(&server.url(), &right)
+        .await
+        .expect("accepted");
+    ws.initialize("holder").await;
+    server.shutdown().await;
+}
+
+/// An HS256 JWT over `claims` signed with `secret`.
+fn signed(claims: Value, secret: &str) -> String {
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn ws_auth_signed_bearer_token_checks_signature_issuer_and_expiry() {
+    let (state, home) = test_state();
+    let secret = "a-shared-secret-of-at-least-32-bytes";
+    let secret_file = home.path().join("secret");
+    std::fs::write(&secret_file, format!("{secret}\n")).unwrap();
+    let server = Listener::ws(
+        state,
+        options(&[
+            "--ws-auth",
+            "signed-bearer-token",
+            "--ws-shared-secret-file",
+            secret_file.to_str().unwrap(),
+            "--ws-issuer",
+            "editor",
+        ]),
+    )
+    .await;
+    let now = chrono::Utc::now().timestamp();
+    let bearer = |token: String| format!("Authorization: Bearer {token}");
+    let cases = [
+        (
+            json!({"exp": now + 60, "iss": "other"}),
+            secret,
+            "websocket jwt issuer mismatch",
+        ),
+        (
+            json!({"exp": now - 120, "iss": "editor"}),
+            secret,
+            "expired websocket jwt",
+        ),
+        (
+            json!({"exp": now + 60, "iss": "editor"}),
+            "not-the-secret-but-just-as-long-as-it",
+            "invalid websocket jwt",
+        ),
+    ];
+    for (claims, key, text) in cases {
+        let header = bearer(signed(claims, key));
+        assert_eq!(
+            refused_upgrade(server.addr(), &[&header]).await,
+            (401, text.to_string())
+        );
+    }
+    let token = signed(json!({"exp": now + 60, "iss": "editor"}), secret);
+    let value = format!("Bearer {token}");
+    let mut ws = Client::ws_with(&server.url(), &[("authorization", &value)])
+        .await
+        .expect("a valid JWT is accepted");
+    ws.initialize("signed").await;
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn health_endpoints_answer_200_and_other_requests_are_not_served() {
+    let (state, _home) = test_state();
+    let server = Listener::ws(state, NetworkOptions::default()).await;
+    for path in ["/healthz", "/readyz"] {
+        let answer = http(server.addr(), "GET", path, &[]).await;
+        assert_eq!(answer, (200, String::new()), "{path}");
+    }
+    let (code, _) = http(server.addr(), "GET", "/", &[]).await;
+    assert_eq!(code, 400, "a plain GET is not an upgrade");
+    let (code, _) = http(server.addr(), "POST", "/", &[]).await;
+    assert_eq!(code, 405, "no HTTP POST endpoint");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_non_loopback_bind_without_ws_auth_is_a_startup_error() {
+    let (state, _home) = test_state();
+    let listen = Listen::parse("ws://0.0.0.0:0").unwrap();
+    let refused = app_server::network::serve(
+        &listen,
+        NetworkOptions::default(),
+        state,
         std::future::pending(),
     )
     .await;
     match refused {
-        Err(NetworkError::NotLoopback(addr)) => assert_eq!(addr.port(), 0),
+        Err(err @ NetworkError::NotLoopback(_)) => {
+            let text = err.to_string();
+            assert!(text.contains("--ws-auth capability-token"), "{text}");
+        }
         Err(other) => panic!("expected NotLoopback, got {other}"),
         Ok(_) => panic!("a non-loopback bind was accepted"),
     }
-    let bad = network::serve(
-        "tcp://127.0.0.1:0",
-        NetworkOptions::default(),
-        state,
-        async {},
-    )
-    .await;
-    assert!(matches!(bad, Err(NetworkError::Listen(_))));
 }
 
 #[cfg(unix)]
 #[tokio::test]
-async fn the_real_binary_serves_ws_and_exits_zero_on_sigterm() {
+async fn the_real_binary_warns_once_serves_ws_and_exits_zero_on_sigterm() {
     use std::process::Stdio;
 
     let home = tempfile::tempdir().unwrap();
-    // Refused before anything starts.
-    let refused = tokio::process::Command::new(env!("CARGO_BIN_EXE_app-server-smoke"))
-        .args(["--listen", "ws://0.0.0.0:0"])
-        .env("CODEX_HOME", home.path())
-        .output()
-        .await
-        .unwrap();
-    assert_ne!(refused.status.code(), Some(0));
-    let stderr = String::from_utf8_lossy(&refused.stderr);
-    assert!(stderr.contains("--allow-remote"), "{stderr}");
+    for (args, expected) in [
+        (vec!["--listen", "ws://0.0.0.0:0"], "--ws-auth"),
+        (vec!["--listen", "off"], "--listen off"),
+        (vec!["--listen", "tcp://x"], "unsupported --listen URL"),
+    ] {
+        let refused = tokio::process::Command::new(env!("CARGO_BIN_EXE_app-server-smoke"))
+            .args(&args)
+            .env("CODEX_HOME", home.path())
+            .output()
+            .await
+            .unwrap();
+        assert_ne!(refused.status.code(), Some(0), "{args:?}");
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
 
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_app-server-smoke"))
         .args(["--listen", "ws://127.0.0.1:0"])
@@ -561,25 +516,34 @@ async fn the_real_binary_serves_ws_and_exits_zero_on_sigterm() {
         .spawn()
         .unwrap();
     let mut stderr = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut warnings = 0;
     let addr: SocketAddr = loop {
         let line = tokio::time::timeout(TIMEOUT, stderr.next_line())
             .await
             .expect("listening line in time")
             .unwrap()
             .expect("stderr open");
+        if line.starts_with("warning: the WebSocket listener") {
+            assert!(
+                line.contains("unix://"),
+                "recommends the unix socket: {line}"
+            );
+            warnings += 1;
+        }
         if let Some(addr) = line.strip_prefix("listening on ws://") {
             break addr.parse().unwrap();
         }
     };
+    assert_eq!(warnings, 1, "one warning for a listener without --ws-auth");
     assert!(addr.ip().is_loopback() && addr.port() != 0, "{addr}");
-    // Keep draining the logs so the child never blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = stderr.next_line().await {} });
-    let server = Server {
-        addr,
-        stop: None,
-        task: None,
-    };
-    let mut ws = Ws::connect(&server).await;
+    let rest = tokio::spawn(async move {
+        let mut later = Vec::new();
+        while let Ok(Some(line)) = stderr.next_line().await {
+            later.push(line);
+        }
+        later
+    });
+    let mut ws = Client::ws(&format!("ws://{addr}")).await;
     ws.initialize("binary").await;
     let status = ws.result("getAuthStatus", json!({})).await;
     assert_eq!(status["authMethod"], Value::Null);
@@ -595,6 +559,13 @@ async fn the_real_binary_serves_ws_and_exits_zero_on_sigterm() {
         .expect("exit in time")
         .unwrap();
     assert_eq!(status.code(), Some(0));
+    let later = rest.await.unwrap();
+    assert!(
+        !later
+            .iter()
+            .any(|l| l.starts_with("warning: the WebSocket listener")),
+        "warned once only: {later:?}"
+    );
     let mut stdout = String::new();
     child
         .stdout
@@ -606,13 +577,15 @@ async fn the_real_binary_serves_ws_and_exits_zero_on_sigterm() {
     assert_eq!(stdout, "", "the network transport writes nothing to stdout");
 }
 
-/// The callback port of a browser login's `authUrl` (`redirect_uri=http://localhost:PORT/…`).
+/// The callback port of a browser login's `authUrl` (`redirect_uri=http://HOST:PORT/…`).
 fn callback_port(auth_url: &str) -> u16 {
-    let (_, rest) = auth_url
-        .split_once("localhost%3A")
-        .unwrap_or_else(|| panic!("no callback port in {auth_url}"));
-    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-    digits.parse().unwrap()
+    let url = url::Url::parse(auth_url).unwrap();
+    let redirect = url
+        .query_pairs()
+        .find(|(key, _)| key == "redirect_uri")
+        .map(|(_, value)| value.into_owned())
+        .unwrap_or_else(|| panic!("no redirect_uri in {auth_url}"));
+    url::Url::parse(&redirect).unwrap().port().unwrap()
 }
 
 #[tokio::test]
@@ -626,8 +599,8 @@ async fn shutdown_answers_in_flight_requests_and_cancels_the_active_login() {
         ScriptedResponse::new(200, json!({"access_token": new, "refresh_token": "rt2"}))
             .with_delay(Duration::from_millis(800)),
     ]);
-    let server = Server::start(state, NetworkOptions::default()).await;
-    let mut browser = Ws::connect(&server).await;
+    let server = Listener::ws(state, NetworkOptions::default()).await;
+    let mut browser = Client::ws(&server.url()).await;
     browser.initialize("browser").await;
     let login = browser
         .result("account/login/start", json!({"type": "chatgpt"}))
@@ -637,7 +610,7 @@ async fn shutdown_answers_in_flight_requests_and_cancels_the_active_login() {
         .await
         .expect("the login's callback server listens");
 
-    let mut poller = Ws::connect(&server).await;
+    let mut poller = Client::ws(&server.url()).await;
     poller.initialize("poller").await;
     let id = poller
         .send_request(
@@ -647,7 +620,7 @@ async fn shutdown_answers_in_flight_requests_and_cancels_the_active_login() {
         .await;
     // Let the refresh start, then stop the server while it is in flight.
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let addr = server.addr;
+    let addr = server.addr();
     let stopping = tokio::spawn(server.shutdown());
     let answer = poller.answer_to(&id).await;
     assert_eq!(answer["result"]["authToken"], json!(new), "{answer}");

@@ -109,3 +109,48 @@ async fn real_binary_exits_one_when_stdout_is_gone() {
     assert!(stderr.contains("writing output failed"), "{stderr}");
     drop(stdin);
 }
+
+/// README's example session: `app-server/examples/api-key-session.jsonl` piped into the real
+/// binary answers with exactly the lines README shows (the first answer's machine-dependent
+/// `userAgent` and `codexHome` aside, and `emittedAtMs` wherever it appears).
+#[tokio::test]
+async fn the_readme_example_session_answers_as_documented() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let readme = std::fs::read_to_string(format!("{root}/README.md")).unwrap();
+    let block = readme
+        .split("Example session:")
+        .nth(1)
+        .and_then(|rest| rest.split("```text\n").nth(1))
+        .and_then(|rest| rest.split("```").next())
+        .expect("README has the example session block");
+    let input = std::fs::read(format!("{root}/app-server/examples/api-key-session.jsonl")).unwrap();
+
+    let home = tempfile::tempdir().unwrap();
+    let mut child = server(home.path()).spawn().expect("spawn app-server");
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(&input).await.unwrap();
+    drop(stdin);
+    let output = tokio::time::timeout(TIMEOUT, child.wait_with_output())
+        .await
+        .expect("exit")
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+
+    let normalize = |line: &str| {
+        let mut value: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        if let Some(message) = value.as_object_mut() {
+            message.remove("emittedAtMs");
+        }
+        if let Some(result) = value.get_mut("result").and_then(Value::as_object_mut)
+            && result.contains_key("userAgent")
+        {
+            result.insert("userAgent".into(), json!("<machine>"));
+            result.insert("codexHome".into(), json!("<machine>"));
+        }
+        value
+    };
+    let shown: Vec<Value> = block.lines().map(normalize).collect();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let got: Vec<Value> = stdout.lines().map(normalize).collect();
+    assert_eq!(got, shown);
+}

@@ -16,7 +16,10 @@ py_clients_setup() {
     fi
     local args=()
     for r in "${reqs[@]}"; do args+=(-r "$r"); done
-    timeout 600 "$venv/bin/pip" install -q --disable-pip-version-check "${args[@]}" >&2
+    # Every pin is exact; --ignore-requires-python lets codex-app-server-sdk (declared >=3.12,
+    # runs on 3.11) install on the Debian Python of CI.
+    timeout 600 "$venv/bin/pip" install -q --disable-pip-version-check --ignore-requires-python \
+      "${args[@]}" >&2
     echo "$stamp" >"$venv/.stamp"
   fi
   export APP_SERVER_PY_CLIENTS="$venv/bin/python"

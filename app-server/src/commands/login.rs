@@ -27,16 +27,24 @@ pub async fn login(
              code (it expires in 15 minutes; never share it):\n\n    {}\n",
             code.verification_url, code.user_code
         )?;
+
         (handle, "Waiting for the code to be approved")
     } else {
         let (handle, url) = match auth.start_browser_login().await {
             Ok(started) => started,
             Err(err) => return failed(console, &err),
         };
+        let opened = console.browser && !args.no_browser && webbrowser::open(&url).is_ok();
+        let how = if opened {
+            "A browser window was opened to sign in. If it did not appear, open this URL in a \
+             browser on this machine:"
+        } else {
+            "Open this URL in a browser on this machine to sign in:"
+        };
         writeln!(
             console.err,
-            "Open this URL in a browser on this machine to sign in:\n\n    {url}\n\nOn a \
-             machine without a browser, use `app-server login --device-code` instead.\n"
+            "{how}\n\n    {url}\n\nOn a machine without a browser, use `app-server login \
+             --device-auth` instead.\n"
         )?;
         (handle, "Waiting for the sign-in to finish in the browser")
     };

@@ -6,6 +6,7 @@
 //! Layout: `login.rs` (login, logout), `progress.rs` (waiting on a login, with a spinner on a
 //! terminal), `status.rs` (status, refresh), `schema.rs` (schema export).
 
+#[cfg(feature = "demo")]
 mod fake_issuer;
 mod login;
 mod progress;
@@ -18,7 +19,7 @@ use std::time::Duration;
 
 use auth_core::manager::AuthManager;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, LoginArgs, LoginCommand};
 use crate::startup::{self, StartupError};
 
 pub use login::{login, logout};
@@ -34,9 +35,12 @@ pub struct Console<'a> {
     pub err: &'a mut dyn Write,
     /// Whether `err` is a terminal: only then long waits draw a spinner and the elapsed time.
     pub progress: bool,
+    /// Whether a browser can be shown here: only then `login` opens the sign-in URL itself.
+    pub browser: bool,
 }
 
-/// How a subcommand ended; the process exit code is the discriminant.
+/// How a subcommand ended; the process exit code is the discriminant. 2 is left to usage errors
+/// (clap exits 2 on a mistyped flag), so no outcome of a command that ran reads as one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
     /// Done; for `status`: signed in.
@@ -44,7 +48,7 @@ pub enum Exit {
     /// Failed; for `status`: signed out.
     Failure = 1,
     /// The credentials are permanently unusable; sign in again.
-    ReloginRequired = 2,
+    ReloginRequired = 3,
 }
 
 impl From<Exit> for ExitCode {
@@ -74,6 +78,7 @@ pub fn run_with_std_streams(cli: &Cli, command: &Command) -> Result<ExitCode, Co
         out: &mut out,
         err: &mut err,
         progress,
+        browser: startup::browser_available(),
     };
     run(cli, command, console).map(ExitCode::from)
 }
@@ -87,7 +92,13 @@ pub fn run(cli: &Cli, command: &Command, console: &mut Console<'_>) -> Result<Ex
         crate::cli::export_schema(command)?;
         return Ok(Exit::Success);
     }
+    if let Command::Login(args) = command
+        && args.command.is_none()
+    {
+        startup::create_codex_home_if_missing(cli)?;
+    }
     let runtime = tokio::runtime::Runtime::new()?;
+    #[cfg(feature = "demo")]
     if let Command::FakeIssuer { port } = command {
         return runtime.block_on(fake_issuer::serve(*port, console));
     }
@@ -108,14 +119,19 @@ pub async fn execute(
     console: &mut Console<'_>,
 ) -> Result<Exit, CommandError> {
     let exit = match command {
+        Command::Login(LoginArgs {
+            command: Some(LoginCommand::Status { json }),
+            ..
+        })
+        | Command::Status { json } => status(auth, *json, console).await?,
         Command::Login(args) => login(auth, args, console).await?,
         Command::Logout => logout(auth, console).await?,
-        Command::Status { json } => status(auth, *json, console).await?,
         Command::Refresh => refresh(auth, console).await?,
         Command::GenerateJsonSchema { .. } | Command::GenerateTs { .. } | Command::AppServer(_) => {
             crate::cli::export_schema(command)?;
             Exit::Success
         }
+        #[cfg(feature = "demo")]
         Command::FakeIssuer { port } => fake_issuer::serve(*port, console).await?,
     };
     console.out.flush()?;

@@ -7,12 +7,14 @@
 //! forms, `refresh_token` as JSON), `POST /oauth/revoke`, `POST /api/accounts/deviceauth/usercode`,
 //! `POST /api/accounts/deviceauth/token`, `GET /codex/device`.
 
+mod ledger;
 mod routes;
 mod tokens;
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -104,8 +106,7 @@ struct IssuedCode {
 struct State {
     settings: Settings,
     codes: HashMap<String, IssuedCode>,
-    live_refresh: HashSet<String>,
-    spent_refresh: HashSet<String>,
+    refresh: ledger::Ledger,
     /// device_auth_id → (user_code, polls so far).
     devices: HashMap<String, (String, usize)>,
     scripted: VecDeque<ScriptedResponse>,
@@ -127,6 +128,15 @@ impl FakeIssuer {
     /// Starts an issuer on `127.0.0.1` with a free port.
     pub async fn start() -> io::Result<FakeIssuer> {
         FakeIssuer::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await
+    }
+
+    /// Starts an issuer on `127.0.0.1` with a free port whose refresh tokens are recorded in
+    /// `ledger` (a JSON file), so every issuer started on the same file accepts, once, the
+    /// refresh tokens any of them issued: the demo's sign-in survives between processes.
+    pub async fn start_with_ledger(ledger: PathBuf) -> io::Result<FakeIssuer> {
+        let issuer = FakeIssuer::start().await?;
+        issuer.shared.state.lock().refresh = ledger::Ledger::in_file(ledger);
+        Ok(issuer)
     }
 
     /// Starts an issuer on `addr` (for a fixed demo port). Loopback addresses only.
@@ -153,8 +163,7 @@ impl FakeIssuer {
                     device_pending_polls: 1,
                 },
                 codes: HashMap::new(),
-                live_refresh: HashSet::new(),
-                spent_refresh: HashSet::new(),
+                refresh: ledger::Ledger::default(),
                 devices: HashMap::new(),
                 scripted: VecDeque::new(),
                 counts: HashMap::new(),
@@ -223,7 +232,7 @@ impl FakeIssuer {
     /// Issues a refresh token the issuer will accept once.
     pub fn issue_refresh_token(&self) -> String {
         let token = tokens::refresh_token();
-        self.shared.state.lock().live_refresh.insert(token.clone());
+        self.shared.state.lock().refresh.issue(&token);
         token
     }
 

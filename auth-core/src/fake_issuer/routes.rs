@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
+use super::ledger::Spend;
 use super::{Endpoint, IssuedCode, Shared, State, tokens};
 use crate::login::s256_challenge;
 use crate::login::serve::{Request, Response};
@@ -159,7 +160,7 @@ fn authorization_code(
 
 fn issue_tokens(shared: &Shared, state: &mut State) -> Value {
     let refresh_token = tokens::refresh_token();
-    state.live_refresh.insert(refresh_token.clone());
+    state.refresh.issue(&refresh_token);
     json!({
         "id_token": tokens::id_token(&shared.url, &state.settings),
         "access_token": tokens::access_token(&shared.url, &state.settings),
@@ -190,14 +191,10 @@ async fn refresh(shared: &Shared, token: &str, client_id: &str) -> Response {
     if client_id != CLIENT_ID {
         return oauth_error(401, "invalid_client", "unknown client_id");
     }
-    if state.live_refresh.remove(token) {
-        state.spent_refresh.insert(token.to_owned());
-        return Response::json(200, &issue_tokens(shared, &mut state));
-    }
-    let code = if state.spent_refresh.contains(token) {
-        "refresh_token_reused"
-    } else {
-        "refresh_token_invalidated"
+    let code = match state.refresh.spend(token) {
+        Spend::Accepted => return Response::json(200, &issue_tokens(shared, &mut state)),
+        Spend::Reused => "refresh_token_reused",
+        Spend::Unknown => "refresh_token_invalidated",
     };
     Response::json(
         401,
@@ -210,10 +207,8 @@ fn revoke(shared: &Shared, req: &Request) -> Response {
     let fields = body_fields(req);
     let mut state = shared.state.lock();
     count(&mut state, Endpoint::Revoke);
-    if let Some(token) = fields.get("token")
-        && state.live_refresh.remove(token)
-    {
-        state.spent_refresh.insert(token.clone());
+    if let Some(token) = fields.get("token") {
+        state.refresh.spend(token);
     }
     Response::json(200, &json!({}))
 }

@@ -5,7 +5,6 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::Utc;
 use rand::RngCore;
-use rand::rngs::OsRng;
 use serde_json::{Map, Value, json};
 
 use super::Settings;
@@ -64,6 +63,6 @@ pub(super) fn refresh_token() -> String {
 /// `n` random bytes as unpadded base64url.
 pub(super) fn random(n: usize) -> String {
     let mut bytes = vec![0u8; n];
-    OsRng.fill_bytes(&mut bytes);
+    rand::rng().fill_bytes(&mut bytes);
     URL_SAFE_NO_PAD.encode(bytes)
 }

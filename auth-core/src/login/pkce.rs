@@ -3,7 +3,6 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
-use rand::rngs::OsRng;
 use sha2::{Digest, Sha256};
 
 use crate::secret::Secret;
@@ -45,7 +44,7 @@ pub fn generate_state() -> Secret {
 
 fn random_base64url<const N: usize>() -> String {
     let mut bytes = [0u8; N];
-    OsRng.fill_bytes(&mut bytes);
+    rand::rng().fill_bytes(&mut bytes);
     URL_SAFE_NO_PAD.encode(bytes)
 }
 

@@ -3,10 +3,6 @@
 export type { Account } from "./Account";
 export type { AccountLoginCompletedNotification } from "./AccountLoginCompletedNotification";
 export type { AccountRoutingOverride } from "./AccountRoutingOverride";
-export type { AccountSubscribeResponse } from "./AccountSubscribeResponse";
-export type { AccountSubscriptionParams } from "./AccountSubscriptionParams";
-export type { AccountUnsubscribeParams } from "./AccountUnsubscribeParams";
-export type { AccountUnsubscribeResponse } from "./AccountUnsubscribeResponse";
 export type { AccountUpdateReason } from "./AccountUpdateReason";
 export type { AccountUpdatedNotification } from "./AccountUpdatedNotification";
 export type { CancelLoginAccountParams } from "./CancelLoginAccountParams";
