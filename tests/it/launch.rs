@@ -401,3 +401,33 @@ async fn managed_requirements_restrict_the_login_methods() {
         "{stderr}"
     );
 }
+
+/// The transport flags work in Codex's position too (`app-server app-server --listen ws://…`),
+/// and before the subcommand.
+#[tokio::test]
+async fn listen_flags_after_the_subcommand_choose_the_transport() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let home = tempfile::tempdir().unwrap();
+    for args in [
+        &["app-server", "--listen", "ws://127.0.0.1:0"][..],
+        &["--listen", "ws://127.0.0.1:0", "app-server"],
+    ] {
+        let mut child = app(home.path(), args).spawn().expect("spawn app-server");
+        let mut stderr = BufReader::new(child.stderr.take().unwrap()).lines();
+        let listening = tokio::time::timeout(TIMEOUT, async {
+            while let Some(line) = stderr.next_line().await.unwrap() {
+                if let Some(url) = line.strip_prefix("listening on ") {
+                    return url.to_owned();
+                }
+            }
+            panic!("{args:?}: the server exited without listening");
+        })
+        .await
+        .expect("a listening line");
+        assert!(
+            listening.starts_with("ws://127.0.0.1:"),
+            "{args:?}: {listening}"
+        );
+        child.kill().await.unwrap();
+    }
+}
