@@ -14,6 +14,7 @@ use tracing::Instrument;
 use crate::connection::{Connection, Session};
 use crate::error::RpcError;
 use crate::handlers;
+use crate::log_text::{LogId, LogText};
 use crate::state::ServerState;
 use crate::transport::Outgoing;
 
@@ -37,7 +38,7 @@ pub(crate) fn handle_notification(method: &str) {
     if method == INITIALIZED {
         tracing::info!("client sent initialized");
     } else {
-        tracing::debug!(method, "client notification ignored");
+        tracing::debug!(method = %LogText(method), "client notification ignored");
     }
 }
 
@@ -108,7 +109,7 @@ pub(crate) async fn handle_request(
     params: Value,
     permit: OwnedSemaphorePermit,
 ) {
-    let span = tracing::info_span!("request", method = %method, id = %id);
+    let span = tracing::info_span!("request", method = %LogText(&method), id = %LogId(&id));
     async move {
         let (result, after) = execute(&connection, id.clone(), method, params).await;
         connection.send(Outgoing::reply(id, result)).await;
@@ -160,7 +161,7 @@ pub(crate) async fn execute(
     match &result {
         Ok(_) => tracing::debug!("answered"),
         Err(err) => {
-            tracing::debug!(code = err.code, message = %err.message, "answered with error")
+            tracing::debug!(code = err.code, message = %LogText(&err.message), "answered with error")
         }
     }
     (result, AfterResponse(ctx.take_deferred()))

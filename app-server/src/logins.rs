@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use auth_core::login::{LoginError, LoginHandle, LoginKind};
+use auth_core::login::{LoginError, LoginHandle, LoginKind, LoginOutcome};
 use protocol::{
     AccountLoginCompletedNotification, AccountUpdatedNotification, AuthMode,
     AuthStatusChangeNotification, LoginChatGptCompleteNotification, ServerNotification,
@@ -123,7 +123,7 @@ async fn end(tracked: Tracked, state: &ServerState) -> Vec<ServerNotification> {
 fn notifications(
     handle: &LoginHandle,
     family: Family,
-    outcome: &Result<(), LoginError>,
+    outcome: &LoginOutcome,
     state: &ServerState,
 ) -> Vec<ServerNotification> {
     let mut out = vec![completion(handle, family, outcome)];
@@ -150,11 +150,7 @@ fn notifications(
 }
 
 /// The completion notification of a login that ended with `outcome`.
-fn completion(
-    handle: &LoginHandle,
-    family: Family,
-    outcome: &Result<(), LoginError>,
-) -> ServerNotification {
+fn completion(handle: &LoginHandle, family: Family, outcome: &LoginOutcome) -> ServerNotification {
     let error = outcome
         .as_ref()
         .err()
@@ -171,21 +167,18 @@ fn completion(
                 login_id: Some(id.to_string()),
                 success: outcome.is_ok(),
                 error,
-                onboarding_entrypoint: onboarding_entrypoint(handle, outcome),
+                onboarding_entrypoint: onboarding_entrypoint(outcome),
             })
         }
     }
 }
 
 /// The `onboardingEntrypoint` of a v2 login's completion: the entry point a successful browser
-/// login carried in its OAuth state (`.onboarding_entrypoint=<value>`, Codex 0.171). The one
-/// place it is decided. auth-core's login does not report the entry point yet, so this is
-/// always `None` until `LoginHandle` exposes it.
-fn onboarding_entrypoint(
-    _handle: &LoginHandle,
-    _outcome: &Result<(), LoginError>,
-) -> Option<protocol::DesktopOnboardingEntrypoint> {
-    None
+/// login carried in its OAuth state (`.onboarding_entrypoint=<value>`, Codex 0.171), as
+/// auth-core's `LoginSuccess` reports it; a value Codex does not know is sent as null.
+fn onboarding_entrypoint(outcome: &LoginOutcome) -> Option<protocol::DesktopOnboardingEntrypoint> {
+    let value = outcome.as_ref().ok()?.onboarding_entrypoint.as_deref()?;
+    serde_json::from_value(serde_json::Value::String(value.to_owned())).ok()
 }
 
 /// PROTOCOL.md §4.3/§4.9: browser failures carry the `Login server error: ` prefix (except the

@@ -11,11 +11,15 @@ use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 pub fn main() -> ExitCode {
+    let no_core_dumps = app_server::process_guard::disable_core_dumps();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(false)
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
         .init();
+    if let Err(err) = no_core_dumps {
+        tracing::warn!(error = %err, "could not disable core dumps");
+    }
     let cli = Cli::parse();
     // `app-server app-server [FLAGS]` (Codex's launch line) serves as `app-server [FLAGS]`.
     let result = match cli.command.as_ref().and_then(Command::instead_of_serving) {

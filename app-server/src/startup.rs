@@ -81,6 +81,9 @@ pub async fn start(cli: &Cli) -> Result<Started, StartupError> {
     {
         opts.issuer = issuer;
     }
+    if let Some(client_id) = var("CODEX_APP_SERVER_LOGIN_CLIENT_ID") {
+        opts.client_id = client_id.trim().to_owned();
+    }
     if let Some(port) = cli.login_port() {
         opts.callback_port = port;
     }

@@ -3,7 +3,9 @@
 //! The new content goes to an exclusively created `0600` temporary file in the target's own
 //! directory, is `fsync`ed, then renamed over the target; finally the directory is `fsync`ed. A
 //! failure before the rename removes the temporary file and leaves the target untouched. A
-//! symlinked target is written through to its resolved file, so the link survives.
+//! symlinked target is written through to its resolved file, so the link survives, but only when
+//! that file is a regular file of ours: a link to a device, a FIFO, a directory, another user's
+//! file or nothing at all is refused (issue 12 item 4; `crate::safe_file`).
 
 use std::ffi::OsString;
 use std::fs::{self, File, OpenOptions};
@@ -53,10 +55,11 @@ fn write_atomic_with(
     sync_dir(&dir)
 }
 
-/// Follows a chain of symlinks to the final path (which need not exist yet).
+/// Follows a chain of symlinks to the final path. The final file must be a regular file of ours;
+/// it may be missing only when `path` itself is not a symlink.
 fn resolve_symlinks(path: &Path) -> io::Result<PathBuf> {
     let mut current = path.to_path_buf();
-    for _ in 0..MAX_SYMLINK_HOPS {
+    for hop in 0..MAX_SYMLINK_HOPS {
         match fs::symlink_metadata(&current) {
             Ok(meta) if meta.file_type().is_symlink() => {
                 let link = fs::read_link(&current)?;
@@ -65,8 +68,17 @@ fn resolve_symlinks(path: &Path) -> io::Result<PathBuf> {
                     _ => link,
                 };
             }
-            Ok(_) => return Ok(current),
-            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(current),
+            Ok(meta) => {
+                crate::safe_file::check_write_target(&meta)?;
+                return Ok(current);
+            }
+            Err(err) if err.kind() == io::ErrorKind::NotFound && hop == 0 => return Ok(current),
+            Err(err) if err.kind() == io::ErrorKind::NotFound => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "a symlink to a missing file; refusing to create its target",
+                ));
+            }
             Err(err) => return Err(err),
         }
     }
@@ -74,6 +86,57 @@ fn resolve_symlinks(path: &Path) -> io::Result<PathBuf> {
         io::ErrorKind::InvalidInput,
         "too many levels of symbolic links",
     ))
+}
+
+/// Whether `dir` can take a new file: creates and removes a temporary file, as a save would.
+pub fn probe_writable(dir: &Path) -> io::Result<()> {
+    let (path, file) = create_temp(dir, std::ffi::OsStr::new("auth.json"))?;
+    drop(file);
+    fs::remove_file(path)
+}
+
+/// Temporary files older than this are leftovers of a crashed writer: a live one renames its
+/// temporary file within milliseconds.
+pub const STALE_TEMP_AGE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Removes the leftovers of crashed writers in `dir` (issue 12 item 12): our temporary files
+/// (`.<name>.tmp-*` for each of `names`) that are regular files of ours and older than `age`.
+/// They may hold secrets. Returns how many were removed; errors are logged, never fatal.
+pub fn remove_stale_temps(dir: &Path, names: &[&str], age: std::time::Duration) -> usize {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return 0;
+    };
+    let prefixes: Vec<String> = names.iter().map(|n| format!(".{n}.tmp-")).collect();
+    let now = std::time::SystemTime::now();
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if !prefixes.iter().any(|p| name.starts_with(p.as_str())) {
+            continue;
+        }
+        let Ok(meta) = entry.path().symlink_metadata() else {
+            continue;
+        };
+        let old = meta
+            .modified()
+            .ok()
+            .and_then(|m| now.duration_since(m).ok())
+            .is_some_and(|elapsed| elapsed >= age);
+        if !old || crate::safe_file::check_write_target(&meta).is_err() {
+            continue;
+        }
+        match fs::remove_file(entry.path()) {
+            Ok(()) => removed += 1,
+            Err(err) => tracing::warn!(target: "auth_core", file = name, error = %err,
+                "could not remove a stale temporary file"),
+        }
+    }
+    if removed > 0 {
+        tracing::info!(target: "auth_core", removed, dir = %dir.display(),
+            "removed temporary files left by a crashed writer");
+    }
+    removed
 }
 
 /// Creates `dir` and missing ancestors with mode `0700`; existing modes are left alone.
@@ -249,19 +312,104 @@ mod tests {
         assert_eq!(leftovers(dir.path()), Vec::<String>::new());
     }
 
+    /// Issue 12 item 4: a symlink is followed only to an existing regular file of ours.
     #[test]
-    fn dangling_symlink_creates_its_target() {
+    fn dangling_symlink_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let link = dir.path().join("auth.json");
         std::os::unix::fs::symlink(dir.path().join("target.json"), &link).unwrap();
-        write_atomic(&link, b"x").unwrap();
-        assert_eq!(fs::read(dir.path().join("target.json")).unwrap(), b"x");
+        let err = write_atomic(&link, b"x").unwrap_err();
         assert!(
-            fs::symlink_metadata(&link)
+            err.to_string().contains("symlink to a missing file"),
+            "{err}"
+        );
+        assert!(!dir.path().join("target.json").exists());
+        assert_eq!(leftovers(dir.path()), Vec::<String>::new());
+    }
+
+    /// Issue 12 item 4: `auth.json -> /dev/null` replaced the device with a 0600 file holding
+    /// the key. Now devices, FIFOs and directories are refused and left as they are.
+    #[test]
+    fn symlinks_to_devices_fifos_and_directories_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let link = dir.path().join("auth.json");
+        std::os::unix::fs::symlink("/dev/null", &link).unwrap();
+        let err = write_atomic(&link, b"secret").unwrap_err();
+        assert!(err.to_string().contains("it is a device"), "{err}");
+        use std::os::unix::fs::FileTypeExt;
+        assert!(
+            fs::metadata("/dev/null")
                 .unwrap()
                 .file_type()
-                .is_symlink()
+                .is_char_device()
         );
+
+        let fifo = dir.path().join("fifo");
+        rustix::fs::mkfifoat(
+            rustix::fs::CWD,
+            &fifo,
+            rustix::fs::Mode::from_raw_mode(0o600),
+        )
+        .unwrap();
+        let err = write_atomic(&fifo, b"secret").unwrap_err();
+        assert!(err.to_string().contains("it is a FIFO"), "{err}");
+
+        let sub = dir.path().join("sub");
+        fs::create_dir(&sub).unwrap();
+        fs::remove_file(&link).unwrap();
+        std::os::unix::fs::symlink(&sub, &link).unwrap();
+        let err = write_atomic(&link, b"secret").unwrap_err();
+        assert!(err.to_string().contains("it is a directory"), "{err}");
+        assert_eq!(leftovers(dir.path()), Vec::<String>::new());
+    }
+
+    /// Issue 12 item 4: another user's file is not replaced (as root: chowned to another uid).
+    #[test]
+    fn another_users_file_is_not_replaced() {
+        if rustix::process::geteuid().as_raw() != 0 {
+            return; // only root can hand a file to another user; CI runs as root
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("auth.json");
+        fs::write(&path, b"theirs").unwrap();
+        std::os::unix::fs::chown(&path, Some(4242), None).unwrap();
+        let err = write_atomic(&path, b"ours").unwrap_err();
+        assert!(err.to_string().contains("owned by another user"), "{err}");
+        assert_eq!(fs::read(&path).unwrap(), b"theirs");
+    }
+
+    /// Issue 12 item 12: leftovers of crashed writers (which may hold secrets) are removed;
+    /// young ones (a live writer's) and files that are not ours are kept.
+    #[test]
+    fn stale_temporary_files_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(120);
+        let make = |name: &str, aged: bool| {
+            let path = dir.path().join(name);
+            fs::write(&path, b"secret").unwrap();
+            if aged {
+                File::options()
+                    .write(true)
+                    .open(&path)
+                    .unwrap()
+                    .set_modified(old)
+                    .unwrap();
+            }
+            path
+        };
+        let stale_auth = make(".auth.json.tmp-AbCdEf123456", true);
+        let stale_record = make(".auth.json.refresh-failure.tmp-AbCdEf123456", true);
+        let young = make(".auth.json.tmp-young0000000", false);
+        let foreign = make(".other.tmp-AbCdEf123456", true);
+        let auth = make("auth.json", true);
+        let removed = remove_stale_temps(
+            dir.path(),
+            &["auth.json", "auth.json.refresh-failure"],
+            STALE_TEMP_AGE,
+        );
+        assert_eq!(removed, 2);
+        assert!(!stale_auth.exists() && !stale_record.exists());
+        assert!(young.exists() && foreign.exists() && auth.exists());
     }
 
     #[test]

@@ -227,16 +227,22 @@ pub(crate) fn extract_message(body: &serde_json::Map<String, Value>) -> Option<S
     (!message.is_empty()).then_some(message)
 }
 
-/// `Retry-After` as delta-seconds or an HTTP date, relative to `now` (past dates give zero).
+/// The longest `Retry-After` kept (one day); the backoff caps it further (AUTH.md §7.4d). The
+/// clamp keeps date arithmetic on issuer values from overflowing (issue 12 item 7).
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
+
+/// `Retry-After` as delta-seconds or an HTTP date, relative to `now` (past dates give zero),
+/// clamped to [`MAX_RETRY_AFTER`].
 pub fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
     let value = value.trim();
     if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
+        return Some(Duration::from_secs(secs).min(MAX_RETRY_AFTER));
     }
     let at = httpdate::parse_http_date(value).ok()?;
     Some(
         at.duration_since(SystemTime::from(now))
-            .unwrap_or(Duration::ZERO),
+            .unwrap_or(Duration::ZERO)
+            .min(MAX_RETRY_AFTER),
     )
 }
 

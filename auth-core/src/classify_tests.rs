@@ -181,6 +181,15 @@ fn retry_after_as_http_date() {
         Some(Duration::from_secs(7))
     );
     assert_eq!(parse_retry_after("soon", now()), None);
+    // Issue 12 item 7: issuer durations are clamped before any date arithmetic.
+    assert_eq!(
+        parse_retry_after("18446744073709551615", now()),
+        Some(MAX_RETRY_AFTER)
+    );
+    assert_eq!(
+        parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT", now()),
+        Some(MAX_RETRY_AFTER)
+    );
     assert_eq!(parse_retry_after("-5", now()), None);
 }
 

@@ -76,6 +76,38 @@ impl FromStr for StoreMode {
     }
 }
 
+/// Where the `keyring` and `auto` stores keep credentials: `[features] secret_auth_storage`, as
+/// in Codex (AUTH.md §3). The default follows Codex: the secrets file on Windows, where a ChatGPT
+/// credential exceeds the Credential Manager's value limit, the keyring entry elsewhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyringBackendKind {
+    /// The credentials JSON in the keyring entry itself (`secret_auth_storage = false`).
+    Direct,
+    /// `$CODEX_HOME/secrets/cli_auth.age`, its key in the keyring (`secret_auth_storage = true`).
+    Secrets,
+}
+
+impl Default for KeyringBackendKind {
+    fn default() -> Self {
+        if cfg!(windows) {
+            KeyringBackendKind::Secrets
+        } else {
+            KeyringBackendKind::Direct
+        }
+    }
+}
+
+impl KeyringBackendKind {
+    /// The kind `secret_auth_storage = enabled` selects.
+    pub fn from_secret_auth_storage(enabled: bool) -> Self {
+        if enabled {
+            KeyringBackendKind::Secrets
+        } else {
+            KeyringBackendKind::Direct
+        }
+    }
+}
+
 /// The login method a deployment insists on (`forced_login_method`, AUTH.md §8.5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ForcedLoginMethod {
@@ -125,6 +157,8 @@ pub struct UnknownValue {
 pub struct Config {
     /// `cli_auth_credentials_store`.
     pub store_mode: StoreMode,
+    /// `[features] secret_auth_storage`: the keyring entry or the secrets file.
+    pub keyring_backend: KeyringBackendKind,
     /// `forced_login_method`; `None` allows both methods.
     pub forced_login_method: Option<ForcedLoginMethod>,
     /// `forced_chatgpt_workspace_id`, trimmed, blanks dropped; empty means no restriction.
@@ -139,6 +173,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             store_mode: StoreMode::File,
+            keyring_backend: KeyringBackendKind::default(),
             forced_login_method: None,
             forced_workspace_ids: Vec::new(),
             model_provider: DEFAULT_MODEL_PROVIDER.to_owned(),
@@ -244,11 +279,7 @@ pub fn load(codex_home: &Path) -> Result<Config, ConfigError> {
 /// 0.171), else the legacy `[profiles.<name>]` table of `config.toml`; neither is an error.
 pub fn load_with(codex_home: &Path, overrides: &Overrides) -> Result<Config, ConfigError> {
     let path = codex_home.join(CONFIG_FILE_NAME);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(source) => return Err(ConfigError::Read { path, source }),
-    };
+    let text = read_text(&path)?.unwrap_or_default();
     if overrides.is_empty() {
         return parse(&text, &path);
     }
@@ -258,15 +289,13 @@ pub fn load_with(codex_home: &Path, overrides: &Overrides) -> Result<Config, Con
     let mut table = raw::parse_table(&text, &path)?;
     if let Some(name) = &overrides.profile {
         let file = overrides::profile_path(codex_home, name);
-        let layer = match std::fs::read_to_string(&file) {
-            Ok(profile) => raw::parse_table(&profile, &file)?,
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => legacy_profile(&table, name)
-                .ok_or_else(|| ConfigError::UnknownProfile {
-                    name: name.clone(),
-                    file: file.clone(),
-                    config: path.clone(),
-                })?,
-            Err(source) => return Err(ConfigError::Read { path: file, source }),
+        let layer = match read_text(&file)? {
+            Some(profile) => raw::parse_table(&profile, &file)?,
+            None => legacy_profile(&table, name).ok_or_else(|| ConfigError::UnknownProfile {
+                name: name.clone(),
+                file: file.clone(),
+                config: path.clone(),
+            })?,
         };
         overrides::merge(&mut table, layer);
     }
@@ -284,6 +313,24 @@ pub fn load_with(codex_home: &Path, overrides: &Overrides) -> Result<Config, Con
         }
         other => other,
     })
+}
+
+/// The text of the config file at `path` (read with the checks of `safe_file`); `None` when it
+/// does not exist.
+fn read_text(path: &Path) -> Result<Option<String>, ConfigError> {
+    match crate::safe_file::read_checked(path) {
+        Ok(Some(bytes)) => String::from_utf8(bytes)
+            .map(Some)
+            .map_err(|_| ConfigError::Read {
+                path: path.to_path_buf(),
+                source: std::io::Error::new(std::io::ErrorKind::InvalidData, "not valid UTF-8"),
+            }),
+        Ok(None) => Ok(None),
+        Err(source) => Err(ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
 }
 
 /// The legacy `[profiles.<name>]` table of `config.toml`, if there is one.

@@ -71,9 +71,9 @@ impl FailureRecordFile {
 
     /// The record, or `None` if it is missing, unreadable, invalid or of another version.
     pub fn load(&self) -> Option<FailureRecord> {
-        let bytes = match std::fs::read(&self.path) {
-            Ok(bytes) => bytes,
-            Err(err) if err.kind() == io::ErrorKind::NotFound => return None,
+        let bytes = match crate::safe_file::read_checked(&self.path) {
+            Ok(Some(bytes)) => bytes,
+            Ok(None) => return None,
             Err(err) => {
                 tracing::debug!(target: "auth_core", error = %err, "failure record unreadable");
                 return None;

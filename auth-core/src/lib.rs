@@ -22,11 +22,13 @@ pub mod failure_record;
 #[cfg(any(test, feature = "fake-issuer"))]
 pub mod fake_issuer;
 pub mod fingerprint;
+mod http_body;
 pub mod lock;
 pub mod login;
 pub mod manager;
 pub mod restrictions;
 pub mod revoke;
+pub mod safe_file;
 pub mod secret;
 pub mod snapshot;
 pub mod store;

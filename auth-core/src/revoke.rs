@@ -125,7 +125,9 @@ pub async fn revoke(
     if status.is_success() {
         return Ok(());
     }
-    let bytes = response.bytes().await.unwrap_or_default();
+    let bytes = crate::http_body::read_capped(response)
+        .await
+        .unwrap_or_default();
     let message = serde_json::from_slice::<serde_json::Value>(&bytes)
         .ok()
         .and_then(|v| v.as_object().and_then(extract_message))

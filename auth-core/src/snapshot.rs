@@ -115,6 +115,12 @@ impl Snapshot {
         }
     }
 
+    /// Whether the access token is known to be still valid at `now` (a readable `exp` in the
+    /// future): such a token is served at once while a refresh runs (issue 12 item 9).
+    pub(crate) fn is_known_valid(&self, now: DateTime<Utc>) -> bool {
+        self.access_exp.is_some_and(|exp| exp > now.timestamp())
+    }
+
     /// The proactive rule of AUTH.md §5.
     pub(crate) fn should_refresh(&self, now: DateTime<Utc>) -> bool {
         if let Some(exp) = self.access_exp {

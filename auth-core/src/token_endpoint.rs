@@ -17,10 +17,10 @@ pub const CLIENT_ID: &str = "app_EMoamEEZ73f0CkXaXp7hrann";
 pub const DEFAULT_REFRESH_URL: &str = "https://auth.openai.com/oauth/token";
 /// The default `originator` header value.
 pub const DEFAULT_ORIGINATOR: &str = "codex_cli_rs";
-/// Default connect timeout.
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// Default total request timeout.
-pub const DEFAULT_TOTAL_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default connect timeout: short enough for an interactive client (issue 12 item 9).
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// Default total request timeout (connect, send and the whole answer).
+pub const DEFAULT_TOTAL_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A successful token-endpoint answer; every field is optional.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
@@ -55,6 +55,7 @@ pub enum EndpointError {
 pub struct TokenEndpoint {
     client: reqwest::Client,
     url: String,
+    client_id: String,
     originator: HeaderValue,
     user_agent: HeaderValue,
 }
@@ -78,11 +79,18 @@ impl TokenEndpoint {
         Ok(TokenEndpoint {
             client,
             url,
+            client_id: CLIENT_ID.to_owned(),
             originator: HeaderValue::from_str(&originator)
                 .map_err(|_| EndpointError::InvalidOriginator)?,
             user_agent: HeaderValue::from_str(&user_agent)
                 .map_err(|_| EndpointError::InvalidOriginator)?,
         })
+    }
+
+    /// Sends `client_id` instead of the Codex CLI's (`CODEX_APP_SERVER_LOGIN_CLIENT_ID`).
+    pub fn with_client_id(mut self, client_id: String) -> Self {
+        self.client_id = client_id;
+        self
     }
 
     /// The endpoint URL.
@@ -97,7 +105,7 @@ impl TokenEndpoint {
         now: DateTime<Utc>,
     ) -> Result<TokenResponse, AttemptError> {
         let body = serde_json::json!({
-            "client_id": CLIENT_ID,
+            "client_id": self.client_id,
             "grant_type": "refresh_token",
             "refresh_token": refresh_token.expose(),
         });
@@ -118,7 +126,13 @@ impl TokenEndpoint {
             .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let bytes = response.bytes().await.map_err(transport_error)?;
+        let bytes = match crate::http_body::read_capped(response).await {
+            Ok(bytes) => bytes,
+            Err(crate::http_body::BodyError::Transport(err)) => return Err(transport_error(err)),
+            Err(crate::http_body::BodyError::TooLarge) => {
+                return Err(AttemptError::Transient(TransientKind::BadResponse));
+            }
+        };
         if !status.is_success() {
             return Err(classify_response(
                 status.as_u16(),

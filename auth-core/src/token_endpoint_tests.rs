@@ -153,6 +153,17 @@ async fn classification_over_http() {
             json_body(200, r#"{"access_token":5}"#),
             Err(AttemptError::Transient(TransientKind::BadResponse)),
         ),
+        // Issue 12 item 11: an oversized answer is not read whole; it is a bad response.
+        (
+            json_body(
+                200,
+                &format!(
+                    r#"{{"access_token":"{}"}}"#,
+                    "a".repeat(crate::http_body::MAX_RESPONSE_BYTES)
+                ),
+            ),
+            Err(AttemptError::Transient(TransientKind::BadResponse)),
+        ),
         (
             ResponseTemplate::new(429).insert_header("Retry-After", "120"),
             Err(AttemptError::Transient(TransientKind::RateLimited {

@@ -277,6 +277,38 @@ async fn device_code_login_prints_the_code_and_completes() {
     assert_eq!(status["authMethod"], "chatgpt");
 }
 
+/// Issue 11 §3: `CODEX_APP_SERVER_LOGIN_CLIENT_ID` overrides the OAuth client id of the login.
+#[tokio::test]
+async fn the_login_client_id_can_be_overridden() {
+    let issuer = FakeIssuer::start().await.unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let mut child = app(home.path(), &issuer, &["--login-port", "0", "login"])
+        .env("CODEX_APP_SERVER_LOGIN_CLIENT_ID", "app_override123")
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let url = loop {
+        let mut line = String::new();
+        let read = tokio::time::timeout(TIMEOUT, stderr.read_line(&mut line))
+            .await
+            .expect("the URL is printed")
+            .unwrap();
+        assert!(read > 0, "stderr ended before the URL");
+        if line
+            .trim()
+            .starts_with(&format!("{}/oauth/authorize?", issuer.url()))
+        {
+            break line.trim().to_owned();
+        }
+    };
+    assert!(url.contains("&client_id=app_override123&"), "{url}");
+    assert!(
+        url.contains("redirect_uri=http%3A%2F%2F127.0.0.1%3A"),
+        "{url}"
+    );
+    child.kill().await.unwrap();
+}
+
 #[tokio::test]
 async fn browser_login_prints_the_url_and_completes_when_the_browser_comes_back() {
     let issuer = FakeIssuer::start().await.unwrap();
@@ -307,7 +339,7 @@ async fn browser_login_prints_the_url_and_completes_when_the_browser_comes_back(
     let authorize = no_redirects.get(&url).send().await.unwrap();
     assert_eq!(authorize.status().as_u16(), 302);
     let callback = authorize.headers()["location"].to_str().unwrap().to_owned();
-    assert!(callback.starts_with("http://localhost:"), "{callback}");
+    assert!(callback.starts_with("http://127.0.0.1:"), "{callback}");
     let landed = reqwest::get(&callback).await.unwrap();
     assert_eq!(landed.status().as_u16(), 200);
     let mut rest = String::new();
@@ -391,6 +423,48 @@ async fn generate_commands_write_the_checked_in_trees() {
     }
 }
 
+/// Issue 12 item 13: `login --with-api-key` on a terminal would echo the key; it refuses to read
+/// it, says how to pipe it, and stores nothing.
+#[tokio::test]
+async fn api_key_login_refuses_a_terminal() {
+    struct Untouchable;
+    impl std::io::Read for Untouchable {
+        fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+            panic!("the key was read from the terminal");
+        }
+    }
+    let issuer = FakeIssuer::start().await.unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let auth = auth_core::AuthManager::new(issuer_options(home.path(), &issuer)).unwrap();
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let login = Subcommand::Login(LoginArgs {
+        with_api_key: true,
+        ..LoginArgs::default()
+    });
+    let mut console = Console {
+        stdin: &mut Untouchable,
+        out: &mut out,
+        err: &mut err,
+        progress: false,
+        stdin_is_terminal: true,
+        browser: false,
+    };
+    let exit = commands::execute(&auth, &login, &mut console)
+        .await
+        .unwrap();
+    assert_eq!(exit, Exit::Failure);
+    let err = text(&err);
+    assert!(
+        err.contains("refusing to read an API key typed at a terminal"),
+        "{err}"
+    );
+    assert!(
+        err.contains("printenv OPENAI_API_KEY | app-server login --with-api-key"),
+        "{err}"
+    );
+    assert!(!home.path().join("auth.json").exists());
+}
+
 /// In process, with `progress` set as for a terminal: the wait draws a spinner line with the
 /// elapsed time on `err` and erases it at the end.
 #[tokio::test]
@@ -410,6 +484,7 @@ async fn a_terminal_gets_a_spinner_while_the_login_waits() {
         out: &mut out,
         err: &mut err,
         progress: true,
+        stdin_is_terminal: false,
         browser: false,
     };
     let exit = commands::execute(&auth, &login, &mut console)
@@ -625,5 +700,27 @@ async fn login_opens_the_browser_unless_told_not_to() {
             false => assert!(!opened.exists(), "--no-browser opened {url}"),
         }
         child.kill().await.unwrap();
+    }
+}
+
+/// `status` (and `login status`) on a machine where `~/.codex` does not exist report "signed
+/// out" and leave it missing: reading creates nothing.
+#[tokio::test]
+async fn status_does_not_create_a_missing_default_home() {
+    let issuer = FakeIssuer::start().await.unwrap();
+    let root = tempfile::tempdir().unwrap();
+    for args in [&["status"][..], &["login", "status"][..]] {
+        let output = finish(
+            app(root.path(), &issuer, args)
+                .env_remove("CODEX_HOME")
+                .spawn()
+                .unwrap(),
+        )
+        .await;
+        assert_exit(&output, 1);
+        assert!(
+            !root.path().join(".codex").exists(),
+            "{args:?} created ~/.codex"
+        );
     }
 }

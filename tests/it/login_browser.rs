@@ -151,7 +151,7 @@ fn check_auth_url(auth_url: &str, issuer: &FakeIssuer) -> u16 {
     // PROTOCOL.md §3: the connection's originator (its clientInfo.name) starts the login.
     assert_eq!(value("originator"), "test_client");
     let redirect = Url::parse(&value("redirect_uri")).unwrap();
-    assert_eq!(redirect.host_str(), Some("localhost"));
+    assert_eq!(redirect.host_str(), Some("127.0.0.1"));
     assert_eq!(redirect.path(), "/auth/callback");
     redirect.port().unwrap()
 }
@@ -598,7 +598,14 @@ async fn callback_failures_and_timeout_end_the_login() {
         let id = login_id(&result);
         let callback = browser.authorize(result["authUrl"].as_str().unwrap()).await;
         let target = match query {
-            None => callback.join("/cancel").unwrap(),
+            // `/cancel` needs the login's state (issue 12 item 17).
+            None => {
+                let mut url = callback.join("/cancel").unwrap();
+                url.query_pairs_mut()
+                    .clear()
+                    .append_pair("state", &state_of(&callback));
+                url
+            }
             Some(query) => {
                 let state = state_of(&callback);
                 let mut url = callback.clone();

@@ -45,6 +45,9 @@ mod report_unauthorized;
 mod schema_codex;
 /// The checked-in `schema/` tree equals what `protocol::schema::generate()` produces.
 mod schema_fresh;
+/// The keyring stores against a real Secret Service (tests/setup/secret-service.sh): Codex's
+/// entry, the reboot case, logout of every copy, the container case, the secrets-file key.
+mod secret_service;
 /// A WebSocket client that sends 200,000 requests and never reads: disconnected, server RSS bounded.
 mod slow_client;
 /// The real binary over real pipes: protocol-only stdout, exit codes.

@@ -50,7 +50,7 @@ pub async fn login(
     };
     console.err.flush()?;
     match wait_for_login(&handle, console, waiting_for).await? {
-        Ok(()) => {
+        Ok(_) => {
             signed_in(auth, console)?;
             Ok(Exit::Success)
         }
@@ -60,6 +60,14 @@ pub async fn login(
 
 /// `login --with-api-key`: the key is all of the input, trimmed.
 async fn api_key(auth: &AuthManager, console: &mut Console<'_>) -> Result<Exit, CommandError> {
+    if console.stdin_is_terminal {
+        writeln!(
+            console.err,
+            "error: refusing to read an API key typed at a terminal (it would be echoed); pipe it \
+             instead: `printenv OPENAI_API_KEY | app-server login --with-api-key`"
+        )?;
+        return Ok(Exit::Failure);
+    }
     let mut key = String::new();
     console.stdin.read_to_string(&mut key)?;
     let key = key.trim();

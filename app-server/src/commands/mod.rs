@@ -35,6 +35,9 @@ pub struct Console<'a> {
     pub err: &'a mut dyn Write,
     /// Whether `err` is a terminal: only then long waits draw a spinner and the elapsed time.
     pub progress: bool,
+    /// Whether `stdin` is a terminal: `login --with-api-key` then refuses to read (the key would
+    /// be echoed; issue 12 item 13) and says how to pipe it.
+    pub stdin_is_terminal: bool,
     /// Whether a browser can be shown here: only then `login` opens the sign-in URL itself.
     pub browser: bool,
 }
@@ -73,11 +76,13 @@ pub enum CommandError {
 pub fn run_with_std_streams(cli: &Cli, command: &Command) -> Result<ExitCode, CommandError> {
     let (mut stdin, mut out, mut err) = (std::io::stdin(), std::io::stdout(), std::io::stderr());
     let progress = err.is_terminal();
+    let stdin_is_terminal = stdin.is_terminal();
     let console = &mut Console {
         stdin: &mut stdin,
         out: &mut out,
         err: &mut err,
         progress,
+        stdin_is_terminal,
         browser: startup::browser_available(),
     };
     run(cli, command, console).map(ExitCode::from)

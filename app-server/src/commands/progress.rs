@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use auth_core::login::{LoginError, LoginHandle};
+use auth_core::login::{LoginHandle, LoginOutcome};
 
 use super::Console;
 
@@ -17,7 +17,7 @@ pub(crate) async fn wait_for_login(
     handle: &LoginHandle,
     console: &mut Console<'_>,
     what: &str,
-) -> std::io::Result<Result<(), LoginError>> {
+) -> std::io::Result<LoginOutcome> {
     if !console.progress {
         return Ok(handle.wait().await);
     }

@@ -5,6 +5,7 @@ use protocol::{GetUserAgentResponse, InitializeParams, InitializeResponse};
 use crate::connection::Session;
 use crate::dispatch::RequestCtx;
 use crate::error::RpcError;
+use crate::log_text::LogText;
 
 /// Client names that are not a client of their own but a relay for others (Codex's
 /// `NON_ORIGINATING_CLIENT_NAMES`): they neither become the originator nor add the
@@ -41,7 +42,7 @@ pub(crate) async fn initialize(
     if originating {
         user_agent.push_str(&format!(" ({}; {})", client.name, client.version));
     }
-    tracing::info!(client = %client.name, version = %client.version, "initialize");
+    tracing::info!(client = %LogText(&client.name), version = %LogText(&client.version), "initialize");
     let opt_out = params
         .capabilities
         .and_then(|caps| caps.opt_out_notification_methods)

@@ -8,7 +8,8 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::{
-    BUILT_IN_PROVIDERS, Config, ConfigError, DEFAULT_MODEL_PROVIDER, ForcedLoginMethod, StoreMode,
+    BUILT_IN_PROVIDERS, Config, ConfigError, DEFAULT_MODEL_PROVIDER, ForcedLoginMethod,
+    KeyringBackendKind, StoreMode,
 };
 
 /// Only the keys we honour; serde ignores every other key and table.
@@ -20,6 +21,14 @@ struct RawConfig {
     model_provider: Option<Spanned<String>>,
     #[serde(default)]
     model_providers: BTreeMap<String, RawProvider>,
+    #[serde(default)]
+    features: RawFeatures,
+}
+
+/// The `[features]` table; features other than `secret_auth_storage` are ignored.
+#[derive(Debug, Default, Deserialize)]
+struct RawFeatures {
+    secret_auth_storage: Option<bool>,
 }
 
 /// A `[model_providers.<id>]` table; keys other than `requires_openai_auth` are ignored.
@@ -59,6 +68,9 @@ pub(super) fn parse_with_warnings(
             .get_ref()
             .parse::<StoreMode>()
             .map_err(|err| located(value.span(), format!("cli_auth_credentials_store: {err}")))?;
+    }
+    if let Some(enabled) = raw.features.secret_auth_storage {
+        config.keyring_backend = KeyringBackendKind::from_secret_auth_storage(enabled);
     }
     if let Some(value) = raw.forced_login_method {
         let method = value

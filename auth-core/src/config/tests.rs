@@ -23,6 +23,7 @@ fn err(text: &str) -> ConfigError {
 fn empty_text_gives_defaults() {
     let expected = Config {
         store_mode: StoreMode::File,
+        keyring_backend: KeyringBackendKind::default(),
         forced_login_method: None,
         forced_workspace_ids: vec![],
         model_provider: "openai".to_owned(),
@@ -338,6 +339,7 @@ fn command_line_overrides_set_honoured_keys_over_the_file() {
             forced_workspace_ids: vec!["ws-1".to_owned(), "ws-2".to_owned()],
             model_provider: "local".to_owned(),
             requires_openai_auth: false,
+            ..Config::default()
         }
     );
     // Without overrides the file alone applies.
@@ -415,5 +417,28 @@ fn a_legacy_profile_table_applies_when_there_is_no_profile_file() {
         err.to_string()
             .starts_with("config profile `nope` not found"),
         "{err}"
+    );
+}
+
+#[test]
+fn secret_auth_storage_selects_the_keyring_backend_like_codex() {
+    let default = if cfg!(windows) {
+        KeyringBackendKind::Secrets
+    } else {
+        KeyringBackendKind::Direct
+    };
+    assert_eq!(ok("").keyring_backend, default);
+    assert_eq!(
+        ok("[features]\nsecret_auth_storage = true\n").keyring_backend,
+        KeyringBackendKind::Secrets
+    );
+    assert_eq!(
+        ok("[features]\nsecret_auth_storage = false\nunified_exec = true\n").keyring_backend,
+        KeyringBackendKind::Direct
+    );
+    let error = err("[features]\nsecret_auth_storage = \"yes\"\n").to_string();
+    assert!(
+        error.starts_with("config error in /tmp/home/config.toml at line 2, column 23:"),
+        "{error}"
     );
 }

@@ -280,7 +280,7 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
                     let shared = Arc::clone(&shared);
-                    connections.spawn(serve_connection(stream, move |req| {
+                    connections.spawn(serve_connection(stream, std::time::Duration::from_secs(10), move |req| {
                         routes::handle(Arc::clone(&shared), req)
                     }));
                 }

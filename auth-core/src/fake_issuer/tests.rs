@@ -109,6 +109,7 @@ async fn authorize_redirects_with_a_code_that_needs_the_right_verifier() {
     let redirect = "http://localhost:1455/auth/callback";
     let url = crate::login::authorize_url(
         &issuer.url(),
+        CLIENT_ID,
         redirect,
         &pkce.challenge,
         &Secret::new("st"),
@@ -124,7 +125,15 @@ async fn authorize_redirects_with_a_code_that_needs_the_right_verifier() {
     let code = Secret::new(params["code"].clone());
 
     let http = crate::login::http_client(&issuer.url(), Duration::from_secs(5)).unwrap();
-    let wrong = exchange_code(&http, &issuer.url(), redirect, &code, &Secret::new("wrong")).await;
+    let wrong = exchange_code(
+        &http,
+        &issuer.url(),
+        CLIENT_ID,
+        redirect,
+        &code,
+        &Secret::new("wrong"),
+    )
+    .await;
     assert!(
         wrong
             .unwrap_err()
@@ -132,7 +141,15 @@ async fn authorize_redirects_with_a_code_that_needs_the_right_verifier() {
             .contains("code_verifier does not match")
     );
     // Codes are single use: after a refused attempt even the right verifier fails.
-    let again = exchange_code(&http, &issuer.url(), redirect, &code, &pkce.verifier).await;
+    let again = exchange_code(
+        &http,
+        &issuer.url(),
+        CLIENT_ID,
+        redirect,
+        &code,
+        &pkce.verifier,
+    )
+    .await;
     assert!(
         again
             .unwrap_err()

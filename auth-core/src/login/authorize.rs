@@ -1,7 +1,6 @@
 //! The authorize URL of the browser login (AUTH.md §8.2).
 
 use crate::secret::Secret;
-use crate::token_endpoint::CLIENT_ID;
 
 /// The scopes Codex requests, space separated.
 pub const SCOPE: &str =
@@ -12,6 +11,7 @@ pub const SCOPE: &str =
 /// by `,`) is added only when `allowed_workspaces` is non-empty.
 pub fn authorize_url(
     issuer: &str,
+    client_id: &str,
     redirect_uri: &str,
     challenge: &str,
     state: &Secret,
@@ -20,7 +20,7 @@ pub fn authorize_url(
 ) -> String {
     let mut params: Vec<(&str, String)> = vec![
         ("response_type", "code".to_owned()),
-        ("client_id", CLIENT_ID.to_owned()),
+        ("client_id", client_id.to_owned()),
         ("redirect_uri", redirect_uri.to_owned()),
         ("scope", SCOPE.to_owned()),
         ("code_challenge", challenge.to_owned()),
@@ -64,7 +64,8 @@ mod tests {
         let state = Secret::new("st-ate_1");
         let url = authorize_url(
             "https://auth.openai.com",
-            "http://localhost:1455/auth/callback",
+            crate::token_endpoint::CLIENT_ID,
+            "http://127.0.0.1:1455/auth/callback",
             "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
             &state,
             "codex_cli_rs",
@@ -72,7 +73,7 @@ mod tests {
         );
         let expected = "https://auth.openai.com/oauth/authorize?response_type=code\
             &client_id=app_EMoamEEZ73f0CkXaXp7hrann\
-            &redirect_uri=http%3A%2F%2Flocalhost%3A1455%2Fauth%2Fcallback\
+            &redirect_uri=http%3A%2F%2F127.0.0.1%3A1455%2Fauth%2Fcallback\
             &scope=openid%20profile%20email%20offline_access%20api.connectors.read%20api.connectors.invoke\
             &code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM\
             &code_challenge_method=S256\
@@ -88,13 +89,16 @@ mod tests {
     fn unrestricted_url_ends_with_the_originator() {
         let url = authorize_url(
             "http://127.0.0.1:9/",
-            "http://localhost:1457/auth/callback",
+            "app_override",
+            "http://127.0.0.1:1457/auth/callback",
             "c",
             &Secret::new("s"),
             "codex vscode",
             &[],
         );
-        assert!(url.starts_with("http://127.0.0.1:9/oauth/authorize?response_type=code&"));
+        assert!(url.starts_with(
+            "http://127.0.0.1:9/oauth/authorize?response_type=code&client_id=app_override&"
+        ));
         assert!(url.ends_with("&state=s&originator=codex%20vscode"), "{url}");
         assert!(!url.contains("allowed_workspace_id"));
     }

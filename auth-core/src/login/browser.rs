@@ -8,7 +8,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 
 use super::authorize::authorize_url;
-use super::callback_server::{BindPlan, Callback, bind};
+use super::callback_server::{BindPlan, Callback, CallbackParts, bind, register, unregister};
 use super::exchange::http_client;
 use super::handle::{LoginControl, LoginHandle, LoginKind};
 use super::pkce::{Pkce, generate_state};
@@ -41,30 +41,58 @@ pub(crate) async fn start_with_plan(
         .local_addr()
         .map_err(|e| LoginError::Server(e.to_string()))?
         .port();
-    let redirect_uri = format!("http://localhost:{port}/auth/callback");
+    // 127.0.0.1, where we listen, as Codex 0.171 does: `localhost` may resolve to ::1, which
+    // another user could hold.
+    let redirect_uri = format!("http://127.0.0.1:{port}/auth/callback");
     let pkce = Pkce::generate();
     let state = generate_state();
     let url = authorize_url(
         opts.issuer(),
+        &opts.client_id,
         &redirect_uri,
         &pkce.challenge,
         &state,
         &opts.originator,
         &opts.allowed_workspaces,
     );
-    let callback = Arc::new(Callback::new(
-        opts.issuer().to_owned(),
+    let callback = Arc::new(Callback::new(CallbackParts {
+        issuer: opts.issuer().to_owned(),
+        client_id: opts.client_id.clone(),
         redirect_uri,
         state,
-        pkce.verifier,
-        opts.config.clone(),
+        verifier: pkce.verifier,
+        config: opts.config.clone(),
         client,
         persist,
-    ));
+        success_page: opts.success_page,
+    }));
     let (handle, control) = LoginHandle::new(LoginKind::Browser);
     tracing::info!(target: "auth_core", login_id = %handle.login_id(), port, "browser login started");
-    tokio::spawn(drive(listener, callback, control, opts.login_timeout));
+    register(port, &callback);
+    let limits = Limits {
+        header_timeout: opts.header_timeout,
+        max_connections: MAX_CONNECTIONS,
+    };
+    let timeout = opts.login_timeout;
+    tokio::spawn(async move {
+        drive(listener, Arc::clone(&callback), control, timeout, limits).await;
+        unregister(port, &callback);
+    });
     Ok((handle, url))
+}
+
+/// The most connections the callback server serves at once; more are closed at accept (a
+/// browser opens a handful; slowloris, issue 12 item 16).
+const MAX_CONNECTIONS: usize = 32;
+/// The longest one connection may live (the exchange inside is bounded by the HTTP timeout and
+/// runs in its own task, so dropping the connection loses nothing).
+const CONNECTION_LIFETIME: Duration = Duration::from_secs(60);
+
+/// How the callback server defends itself.
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    header_timeout: Duration,
+    max_connections: usize,
 }
 
 /// Serves the callback server until the login is decided, frees the port, then publishes the
@@ -74,6 +102,7 @@ async fn drive(
     callback: Arc<Callback>,
     mut control: LoginControl,
     timeout: Duration,
+    limits: Limits,
 ) {
     let mut decided = callback.outcome.subscribe();
     let mut connections = JoinSet::new();
@@ -92,11 +121,18 @@ async fn drive(
                 break;
             }
             accepted = listener.accept() => match accepted {
+                Ok((stream, _)) if connections.len() >= limits.max_connections => {
+                    tracing::debug!(target: "auth_core", "login callback server full; connection closed");
+                    drop(stream);
+                }
                 Ok((stream, _)) => {
                     let cb = Arc::clone(&callback);
-                    connections.spawn(serve_connection(stream, move |req| {
+                    let served = serve_connection(stream, limits.header_timeout, move |req| {
                         Arc::clone(&cb).handle(req)
-                    }));
+                    });
+                    connections.spawn(async move {
+                        let _ = tokio::time::timeout(CONNECTION_LIFETIME, served).await;
+                    });
                 }
                 Err(err) => {
                     tracing::warn!(target: "auth_core", cause = %err, "login callback accept failed");

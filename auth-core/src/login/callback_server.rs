@@ -1,17 +1,20 @@
 //! The loopback callback server of the browser login (AUTH.md §8.2): binding with the cancel
 //! request and retries, and the four routes. Bound to 127.0.0.1 only.
 
+use std::collections::HashMap;
 use std::io;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use super::exchange::{exchange_api_key, exchange_code};
+use super::handle::{LoginOutcome, LoginSuccess};
 use super::pkce::constant_time_eq;
 use super::serve::{Request, Response, html_escape};
+use super::success_page::{SuccessPage, hosted_redirect};
 use super::{LoginError, Persist, checked_tokens, login_document};
 use crate::config::Config;
 use crate::secret::Secret;
@@ -55,7 +58,13 @@ pub(crate) async fn bind(plan: &BindPlan) -> Result<TcpListener, LoginError> {
         last = port;
         match try_bind(port).await? {
             Some(listener) => return Ok(listener),
-            None => send_cancel(port, plan.cancel_timeout).await,
+            // Our own earlier login in this process is cancelled directly; anything else gets
+            // a bare `/cancel` (it stops a Codex login server; ours need the state, item 17).
+            None => {
+                if !cancel_local(port) {
+                    send_cancel(port, plan.cancel_timeout).await;
+                }
+            }
         }
         for _ in 0..plan.retries {
             tokio::time::sleep(plan.retry_delay).await;
@@ -97,17 +106,54 @@ async fn send_cancel(port: u16, timeout: Duration) {
     tracing::info!(target: "auth_core", port, result = ?sent, "sent /cancel to the busy callback port");
 }
 
+/// The callback servers of this process by port, so a new login can end our earlier one on the
+/// same port without the bare `/cancel` that item 17 takes away from strangers.
+static ACTIVE: LazyLock<parking_lot::Mutex<HashMap<u16, std::sync::Weak<Callback>>>> =
+    LazyLock::new(|| parking_lot::Mutex::new(HashMap::new()));
+
+/// Registers `callback` as the login served on `port`.
+pub(crate) fn register(port: u16, callback: &Arc<Callback>) {
+    ACTIVE.lock().insert(port, Arc::downgrade(callback));
+}
+
+/// Forgets `callback` on `port` (if it is still the registered one).
+pub(crate) fn unregister(port: u16, callback: &Arc<Callback>) {
+    let mut active = ACTIVE.lock();
+    if active
+        .get(&port)
+        .is_some_and(|w| std::ptr::eq(w.as_ptr(), Arc::as_ptr(callback)))
+    {
+        active.remove(&port);
+    }
+}
+
+/// Ends our own login on `port` as `/cancel` would; false if none runs in this process.
+fn cancel_local(port: u16) -> bool {
+    let callback = ACTIVE.lock().get(&port).and_then(std::sync::Weak::upgrade);
+    match callback {
+        Some(callback) => {
+            callback.decide(Err(LoginError::Cancelled));
+            true
+        }
+        None => false,
+    }
+}
+
 /// What the routes share with the login's driver.
 pub(crate) struct Callback {
     pub issuer: String,
+    pub client_id: String,
     pub redirect_uri: String,
     pub state: Secret,
     pub verifier: Secret,
     pub config: Config,
     pub client: reqwest::Client,
     pub persist: Persist,
+    pub success_page: SuccessPage,
     /// The decided outcome; the first decision wins.
-    pub outcome: watch::Sender<Option<Result<(), LoginError>>>,
+    pub outcome: watch::Sender<Option<LoginOutcome>>,
+    /// The onboarding entrypoint of the callback whose credentials were saved.
+    onboarding: parking_lot::Mutex<Option<String>>,
     saved: AtomicBool,
     /// Set by the first callback that carries a code; later ones (a reload, a prefetch) wait.
     claimed: AtomicBool,
@@ -117,24 +163,30 @@ pub(crate) struct Callback {
 
 impl Callback {
     /// The shared state of a new login.
-    pub fn new(
-        issuer: String,
-        redirect_uri: String,
-        state: Secret,
-        verifier: Secret,
-        config: Config,
-        client: reqwest::Client,
-        persist: Persist,
-    ) -> Callback {
-        Callback {
+    pub fn new(parts: CallbackParts) -> Callback {
+        let CallbackParts {
             issuer,
+            client_id,
             redirect_uri,
             state,
             verifier,
             config,
             client,
             persist,
+            success_page,
+        } = parts;
+        Callback {
+            issuer,
+            client_id,
+            redirect_uri,
+            state,
+            verifier,
+            config,
+            client,
+            persist,
+            success_page,
             outcome: watch::channel(None).0,
+            onboarding: parking_lot::Mutex::new(None),
             saved: AtomicBool::new(false),
             claimed: AtomicBool::new(false),
             save_gate: tokio::sync::Mutex::new(()),
@@ -142,6 +194,9 @@ impl Callback {
     }
 
     fn decide(&self, result: Result<(), LoginError>) {
+        let result = result.map(|()| LoginSuccess {
+            onboarding_entrypoint: self.onboarding.lock().clone(),
+        });
         self.outcome.send_if_modified(|slot| {
             if slot.is_some() {
                 return false;
@@ -174,23 +229,39 @@ impl Callback {
                 self.decide(Ok(()));
                 Response::html(200, SUCCESS_PAGE).header("connection", "close")
             }
-            "/cancel" => {
-                self.decide(Err(LoginError::Cancelled));
-                Response::text(200, "Login cancelled")
-            }
+            // Only with the login's state: a cross-site request must not end it (item 17).
+            "/cancel" => match self.check_state(&req) {
+                Some(_) => {
+                    self.decide(Err(LoginError::Cancelled));
+                    Response::text(200, "Login cancelled")
+                }
+                None => Response::text(400, "State mismatch"),
+            },
             _ => not_found(),
         }
     }
 
-    async fn callback(&self, req: &Request) -> Response {
+    /// The onboarding entrypoint (`Some(None)`: none) when the request carries the login's
+    /// state, bare or with Codex's `.onboarding_entrypoint=<value>` suffix (constant time).
+    fn check_state(&self, req: &Request) -> Option<Option<String>> {
         let params = req.query_params();
-        let state_ok = params
-            .get("state")
-            .is_some_and(|s| constant_time_eq(s, self.state.expose()));
-        if !state_ok {
+        let got = params.get("state")?;
+        let expected = self.state.expose();
+        if constant_time_eq(got, expected) {
+            return Some(None);
+        }
+        let (base, suffix) = got.split_at_checked(expected.len())?;
+        let entrypoint = suffix.strip_prefix(ONBOARDING_SUFFIX)?;
+        (constant_time_eq(base, expected) && ONBOARDING_ENTRYPOINTS.contains(&entrypoint))
+            .then(|| Some(entrypoint.to_owned()))
+    }
+
+    async fn callback(self: &Arc<Self>, req: &Request) -> Response {
+        let params = req.query_params();
+        let Some(entrypoint) = self.check_state(req) else {
             tracing::warn!(target: "auth_core", "login callback with a state mismatch");
             return Response::text(400, "State mismatch");
-        }
+        };
         if self.saved.load(Ordering::SeqCst) {
             return Response::redirect("/success");
         }
@@ -211,9 +282,51 @@ impl Callback {
         if self.claimed.swap(true, Ordering::SeqCst) {
             return self.await_first_callback().await;
         }
-        match self.complete(Secret::new(code.as_str())).await {
-            Ok(()) => Response::redirect("/success"),
+        // The completion runs in its own task: a browser that drops the connection during the
+        // exchange no longer throws the tokens away nor leaves the callback claimed (item 2).
+        let abandoned = Abandoned::arm(self);
+        let this = Arc::clone(self);
+        let code = Secret::new(code.as_str());
+        let completion = tokio::spawn(async move {
+            let result = this.complete(code, entrypoint).await;
+            if result.is_err() {
+                this.claimed.store(false, Ordering::SeqCst);
+            }
+            result
+        });
+        let result = match completion.await {
+            Ok(result) => result,
+            Err(_) => Err(LoginError::Server(
+                "the sign-in task ended unexpectedly".into(),
+            )),
+        };
+        abandoned.disarm();
+        match result {
+            Ok(Some(hosted)) => {
+                // The hosted page is the end of the flow: no `/success` fetch follows.
+                self.decide(Ok(()));
+                Response::redirect(hosted)
+            }
+            Ok(None) => Response::redirect("/success"),
+            Err(err @ LoginError::TokenExchange(_)) if self.is_transient(&err) => {
+                // Nothing was spent for good: the user may sign in again with this login.
+                tracing::warn!(target: "auth_core", error = %err, "login code exchange failed; the login keeps waiting");
+                Response::html(
+                    502,
+                    error_page(&format!("{err}. Please try signing in again.")),
+                )
+            }
             Err(err) => self.fail(err),
+        }
+    }
+
+    /// Transient exchange failures (transport, timeout, 5xx) let the login go on.
+    fn is_transient(&self, err: &LoginError) -> bool {
+        match err {
+            LoginError::TokenExchange(detail) => {
+                !detail.starts_with("token endpoint returned status 4")
+            }
+            _ => false,
         }
     }
 
@@ -235,11 +348,17 @@ impl Callback {
         )
     }
 
-    /// Exchange, workspace check, API-key exchange, save.
-    async fn complete(&self, code: Secret) -> Result<(), LoginError> {
+    /// Exchange, workspace check, API-key exchange, save. `Ok(Some(url))`: redirect to the
+    /// hosted success page at `url`; `Ok(None)`: to our `/success`.
+    async fn complete(
+        &self,
+        code: Secret,
+        entrypoint: Option<String>,
+    ) -> Result<Option<String>, LoginError> {
         let tokens = exchange_code(
             &self.client,
             &self.issuer,
+            &self.client_id,
             &self.redirect_uri,
             &code,
             &self.verifier,
@@ -248,7 +367,9 @@ impl Callback {
         .map_err(|e| LoginError::TokenExchange(e.to_string()))?;
         let id_token = tokens.id_token.clone();
         let tokens = checked_tokens(tokens, &self.config)?;
-        let api_key = exchange_api_key(&self.client, &self.issuer, &id_token).await;
+        let api_key =
+            exchange_api_key(&self.client, &self.issuer, &self.client_id, &id_token).await;
+        let hosted = hosted_redirect(&self.success_page, id_token.expose());
         let document = login_document(tokens, api_key);
         let _gate = self.save_gate.lock().await;
         if self.is_decided() {
@@ -256,8 +377,9 @@ impl Callback {
         }
         match (self.persist)(document).await {
             Ok(()) => {
+                *self.onboarding.lock() = entrypoint;
                 self.saved.store(true, Ordering::SeqCst);
-                Ok(())
+                Ok(hosted)
             }
             Err(cause) => {
                 tracing::error!(target: "auth_core", %cause, "could not save the login's credentials");
@@ -270,6 +392,69 @@ impl Callback {
         let page = error_page(&err.to_string());
         self.decide(Err(err));
         Response::html(400, page)
+    }
+}
+
+/// The parts of a [`Callback`].
+pub(crate) struct CallbackParts {
+    pub issuer: String,
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub state: Secret,
+    pub verifier: Secret,
+    pub config: Config,
+    pub client: reqwest::Client,
+    pub persist: Persist,
+    pub success_page: SuccessPage,
+}
+
+/// Codex's onboarding hint appended to the state by the authorization server.
+const ONBOARDING_SUFFIX: &str = ".onboarding_entrypoint=";
+/// The entrypoints Codex 0.171 accepts; any other suffix is a state mismatch, as in Codex.
+const ONBOARDING_ENTRYPOINTS: [&str; 1] = ["life_sciences"];
+
+/// Set while a callback's connection waits for its completion; if the connection is dropped
+/// first (the browser went away), a completion that saved ends the login successfully, since
+/// no `/success` fetch will come.
+struct Abandoned {
+    callback: Option<Arc<Callback>>,
+}
+
+impl Abandoned {
+    fn arm(callback: &Arc<Callback>) -> Abandoned {
+        Abandoned {
+            callback: Some(Arc::clone(callback)),
+        }
+    }
+
+    fn disarm(mut self) {
+        self.callback = None;
+    }
+}
+
+impl Drop for Abandoned {
+    fn drop(&mut self) {
+        let Some(callback) = self.callback.take() else {
+            return;
+        };
+        // No runtime (it is shutting down): nothing can finish the login anyway.
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        tracing::info!(target: "auth_core", "the browser left during the sign-in; finishing it anyway");
+        runtime.spawn(async move {
+            // Wait for the completion in flight (it holds the gate while saving), then decide.
+            loop {
+                if callback.saved.load(Ordering::SeqCst) {
+                    callback.decide(Ok(()));
+                    return;
+                }
+                if callback.is_decided() || !callback.claimed.load(Ordering::SeqCst) {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        });
     }
 }
 

@@ -8,10 +8,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::exchange::{exchange_code, http_client};
-use super::handle::{LoginHandle, LoginKind};
+use super::handle::{LoginHandle, LoginKind, LoginSuccess};
 use super::{LoginError, LoginOptions, Persist, checked_tokens, login_document};
 use crate::secret::Secret;
-use crate::token_endpoint::CLIENT_ID;
 
 /// The poll interval when the issuer sends none, or zero.
 pub(crate) const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(5);
@@ -50,7 +49,8 @@ pub async fn start_device_login(
     let client =
         http_client(opts.issuer(), opts.http_timeout).map_err(LoginError::DeviceCodeRequest)?;
     let issuer = opts.issuer().to_owned();
-    let code = request_user_code(&client, &issuer).await?;
+    let client_id = opts.client_id.clone();
+    let code = request_user_code(&client, &issuer, &client_id).await?;
     let shown = DeviceCode {
         verification_url: format!("{issuer}/codex/device"),
         user_code: code.user_code.clone(),
@@ -67,6 +67,7 @@ pub async fn start_device_login(
                 let tokens = exchange_code(
                     &client,
                     &issuer,
+                    &client_id,
                     &redirect_uri,
                     &grant.authorization_code,
                     &grant.code_verifier,
@@ -86,7 +87,7 @@ pub async fn start_device_login(
             }),
             Err(err) => Err(err),
         };
-        control.finish(result);
+        control.finish(result.map(|()| LoginSuccess::default()));
     });
     Ok((handle, shown))
 }
@@ -95,11 +96,12 @@ pub async fn start_device_login(
 pub(crate) async fn request_user_code(
     client: &reqwest::Client,
     issuer: &str,
+    client_id: &str,
 ) -> Result<UserCode, LoginError> {
     let transport = |e: reqwest::Error| LoginError::DeviceCodeRequest(e.without_url().to_string());
     let resp = client
         .post(format!("{issuer}/api/accounts/deviceauth/usercode"))
-        .json(&json!({ "client_id": CLIENT_ID }))
+        .json(&json!({ "client_id": client_id }))
         .send()
         .await
         .map_err(transport)?;
@@ -117,7 +119,9 @@ pub(crate) async fn request_user_code(
         user_code: Option<String>,
         interval: Option<Value>,
     }
-    let raw: Raw = resp.json().await.map_err(transport)?;
+    let raw: Raw = read_json(resp)
+        .await
+        .map_err(LoginError::DeviceCodeRequest)?;
     let missing = |name: &str| LoginError::DeviceCodeRequest(format!("response is missing {name}"));
     Ok(UserCode {
         device_auth_id: raw
@@ -128,8 +132,20 @@ pub(crate) async fn request_user_code(
     })
 }
 
+/// A JSON answer read under the body cap; the error is a short text (never the URL or body).
+async fn read_json<T: serde::de::DeserializeOwned>(resp: reqwest::Response) -> Result<T, String> {
+    let body = crate::http_body::read_capped(resp)
+        .await
+        .map_err(|e| e.describe())?;
+    serde_json::from_slice(&body).map_err(|e| format!("invalid JSON answer ({:?})", e.classify()))
+}
+
+/// The longest poll interval we accept from the issuer; longer ones are clamped (issue 12 item 7:
+/// an `interval` of 2^64-1 panicked when added to an instant).
+pub(crate) const MAX_POLL_INTERVAL: Duration = Duration::from_secs(60);
+
 /// `interval` is a string of seconds (a number is accepted too); missing, zero or unreadable
-/// means [`DEFAULT_POLL_INTERVAL`].
+/// means [`DEFAULT_POLL_INTERVAL`], and more than [`MAX_POLL_INTERVAL`] is clamped to it.
 pub(crate) fn parse_interval(raw: Option<&Value>) -> Duration {
     let secs = match raw {
         Some(Value::String(s)) => s.trim().parse::<u64>().ok(),
@@ -137,7 +153,7 @@ pub(crate) fn parse_interval(raw: Option<&Value>) -> Duration {
         _ => None,
     };
     match secs {
-        Some(s) if s > 0 => Duration::from_secs(s),
+        Some(s) if s > 0 => Duration::from_secs(s).min(MAX_POLL_INTERVAL),
         _ => DEFAULT_POLL_INTERVAL,
     }
 }
@@ -171,7 +187,9 @@ async fn poll_once(
         authorization_code: Secret,
         code_verifier: Secret,
     }
-    let raw: Raw = resp.json().await.map_err(transport)?;
+    let raw: Raw = read_json(resp)
+        .await
+        .map_err(LoginError::DeviceAuthRequest)?;
     Ok(Some(DeviceGrant {
         authorization_code: raw.authorization_code,
         code_verifier: raw.code_verifier,
@@ -189,13 +207,18 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<Option<DeviceGrant>, LoginError>>,
 {
-    let deadline = tokio::time::Instant::now() + timeout;
+    let start = tokio::time::Instant::now();
+    // Checked: neither duration may panic the flow, whatever their size.
+    let far = start + Duration::from_secs(100 * 365 * 24 * 3600);
+    let deadline = start.checked_add(timeout).unwrap_or(far).min(far);
     let polling = async {
         loop {
             if let Some(grant) = poll().await? {
                 return Ok(grant);
             }
-            let next = tokio::time::Instant::now() + interval;
+            let next = tokio::time::Instant::now()
+                .checked_add(interval)
+                .unwrap_or(deadline);
             if next >= deadline {
                 // No poll would start in time: let the deadline end it.
                 std::future::pending::<()>().await;

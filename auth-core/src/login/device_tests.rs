@@ -27,6 +27,32 @@ fn interval_is_seconds_with_a_five_second_floor_for_missing_or_zero() {
     assert_eq!(DEFAULT_POLL_INTERVAL, Duration::from_secs(5));
 }
 
+/// Issue 12 item 7: an `interval` of 2^64-1 panicked ("overflow when adding duration to
+/// instant"); issuer durations are clamped and the poll loop uses checked arithmetic.
+#[test]
+fn huge_intervals_are_clamped() {
+    assert_eq!(
+        parse_interval(Some(&json!("18446744073709551615"))),
+        MAX_POLL_INTERVAL
+    );
+    assert_eq!(parse_interval(Some(&json!(u64::MAX))), MAX_POLL_INTERVAL);
+    assert_eq!(parse_interval(Some(&json!("61"))), Duration::from_secs(60));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_maximal_interval_or_timeout_never_panics_the_poll_loop() {
+    let (times, poll) = scripted(1, Ok(Some(grant())));
+    let result = poll_until_approved(Duration::MAX, Duration::from_secs(1), poll).await;
+    assert_eq!(result.unwrap_err(), LoginError::DeviceTimedOut);
+    assert_eq!(times.lock().unwrap().len(), 1);
+    let (_, poll) = scripted(0, Ok(Some(grant())));
+    assert!(
+        poll_until_approved(Duration::MAX, Duration::MAX, poll)
+            .await
+            .is_ok()
+    );
+}
+
 type PollAnswer = Result<Option<DeviceGrant>, LoginError>;
 
 /// Records when each poll happened, answers pending `pending` times, then `last`.

@@ -8,7 +8,6 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::secret::Secret;
-use crate::token_endpoint::CLIENT_ID;
 
 /// The longest server message kept in an error.
 const MAX_DETAIL_CHARS: usize = 200;
@@ -63,6 +62,7 @@ pub fn token_url(issuer: &str) -> String {
 pub async fn exchange_code(
     client: &reqwest::Client,
     issuer: &str,
+    client_id: &str,
     redirect_uri: &str,
     code: &Secret,
     verifier: &Secret,
@@ -71,7 +71,7 @@ pub async fn exchange_code(
         ("grant_type", "authorization_code"),
         ("code", code.expose()),
         ("redirect_uri", redirect_uri),
-        ("client_id", CLIENT_ID),
+        ("client_id", client_id),
         ("code_verifier", verifier.expose()),
     ];
     let resp = client
@@ -82,10 +82,9 @@ pub async fn exchange_code(
         .map_err(|e| ExchangeError(e.without_url().to_string()))?;
     let status = resp.status();
     tracing::info!(target: "auth_core", http_status = status.as_u16(), "login code exchange answered");
-    let body = resp
-        .bytes()
+    let body = crate::http_body::read_capped(resp)
         .await
-        .map_err(|e| ExchangeError(e.without_url().to_string()))?;
+        .map_err(|e| ExchangeError(e.describe()))?;
     if !status.is_success() {
         return Err(ExchangeError(format!(
             "token endpoint returned status {status}: {}",
@@ -112,6 +111,7 @@ pub async fn exchange_code(
 pub async fn exchange_api_key(
     client: &reqwest::Client,
     issuer: &str,
+    client_id: &str,
     id_token: &Secret,
 ) -> Option<Secret> {
     let form = [
@@ -119,7 +119,7 @@ pub async fn exchange_api_key(
             "grant_type",
             "urn:ietf:params:oauth:grant-type:token-exchange",
         ),
-        ("client_id", CLIENT_ID),
+        ("client_id", client_id),
         ("requested_token", "openai-api-key"),
         ("subject_token", id_token.expose()),
         (
@@ -144,7 +144,10 @@ pub async fn exchange_api_key(
     struct Raw {
         access_token: Option<Secret>,
     }
-    match resp.json::<Raw>().await {
+    let body = crate::http_body::read_capped(resp)
+        .await
+        .map_err(|e| e.describe());
+    match body.and_then(|b| serde_json::from_slice::<Raw>(&b).map_err(|_| String::new())) {
         Ok(Raw {
             access_token: Some(key),
         }) if !key.is_empty() => Some(key),

@@ -7,6 +7,7 @@ use wiremock::matchers::{body_string, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use super::*;
+use crate::token_endpoint::CLIENT_ID;
 
 fn client(server: &MockServer) -> reqwest::Client {
     http_client(&server.uri(), Duration::from_secs(5)).unwrap()
@@ -31,6 +32,7 @@ async fn code_exchange_posts_the_form_and_reads_three_tokens() {
     let tokens = exchange_code(
         &client(&server),
         &server.uri(),
+        CLIENT_ID,
         "http://localhost:1455/auth/callback",
         &Secret::new("c/ode"),
         &Secret::new("ver"),
@@ -60,16 +62,30 @@ async fn code_exchange_failures_keep_status_and_message_only() {
         .mount(&server)
         .await;
     let (code, verifier) = (Secret::new("the-code"), Secret::new("the-verifier"));
-    let err = exchange_code(&client(&server), &server.uri(), "r", &code, &verifier)
-        .await
-        .unwrap_err();
+    let err = exchange_code(
+        &client(&server),
+        &server.uri(),
+        CLIENT_ID,
+        "r",
+        &code,
+        &verifier,
+    )
+    .await
+    .unwrap_err();
     assert_eq!(
         err.to_string(),
         "token endpoint returned status 400 Bad Request: code already used"
     );
-    let err = exchange_code(&client(&server), &server.uri(), "r", &code, &verifier)
-        .await
-        .unwrap_err();
+    let err = exchange_code(
+        &client(&server),
+        &server.uri(),
+        CLIENT_ID,
+        "r",
+        &code,
+        &verifier,
+    )
+    .await
+    .unwrap_err();
     assert_eq!(
         err.to_string(),
         "token endpoint response is missing refresh_token"
@@ -90,7 +106,13 @@ async fn api_key_exchange_sends_the_token_exchange_form() {
         .expect(1)
         .mount(&server)
         .await;
-    let key = exchange_api_key(&client(&server), &server.uri(), &Secret::new("idt")).await;
+    let key = exchange_api_key(
+        &client(&server),
+        &server.uri(),
+        CLIENT_ID,
+        &Secret::new("idt"),
+    )
+    .await;
     assert_eq!(key, Some(Secret::new("sk-x")));
 }
 
@@ -108,16 +130,16 @@ async fn api_key_exchange_failures_are_none() {
         .await;
     let c = client(&server);
     assert_eq!(
-        exchange_api_key(&c, &server.uri(), &Secret::new("i")).await,
+        exchange_api_key(&c, &server.uri(), CLIENT_ID, &Secret::new("i")).await,
         None
     );
     assert_eq!(
-        exchange_api_key(&c, &server.uri(), &Secret::new("i")).await,
+        exchange_api_key(&c, &server.uri(), CLIENT_ID, &Secret::new("i")).await,
         None
     );
     // Nothing listens on port 9 of loopback in the test environment: a transport error.
     assert_eq!(
-        exchange_api_key(&c, "http://127.0.0.1:9", &Secret::new("i")).await,
+        exchange_api_key(&c, "http://127.0.0.1:9", CLIENT_ID, &Secret::new("i")).await,
         None
     );
 }

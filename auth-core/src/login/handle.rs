@@ -17,8 +17,20 @@ pub enum LoginKind {
     DeviceCode,
 }
 
+/// What a successful login reports besides its success.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoginSuccess {
+    /// Codex's onboarding hint carried in the OAuth `state` (`.onboarding_entrypoint=<value>`;
+    /// Codex 0.171 accepts `life_sciences` only), for `account/login/completed`'s
+    /// `onboardingEntrypoint`. Always `None` for device-code logins.
+    pub onboarding_entrypoint: Option<String>,
+}
+
+/// How a login ended.
+pub type LoginOutcome = Result<LoginSuccess, LoginError>;
+
 /// The outcome slot: `None` while the login runs.
-type Outcome = Option<Result<(), LoginError>>;
+type Outcome = Option<LoginOutcome>;
 
 /// A running login. Cheap to clone; every clone sees the same outcome and can cancel it.
 #[derive(Clone)]
@@ -44,7 +56,7 @@ pub(crate) struct LoginControl {
 impl LoginControl {
     /// Publishes the outcome (the first one wins). For a browser login, call it only once the
     /// callback port is free.
-    pub fn finish(&self, result: Result<(), LoginError>) {
+    pub fn finish(&self, result: LoginOutcome) {
         let error = result.as_ref().err().map(ToString::to_string);
         let first = self.done.send_if_modified(|slot| {
             if slot.is_some() {
@@ -118,7 +130,7 @@ impl LoginHandle {
     }
 
     /// Waits for the login's outcome. Every call, from any task, gets the same result.
-    pub async fn wait(&self) -> Result<(), LoginError> {
+    pub async fn wait(&self) -> LoginOutcome {
         let mut done = self.inner.done.clone();
         let outcome = match done.wait_for(Option::is_some).await {
             Ok(slot) => slot.clone(),
@@ -152,7 +164,7 @@ mod tests {
         let waiter = tokio::spawn(async move { other.wait().await });
         assert!(!handle.is_finished());
         control.finish(Err(LoginError::TimedOut));
-        control.finish(Ok(()));
+        control.finish(Ok(LoginSuccess::default()));
         assert_eq!(waiter.await.unwrap(), Err(LoginError::TimedOut));
         assert_eq!(handle.wait().await, Err(LoginError::TimedOut));
         assert!(handle.is_finished());

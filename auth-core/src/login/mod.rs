@@ -19,6 +19,7 @@ mod exchange;
 mod handle;
 mod pkce;
 pub(crate) mod serve;
+mod success_page;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -33,8 +34,9 @@ pub use error::{DEVICE_CODE_NOT_ENABLED, LoginError};
 pub use exchange::{
     CodeTokens, ExchangeError, exchange_api_key, exchange_code, http_client, token_url,
 };
-pub use handle::{LoginHandle, LoginKind};
+pub use handle::{LoginHandle, LoginKind, LoginOutcome, LoginSuccess};
 pub use pkce::{Pkce, generate_state, s256_challenge};
+pub use success_page::{AppBrand, HOSTED_SUCCESS_URL, SuccessPage};
 
 use crate::auth_json::{IdToken, StoredAuth, TokenData};
 use crate::config::Config;
@@ -67,6 +69,12 @@ pub struct LoginOptions {
     pub device_timeout: Duration,
     /// The timeout of each HTTP call (default 30 seconds).
     pub http_timeout: Duration,
+    /// The OAuth client id (`CODEX_APP_SERVER_LOGIN_CLIENT_ID` overrides the Codex CLI's).
+    pub client_id: String,
+    /// Where the browser goes after a completed sign-in.
+    pub success_page: SuccessPage,
+    /// How long the callback server waits for a request's headers (slowloris, item 16).
+    pub header_timeout: Duration,
 }
 
 impl Default for LoginOptions {
@@ -80,6 +88,9 @@ impl Default for LoginOptions {
             login_timeout: Duration::from_secs(10 * 60),
             device_timeout: Duration::from_secs(15 * 60),
             http_timeout: Duration::from_secs(30),
+            client_id: crate::token_endpoint::CLIENT_ID.to_owned(),
+            success_page: SuccessPage::Local,
+            header_timeout: Duration::from_secs(10),
         }
     }
 }

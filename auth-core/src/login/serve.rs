@@ -113,9 +113,13 @@ impl Response {
     }
 }
 
-/// Serves one connection with `handler` until the client or the server closes it.
-pub(crate) async fn serve_connection<H, F>(stream: TcpStream, handler: H)
-where
+/// Serves one connection with `handler` until the client or the server closes it; a client that
+/// does not send its request head within `header_timeout` is disconnected (slowloris).
+pub(crate) async fn serve_connection<H, F>(
+    stream: TcpStream,
+    header_timeout: std::time::Duration,
+    handler: H,
+) where
     H: Fn(Request) -> F + Clone + Send + Sync + 'static,
     F: Future<Output = Response> + Send + 'static,
 {
@@ -130,6 +134,8 @@ where
         }
     });
     let served = http1::Builder::new()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(header_timeout)
         .keep_alive(false)
         .serve_connection(TokioIo::new(stream), service)
         .await;

@@ -12,3 +12,7 @@ mod ports;
 
 /// Device-code login: user code, polling, exchange, errors.
 mod device;
+
+/// Issue 12 items 2, 16, 17 and Codex 0.171 parity: aborted callbacks, slowloris, `/cancel`
+/// with the state, the onboarding suffix and the hosted success page.
+mod hardening;

@@ -136,11 +136,15 @@ impl AuthManager {
             Ok(Some(auth)) => Some(auth),
             _ => self.state().stored.as_ref().map(|s| s.stored.clone()),
         };
-        if let Some(stored) = stored {
-            self.revoke_best_effort(&stored).await;
+        if let Some(stored) = &stored {
+            self.revoke_best_effort(stored).await;
         }
         let had_external = self.state().external.is_some();
         let serial = self.inner.reload.lock();
+        // What is stored at the moment of deletion: a lock-unaware writer may have rotated the
+        // token during the revoke; that one is revoked too, whether or not the delete succeeds
+        // (issue 12 item 19).
+        let at_delete = self.inner.store.load().ok().flatten();
         let deleted = self.inner.store.delete();
         let record_deleted = self.delete_record();
         self.replace(|st| {
@@ -156,6 +160,12 @@ impl AuthManager {
             st.permanent = None;
             st.backoff = None;
         }
+        let refresh_of = |a: &StoredAuth| a.tokens.as_ref().map(|t| t.refresh_token.clone());
+        if let Some(rotated) =
+            at_delete.filter(|a| refresh_of(a) != stored.as_ref().and_then(refresh_of))
+        {
+            self.revoke_best_effort(&rotated).await;
+        }
         let deleted = deleted?;
         tracing::info!(target: "auth_core", deleted, record_deleted, had_external, "logged out");
         Ok(deleted || record_deleted || had_external)
@@ -163,7 +173,17 @@ impl AuthManager {
 
     /// At startup: deletes stored credentials that break a login restriction and returns Codex's
     /// message (AUTH.md §8.5).
+    /// Takes the gate and `auth.json.lock` only when something must be deleted: a startup with
+    /// nothing to enforce never waits on a lock held elsewhere (issue 12 item 3).
     pub async fn enforce_login_restrictions(&self) -> Result<Option<String>, AuthError> {
+        let restricted = self
+            .state()
+            .stored
+            .as_ref()
+            .is_some_and(|s| s.restricted.is_some());
+        if !restricted {
+            return Ok(None);
+        }
         let _gate = self.inner.gate.lock().await;
         let _lock = self
             .lock_credentials(Trigger::Forced, None)

@@ -28,6 +28,19 @@ impl AuthManager {
         self.browser_login(opts).await
     }
 
+    /// [`AuthManager::start_browser_login_as`] with Codex 0.171's success page choice
+    /// (`useHostedLoginSuccessPage` / `appBrand` of `account/login/start`).
+    pub async fn start_browser_login_with(
+        &self,
+        originator: &str,
+        success_page: crate::login::SuccessPage,
+    ) -> Result<(LoginHandle, String), LoginStartError> {
+        let mut opts = self.login_options();
+        originator.clone_into(&mut opts.originator);
+        opts.success_page = success_page;
+        self.browser_login(opts).await
+    }
+
     async fn browser_login(
         &self,
         opts: LoginOptions,
@@ -67,7 +80,10 @@ impl AuthManager {
             config: opts.config.clone(),
             login_timeout: opts.login_timeout,
             device_timeout: opts.device_timeout,
-            http_timeout: opts.request_timeout,
+            http_timeout: opts.login_http_timeout,
+            client_id: opts.client_id.clone(),
+            success_page: crate::login::SuccessPage::Local,
+            header_timeout: std::time::Duration::from_secs(10),
         }
     }
 

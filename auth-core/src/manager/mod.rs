@@ -7,12 +7,14 @@
 //! status calls return.
 
 mod account;
+mod detached;
 mod login;
 mod options;
 mod outcome;
 mod poll;
 pub(crate) mod recover;
 mod refresh;
+mod saveable;
 mod state;
 mod view;
 
@@ -90,6 +92,9 @@ struct Inner {
     recover_gate: tokio::sync::Mutex<()>,
     changes: watch::Sender<ChangeEvent>,
     lock_degraded_logged: AtomicBool,
+    /// When the last wait for `auth.json.lock` timed out: callers that were already waiting for
+    /// the gate then share that wait instead of each waiting `lock_wait` in turn.
+    lock_timed_out_at: Mutex<Option<std::time::Instant>>,
 }
 
 impl AuthManager {
@@ -98,10 +103,24 @@ impl AuthManager {
     pub fn new(opts: ManagerOptions) -> Result<AuthManager, ManagerError> {
         let store = match &opts.store {
             Some(store) => Arc::clone(store),
-            None => open_store(opts.config.store_mode, &opts.codex_home)
-                .map_err(|e| ManagerError::Store(e.to_string()))?,
+            None => open_store(
+                opts.config.store_mode,
+                opts.config.keyring_backend,
+                &opts.codex_home,
+            )
+            .map_err(|e| ManagerError::Store(e.to_string()))?,
         };
         let persistent = store.kind() != "ephemeral";
+        if persistent {
+            crate::atomic_write::remove_stale_temps(
+                &opts.codex_home,
+                &[
+                    crate::store::file::AUTH_FILE,
+                    crate::failure_record::FAILURE_RECORD_FILE,
+                ],
+                crate::atomic_write::STALE_TEMP_AGE,
+            );
+        }
         let endpoint = TokenEndpoint::new(
             opts.refresh_url
                 .clone()
@@ -110,7 +129,8 @@ impl AuthManager {
             opts.connect_timeout,
             opts.request_timeout,
         )
-        .map_err(|e| ManagerError::Endpoint(e.to_string()))?;
+        .map_err(|e| ManagerError::Endpoint(e.to_string()))?
+        .with_client_id(opts.client_id.clone());
         let env_key = opts
             .codex_api_key
             .as_deref()
@@ -145,6 +165,7 @@ impl AuthManager {
                 recover_gate: tokio::sync::Mutex::new(()),
                 changes,
                 lock_degraded_logged: AtomicBool::new(false),
+                lock_timed_out_at: Mutex::new(None),
             }),
         };
         manager.initial_load();

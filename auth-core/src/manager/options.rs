@@ -38,6 +38,13 @@ pub struct ManagerOptions {
     pub connect_timeout: Duration,
     /// Total timeout of one token request.
     pub request_timeout: Duration,
+    /// How long a status call whose cached access token is still valid waits for a proactive
+    /// refresh before answering with the cached token (the refresh goes on in the background).
+    /// Default 0: such a poll answers at once, whatever the issuer does (issue 12 item 9).
+    pub valid_proactive_wait: Duration,
+    /// The same for a refresh the client asked for (`refreshToken: true`): it gets the new token
+    /// if the issuer answers within this wait, else the still-valid cached one. Default 2 s.
+    pub valid_requested_wait: Duration,
     /// Timeout of the best-effort revoke at logout.
     pub revoke_timeout: Duration,
     /// The OAuth issuer of browser and device-code logins (`CODEX_APP_SERVER_LOGIN_ISSUER`).
@@ -48,6 +55,11 @@ pub struct ManagerOptions {
     pub login_timeout: Duration,
     /// How long a device-code login polls.
     pub device_timeout: Duration,
+    /// The timeout of each HTTP call of a browser or device-code login (default 30 s).
+    pub login_http_timeout: Duration,
+    /// The OAuth client id of logins (`CODEX_APP_SERVER_LOGIN_CLIENT_ID`; default the Codex
+    /// CLI's). Refreshes use it too: a refresh token is bound to the client it was issued to.
+    pub client_id: String,
     /// The value of `CODEX_API_KEY` when the caller enables it (AUTH.md §1.4); the app-server
     /// leaves it `None`.
     pub codex_api_key: Option<String>,
@@ -67,13 +79,17 @@ impl ManagerOptions {
             clock: Arc::new(SystemClock),
             jitter: Arc::new(RandomJitter),
             lock_wait: Duration::from_secs(10),
-            connect_timeout: Duration::from_secs(10),
-            request_timeout: Duration::from_secs(30),
+            connect_timeout: crate::token_endpoint::DEFAULT_CONNECT_TIMEOUT,
+            request_timeout: crate::token_endpoint::DEFAULT_TOTAL_TIMEOUT,
+            valid_proactive_wait: Duration::ZERO,
+            valid_requested_wait: Duration::from_secs(2),
             revoke_timeout: Duration::from_secs(10),
             issuer: crate::login::DEFAULT_ISSUER.to_owned(),
             callback_port: crate::login::DEFAULT_CALLBACK_PORT,
             login_timeout: Duration::from_secs(10 * 60),
             device_timeout: Duration::from_secs(15 * 60),
+            login_http_timeout: Duration::from_secs(30),
+            client_id: crate::token_endpoint::CLIENT_ID.to_owned(),
             codex_api_key: None,
         }
     }

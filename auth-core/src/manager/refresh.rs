@@ -92,6 +92,13 @@ impl AuthManager {
                 account_changed: false,
             });
         }
+        // A lock timeout while we waited for the gate is ours too: share that wait.
+        if self.lock_timed_out_since(started) {
+            return Err(RefreshError::Transient {
+                kind: TransientError::LockTimeout,
+                retry_at: None,
+            });
+        }
         // Step 3, now under the gate.
         let mut snapshot = match self.precheck(trigger) {
             Precheck::Proceed(snapshot) => snapshot,
@@ -137,6 +144,8 @@ impl AuthManager {
                 });
             }
         }
+        // Never spend a refresh token whose successor could not be saved (issue 12 item 5).
+        self.ensure_saveable(trigger, &snapshot)?;
         self.attempt(trigger, &snapshot).await
     }
 
@@ -228,6 +237,7 @@ impl AuthManager {
                 Ok(None)
             }
             Err(timeout) => {
+                *self.inner.lock_timed_out_at.lock() = Some(std::time::Instant::now());
                 tracing::warn!(target: "auth_core", decision = "lock_timeout", trigger = trigger.as_str(),
                     fp = ?fp, waited_ms = timeout.0.as_millis() as u64, "credential lock held elsewhere");
                 Err(RefreshError::Transient {

@@ -7,5 +7,6 @@ mod backoff;
 mod changes;
 mod concurrency;
 mod failures;
+mod hardening;
 mod recovery;
 mod stores;

@@ -97,11 +97,15 @@ impl AuthManager {
     /// Refresh errors are logged, never returned.
     pub async fn auth(&self) -> AuthView {
         self.poll();
-        let stale = self
-            .current()
-            .is_some_and(|s| s.is_refreshable() && s.should_refresh(self.now()));
+        let now = self.now();
+        let current = self.current();
+        let stale = current
+            .as_ref()
+            .is_some_and(|s| s.is_refreshable() && s.should_refresh(now));
         if stale {
-            let _ = self.refresh_polled(Trigger::Proactive, None).await;
+            let valid = current.as_ref().is_some_and(|s| s.is_known_valid(now));
+            let wait = valid.then_some(self.inner.opts.valid_proactive_wait);
+            self.refresh_detached(Trigger::Proactive, wait).await;
         }
         self.view()
     }
@@ -115,7 +119,9 @@ impl AuthManager {
         }
         if refresh {
             self.poll();
-            let _ = self.refresh_polled(Trigger::Requested, None).await;
+            let valid = self.current().is_some_and(|s| s.is_known_valid(self.now()));
+            let wait = valid.then_some(self.inner.opts.valid_requested_wait);
+            self.refresh_detached(Trigger::Requested, wait).await;
             self.auth_cached()
         } else {
             self.auth().await

@@ -1,10 +1,12 @@
 //! The `auto` store: the keyring, falling back to `auth.json` on any keyring error (AUTH.md §3).
 //!
-//! `load` takes the keyring entry, else `auth.json`; `save` writes the keyring (which removes
-//! `auth.json`) and, when the keyring fails, writes `auth.json` instead; `delete` removes both.
-//! While the keyring is failing, the file is the source of truth, so the store exposes the file's
-//! stamp and status polls stay cheap; while it works, there is no stamp (keyring entries cannot
-//! be stamped, and another process may write the entry at any time).
+//! The keyring side is the one the `keyring` mode would use: the keyring entry itself
+//! ([`KeyringStore`]) or, with `secret_auth_storage`, the encrypted secrets file
+//! ([`SecretsFileStore`](crate::store::secrets_file::SecretsFileStore)). `load` takes the keyring
+//! side, else `auth.json`; `save` writes the keyring side (which removes `auth.json`) and, when it
+//! fails, writes `auth.json` instead; `delete` removes both. While the keyring is failing, the
+//! file is the source of truth, so the store exposes the file's stamp; while it works, the stamp
+//! is the keyring side's (the file's when the keyring side holds nothing).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -18,24 +20,24 @@ use crate::store::{CredentialStore, Stamp, StoreError};
 /// Keyring first, `auth.json` when the keyring fails.
 #[derive(Debug)]
 pub struct AutoStore {
-    keyring: KeyringStore,
+    keyring: Arc<dyn CredentialStore>,
     file: FileStore,
     /// True while the last keyring call failed, so the file is in use.
     keyring_failing: AtomicBool,
 }
 
 impl AutoStore {
-    /// The auto store of `codex_home` over `backend`.
+    /// The auto store of `codex_home` over the keyring entry in `backend`.
     pub fn new(codex_home: &Path, backend: Arc<dyn KeyringBackend>) -> Self {
         AutoStore::from_parts(
-            KeyringStore::new(codex_home, backend),
+            Arc::new(KeyringStore::new(codex_home, backend)),
             FileStore::new(codex_home),
         )
     }
 
-    /// An auto store over an already configured keyring store (for example with a short
-    /// timeout) and the file store of the same home.
-    pub fn from_parts(keyring: KeyringStore, file: FileStore) -> Self {
+    /// An auto store over an already configured keyring side (the keyring entry, for example with
+    /// a short timeout, or the secrets file) and the file store of the same home.
+    pub fn from_parts(keyring: Arc<dyn CredentialStore>, file: FileStore) -> Self {
         AutoStore {
             keyring,
             file,
@@ -110,9 +112,12 @@ impl CredentialStore for AutoStore {
 
     fn stamp(&self) -> Option<Stamp> {
         if self.using_file() {
-            self.file.stamp()
-        } else {
-            None
+            return self.file.stamp();
+        }
+        match self.keyring.stamp() {
+            // Nothing on the keyring side: `load` reads the file.
+            Some(Stamp::Missing) => self.file.stamp(),
+            stamp => stamp,
         }
     }
 
@@ -201,8 +206,11 @@ mod tests {
         assert_eq!(fx.entry(), Some(auth.to_compact_json()));
         assert!(!fx.entry().unwrap().contains('\n'));
         assert!(!fx.auth_json_exists());
-        assert_eq!(fx.store.load().unwrap(), Some(auth));
-        assert_eq!(fx.store.stamp(), None);
+        assert_eq!(fx.store.load().unwrap(), Some(auth.clone()));
+        assert_eq!(
+            fx.store.stamp(),
+            Some(Stamp::of_content(auth.to_compact_json().as_bytes()))
+        );
     }
 
     #[test]
@@ -216,7 +224,7 @@ mod tests {
         assert_eq!(warnings(&seen), vec![LOAD_FALLBACK]);
         assert!(fx.store.stamp().is_some());
 
-        // Once the keyring works again, its entry wins and the stamp goes away.
+        // Once the keyring works again, its entry wins and so does its stamp.
         fx.keyring.fail(KeyringOp::Get, None);
         fx.keyring
             .set(
@@ -226,15 +234,21 @@ mod tests {
             )
             .unwrap();
         assert_eq!(fx.store.load().unwrap(), Some(key("sk-from-keyring")));
-        assert_eq!(fx.store.stamp(), None);
+        assert_eq!(
+            fx.store.stamp(),
+            Some(Stamp::of_content(
+                key("sk-from-keyring").to_compact_json().as_bytes()
+            ))
+        );
     }
 
     #[test]
-    fn empty_keyring_reads_auth_json() {
+    fn empty_keyring_reads_auth_json_and_stamps_it() {
         let fx = Fixture::new();
         assert_eq!(fx.store.load().unwrap(), None);
         fx.file().save(&key("sk-file-only")).unwrap();
         assert_eq!(fx.store.load().unwrap(), Some(key("sk-file-only")));
+        assert_eq!(fx.store.stamp(), fx.file().stamp(), "the file is the truth");
     }
 
     #[test]
@@ -259,7 +273,12 @@ mod tests {
         fx.file().save(&key("sk-file")).unwrap();
         fx.keyring.fail(KeyringOp::Delete, Some("denied"));
         let error = fx.store.delete().unwrap_err();
-        assert_eq!(error.to_string(), "keyring error: delete failed: denied");
+        assert!(
+            error.to_string().starts_with(
+                "keyring error: could not remove the credentials from the OS keyring: denied"
+            ),
+            "{error}"
+        );
         assert!(!fx.auth_json_exists());
         assert!(fx.entry().is_some());
     }

@@ -9,6 +9,7 @@ pub mod ephemeral;
 pub mod file;
 pub mod keyring;
 pub mod open;
+pub mod secrets_file;
 pub mod stamp;
 
 pub use stamp::Stamp;
@@ -24,7 +25,8 @@ pub trait CredentialStore: Send + Sync + std::fmt::Debug {
     /// Cheap change stamp of the backing file; `None` when the store cannot be stamped (keyring:
     /// re-read on a timer; ephemeral: never changes behind our back).
     fn stamp(&self) -> Option<Stamp>;
-    /// Short name for logs: `"file"`, `"keyring"`, `"auto"`, `"ephemeral"`.
+    /// Short name for logs: `"file"`, `"keyring"`, `"secrets"` (the secrets file), `"auto"`,
+    /// `"ephemeral"`.
     fn kind(&self) -> &'static str;
 }
 
@@ -48,4 +50,12 @@ pub enum StoreError {
     /// The keyring failed (message never contains a secret).
     #[error("keyring error: {0}")]
     Keyring(String),
+    /// The encrypted secrets file (`secrets/cli_auth.age`) cannot be used (never a secret).
+    #[error("secrets file {path}: {message}", path = path.display())]
+    SecretsFile {
+        /// The secrets file.
+        path: PathBuf,
+        /// What is wrong and what to do.
+        message: String,
+    },
 }

@@ -1,16 +1,18 @@
-//! Opening the configured credential store (`cli_auth_credentials_store`, AUTH.md §3).
+//! Opening the configured credential store (`cli_auth_credentials_store` and, for the keyring
+//! modes, `[features] secret_auth_storage`; AUTH.md §3).
 
 use std::path::Path;
 use std::sync::Arc;
 #[cfg(any(test, not(feature = "keyring")))]
 use std::sync::Once;
 
-use crate::config::StoreMode;
+use crate::config::{KeyringBackendKind, StoreMode};
 use crate::store::CredentialStore;
 use crate::store::auto::AutoStore;
 use crate::store::ephemeral::EphemeralStore;
 use crate::store::file::FileStore;
 use crate::store::keyring::{KeyringBackend, KeyringStore};
+use crate::store::secrets_file::SecretsFileStore;
 
 /// Why the configured store cannot be opened. Fails startup.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -20,33 +22,40 @@ pub enum OpenStoreError {
     KeyringFeatureDisabled,
 }
 
-/// Opens the store for `mode` on `codex_home`, over the OS keyring where one is needed.
+/// Opens the store for `mode` on `codex_home`, over the OS keyring where one is needed; `kind`
+/// says whether the keyring modes keep the credentials in the keyring entry or in the secrets
+/// file. Opening calls no keyring and touches no file.
 ///
 /// Without the `keyring` feature, `keyring` fails and `auto` opens the file store (logged once
 /// per process, at info).
 pub fn open_store(
     mode: StoreMode,
+    kind: KeyringBackendKind,
     codex_home: &Path,
 ) -> Result<Arc<dyn CredentialStore>, OpenStoreError> {
     match mode {
         StoreMode::File => Ok(Arc::new(FileStore::new(codex_home))),
         StoreMode::Ephemeral => Ok(Arc::new(EphemeralStore::for_home(codex_home))),
-        StoreMode::Keyring | StoreMode::Auto => open_keyring_backed(mode, codex_home),
+        StoreMode::Keyring | StoreMode::Auto => open_keyring_backed(mode, kind, codex_home),
     }
 }
 
 #[cfg(feature = "keyring")]
 fn open_keyring_backed(
     mode: StoreMode,
+    kind: KeyringBackendKind,
     codex_home: &Path,
 ) -> Result<Arc<dyn CredentialStore>, OpenStoreError> {
     let backend = Arc::new(crate::store::keyring::SystemKeyring);
-    Ok(open_store_with_keyring(mode, codex_home, backend))
+    Ok(open_store_with_keyring_backend(
+        mode, kind, codex_home, backend,
+    ))
 }
 
 #[cfg(not(feature = "keyring"))]
 fn open_keyring_backed(
     mode: StoreMode,
+    _kind: KeyringBackendKind,
     codex_home: &Path,
 ) -> Result<Arc<dyn CredentialStore>, OpenStoreError> {
     static AUTO_LOGGED: Once = Once::new();
@@ -58,17 +67,41 @@ fn open_keyring_backed(
     }
 }
 
-/// Opens the store for `mode` on `codex_home` over an injected keyring `backend` (used by the
-/// `keyring` and `auto` modes only). Works in every build, so tests need no OS keyring.
+/// Opens the store for `mode` on `codex_home` over an injected keyring `backend`, the keyring
+/// modes keeping credentials in the keyring entry. Works in every build, so tests need no OS
+/// keyring.
 pub fn open_store_with_keyring(
     mode: StoreMode,
     codex_home: &Path,
     backend: Arc<dyn KeyringBackend>,
 ) -> Arc<dyn CredentialStore> {
+    open_store_with_keyring_backend(mode, KeyringBackendKind::Direct, codex_home, backend)
+}
+
+/// [`open_store_with_keyring`] with the keyring modes' backend `kind` chosen.
+pub fn open_store_with_keyring_backend(
+    mode: StoreMode,
+    kind: KeyringBackendKind,
+    codex_home: &Path,
+    backend: Arc<dyn KeyringBackend>,
+) -> Arc<dyn CredentialStore> {
+    let keyring_side = || -> Arc<dyn CredentialStore> {
+        match kind {
+            KeyringBackendKind::Direct => {
+                Arc::new(KeyringStore::new(codex_home, Arc::clone(&backend)))
+            }
+            KeyringBackendKind::Secrets => {
+                Arc::new(SecretsFileStore::new(codex_home, Arc::clone(&backend)))
+            }
+        }
+    };
     match mode {
         StoreMode::File => Arc::new(FileStore::new(codex_home)),
-        StoreMode::Keyring => Arc::new(KeyringStore::new(codex_home, backend)),
-        StoreMode::Auto => Arc::new(AutoStore::new(codex_home, backend)),
+        StoreMode::Keyring => keyring_side(),
+        StoreMode::Auto => Arc::new(AutoStore::from_parts(
+            keyring_side(),
+            FileStore::new(codex_home),
+        )),
         StoreMode::Ephemeral => Arc::new(EphemeralStore::for_home(codex_home)),
     }
 }
@@ -91,7 +124,7 @@ mod tests {
     use crate::secret::Secret;
     use crate::store::StoreError;
     use crate::store::keyring::{
-        KEYRING_SERVICE, KeyringError, KeyringOp, MemoryKeyring, keyring_account,
+        KEYRING_SERVICE, KeyringBackend, KeyringOp, MemoryKeyring, keyring_account,
     };
     use crate::test_log::events;
 
@@ -102,21 +135,35 @@ mod tests {
     #[test]
     fn each_mode_opens_its_store() {
         let home = tempfile::tempdir().unwrap();
-        for (mode, kind) in [
-            (StoreMode::File, "file"),
-            (StoreMode::Keyring, "keyring"),
-            (StoreMode::Auto, "auto"),
-            (StoreMode::Ephemeral, "ephemeral"),
+        for (mode, backend, kind) in [
+            (StoreMode::File, KeyringBackendKind::Direct, "file"),
+            (StoreMode::Keyring, KeyringBackendKind::Direct, "keyring"),
+            (StoreMode::Keyring, KeyringBackendKind::Secrets, "secrets"),
+            (StoreMode::Auto, KeyringBackendKind::Direct, "auto"),
+            (StoreMode::Auto, KeyringBackendKind::Secrets, "auto"),
+            (
+                StoreMode::Ephemeral,
+                KeyringBackendKind::Secrets,
+                "ephemeral",
+            ),
         ] {
-            let store = open_store_with_keyring(mode, home.path(), Arc::new(MemoryKeyring::new()));
+            let keyring = Arc::new(MemoryKeyring::new());
+            let store = open_store_with_keyring_backend(mode, backend, home.path(), keyring);
             assert_eq!(store.kind(), kind);
         }
         // Opening touches nothing: no OS keyring call, no file.
         assert_eq!(
-            open_store(StoreMode::File, home.path()).unwrap().kind(),
+            open_store(StoreMode::File, KeyringBackendKind::Direct, home.path())
+                .unwrap()
+                .kind(),
             "file"
         );
-        let ephemeral = open_store(StoreMode::Ephemeral, home.path()).unwrap();
+        let ephemeral = open_store(
+            StoreMode::Ephemeral,
+            KeyringBackendKind::Direct,
+            home.path(),
+        )
+        .unwrap();
         ephemeral.save(&key("sk-memory")).unwrap();
         assert_eq!(std::fs::read_dir(home.path()).unwrap().count(), 0);
         assert!(ephemeral.delete().unwrap());
@@ -138,8 +185,13 @@ mod tests {
             Some(auth.to_compact_json())
         );
         assert!(!home.path().join("auth.json").exists());
-        assert_eq!(store.load().unwrap(), Some(auth));
-        assert_eq!(store.stamp(), None);
+        assert_eq!(store.load().unwrap(), Some(auth.clone()));
+        assert_eq!(
+            store.stamp(),
+            Some(crate::store::Stamp::of_content(
+                auth.to_compact_json().as_bytes()
+            ))
+        );
     }
 
     #[test]
@@ -150,7 +202,7 @@ mod tests {
         keyring.fail(KeyringOp::Get, Some("locked"));
         assert_eq!(
             store.load().unwrap_err().to_string(),
-            "keyring error: read failed: locked"
+            "keyring error: could not read the credentials from the OS keyring: locked"
         );
         keyring.fail(KeyringOp::Get, None);
 
@@ -218,98 +270,17 @@ mod tests {
             )]
         );
     }
-
-    #[test]
-    fn memory_keyring_injects_failures_until_cleared() {
-        let keyring = MemoryKeyring::new();
-        assert_eq!(keyring.get("s", "a"), Err(KeyringError::NoEntry));
-        keyring.fail(KeyringOp::Set, Some("locked"));
-        assert_eq!(
-            keyring.set("s", "a", "v"),
-            Err(KeyringError::Failure("locked".to_owned()))
-        );
-        assert_eq!(
-            keyring.set("s", "a", "v"),
-            Err(KeyringError::Failure("locked".to_owned()))
-        );
-        keyring.fail(KeyringOp::Set, None);
-        keyring.set("s", "a", "v").unwrap();
-        assert_eq!(keyring.get("s", "a"), Ok("v".to_owned()));
-        assert_eq!(keyring.delete("s", "a"), Ok(()));
-        assert_eq!(keyring.delete("s", "a"), Err(KeyringError::NoEntry));
-    }
-
-    #[test]
-    fn memory_keyring_debug_hides_values() {
-        let keyring = MemoryKeyring::new();
-        keyring.set("s", "a", "sk-secret-value").unwrap();
-        let debug = format!("{keyring:?}");
-        assert!(!debug.contains("sk-secret-value"), "{debug}");
-        assert!(debug.contains("entries: 1"), "{debug}");
-    }
-
-    #[test]
-    fn a_hung_backend_times_out_as_a_keyring_error() {
-        let keyring = Arc::new(MemoryKeyring::new());
-        keyring.delay(Some(std::time::Duration::from_secs(2)));
-        let home = tempfile::tempdir().unwrap();
-        let store = crate::store::keyring::KeyringStore::new(home.path(), keyring)
-            .with_timeout(std::time::Duration::from_millis(50));
-        let started = std::time::Instant::now();
-        let error = store.load().unwrap_err();
-        assert!(started.elapsed() < std::time::Duration::from_secs(1));
-        assert_eq!(
-            error.to_string(),
-            "keyring error: read failed: timed out after 50 ms"
-        );
-    }
-
-    /// The `keyring` crate's own mock credential, with injected errors, through our mapping.
-    #[cfg(feature = "keyring")]
-    #[test]
-    fn keyring_crate_errors_map_to_kinds_without_data() {
-        use keyring::mock::MockCredential;
-        let entry = keyring::Entry::new_with_credential(Box::new(MockCredential::default()));
-        assert_eq!(
-            entry
-                .get_password()
-                .map_err(crate::store::keyring::from_keyring_error),
-            Err(KeyringError::NoEntry)
-        );
-        let mock: &MockCredential = entry.get_credential().downcast_ref().unwrap();
-        mock.set_error(keyring::Error::BadEncoding(b"sk-secret".to_vec()));
-        let mapped = entry
-            .get_password()
-            .map_err(crate::store::keyring::from_keyring_error);
-        assert_eq!(
-            mapped,
-            Err(KeyringError::Failure(
-                "the stored value is not UTF-8".to_owned()
-            ))
-        );
-        mock.set_error(keyring::Error::NoStorageAccess("locked".into()));
-        let mapped = entry
-            .set_password("sk-secret")
-            .map_err(crate::store::keyring::from_keyring_error);
-        assert_eq!(
-            mapped,
-            Err(KeyringError::Failure(
-                "Couldn't access platform secure storage: locked".to_owned()
-            ))
-        );
-        entry.set_password("sk-secret").unwrap();
-        assert_eq!(entry.get_password().unwrap(), "sk-secret");
-    }
     #[cfg(not(feature = "keyring"))]
     #[test]
     fn without_the_feature_keyring_fails_and_auto_is_file() {
         let home = tempfile::tempdir().unwrap();
-        let error = open_store(StoreMode::Keyring, home.path()).unwrap_err();
+        let error =
+            open_store(StoreMode::Keyring, KeyringBackendKind::Direct, home.path()).unwrap_err();
         assert_eq!(
             error.to_string(),
             "cli_auth_credentials_store = \"keyring\" requires a build with the `keyring` feature"
         );
-        let auto = open_store(StoreMode::Auto, home.path()).unwrap();
+        let auto = open_store(StoreMode::Auto, KeyringBackendKind::Direct, home.path()).unwrap();
         assert_eq!(auto.kind(), "file");
         auto.save(&key("sk-auto")).unwrap();
         assert!(home.path().join("auth.json").exists());
@@ -320,11 +291,15 @@ mod tests {
     fn with_the_feature_keyring_and_auto_open_without_calling_the_keyring() {
         let home = tempfile::tempdir().unwrap();
         assert_eq!(
-            open_store(StoreMode::Keyring, home.path()).unwrap().kind(),
+            open_store(StoreMode::Keyring, KeyringBackendKind::Direct, home.path())
+                .unwrap()
+                .kind(),
             "keyring"
         );
         assert_eq!(
-            open_store(StoreMode::Auto, home.path()).unwrap().kind(),
+            open_store(StoreMode::Auto, KeyringBackendKind::Direct, home.path())
+                .unwrap()
+                .kind(),
             "auto"
         );
     }

@@ -1,4 +1,4 @@
-//! Cheap change stamps for store files (AUTH.md §4.2).
+//! Cheap change stamps for store files and keyring entries (AUTH.md §4.2).
 
 use std::io;
 use std::path::Path;
@@ -7,11 +7,19 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 /// How old a file's mtime must be, when stamped, for the stamp to be trusted.
 pub const TRUST_AGE: Duration = Duration::from_secs(2);
 
-/// The result of one `stat` of a store file.
+/// The result of one `stat` of a store file, or what the last read of a keyring entry found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stamp {
-    /// The file does not exist.
+    /// The file (or keyring entry) does not exist.
     Missing,
+    /// A keyring entry holding a value with this digest (the first 8 bytes of its SHA-256). A
+    /// digest is never reused for other content, so an equal stamp is always trusted.
+    Content {
+        /// The value's digest.
+        digest: u64,
+    },
+    /// The keyring entry has not been read successfully yet (failed reads keep the last stamp).
+    Unreadable,
     /// The file exists with this metadata (on non-Unix only `len` and `mtime_ns` are filled).
     Present {
         /// Length in bytes.
@@ -28,6 +36,17 @@ pub enum Stamp {
 }
 
 impl Stamp {
+    /// The stamp of a keyring value: its digest.
+    pub fn of_content(value: &[u8]) -> Stamp {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(value);
+        let mut first = [0_u8; 8];
+        first.copy_from_slice(&digest[..8]);
+        Stamp::Content {
+            digest: u64::from_be_bytes(first),
+        }
+    }
+
     /// Stats `path` (following symlinks). A missing file is [`Stamp::Missing`].
     pub fn of(path: &Path) -> io::Result<Stamp> {
         match std::fs::metadata(path) {
@@ -37,12 +56,13 @@ impl Stamp {
         }
     }
 
-    /// Whether an equal later stamp proves the file unchanged: `Missing` always is; a present
-    /// file only if its mtime was at least [`TRUST_AGE`] older than `taken_at`, so in-place
+    /// Whether an equal later stamp proves the store unchanged: `Missing`, `Content` and
+    /// `Unreadable` always do (an unreadable entry stays skipped until a read finds it changed); a
+    /// present file only if its mtime was at least [`TRUST_AGE`] older than `taken_at`, so in-place
     /// rewrites within one timestamp tick cannot hide behind an equal stamp.
     pub fn is_trusted(&self, taken_at: SystemTime) -> bool {
         match self {
-            Stamp::Missing => true,
+            Stamp::Missing | Stamp::Content { .. } | Stamp::Unreadable => true,
             Stamp::Present { mtime_ns, .. } => {
                 let taken_ns = match taken_at.duration_since(UNIX_EPOCH) {
                     Ok(d) => d.as_nanos() as i128,
@@ -131,6 +151,15 @@ mod tests {
         assert!(stamp.is_trusted(mtime + Duration::from_secs(60)));
         // an mtime in the future (clock skew) is never trusted
         assert!(!stamp.is_trusted(mtime - Duration::from_secs(60)));
+    }
+
+    #[test]
+    fn content_stamps_follow_the_value_and_are_trusted() {
+        let one = Stamp::of_content(b"{\"OPENAI_API_KEY\":\"sk-1\"}");
+        assert_eq!(one, Stamp::of_content(b"{\"OPENAI_API_KEY\":\"sk-1\"}"));
+        assert_ne!(one, Stamp::of_content(b"{\"OPENAI_API_KEY\":\"sk-2\"}"));
+        assert!(one.is_trusted(UNIX_EPOCH));
+        assert!(Stamp::Unreadable.is_trusted(UNIX_EPOCH));
     }
 
     #[test]

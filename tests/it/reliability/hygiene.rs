@@ -137,3 +137,57 @@ async fn trace_logs_of_sign_in_refresh_and_logout_hold_no_secret() {
         }
     }
 }
+
+/// Issue 12 item 14: a core dump would hold the key; the real server disables them at start
+/// (core-file limit 0, soft and hard).
+#[tokio::test]
+async fn the_server_runs_with_core_dumps_disabled() {
+    let home = tempfile::tempdir().unwrap();
+    let server = RealServer::start(command(home.path(), "warn")).await;
+    let pid = server.child.id().expect("running");
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    let core = limits
+        .lines()
+        .find(|l| l.starts_with("Max core file size"))
+        .unwrap_or_else(|| panic!("no core limit in {limits}"));
+    let fields: Vec<&str> = core.split_whitespace().collect();
+    assert_eq!(&fields[4..6], ["0", "0"], "{core}");
+}
+
+/// Issue 12 item 18: client-supplied strings reach debug logs escaped and cut: a method name or
+/// client name carrying a newline cannot forge a log line, and a huge one does not flood it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_strings_in_debug_logs_are_escaped_and_cut() {
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = command(home.path(), "debug");
+    cmd.stderr(Stdio::piped());
+    let mut server = RealServer::start(cmd).await;
+    let mut stderr = server.child.stderr.take().unwrap();
+    let logs = tokio::spawn(async move {
+        let mut text = String::new();
+        stderr.read_to_string(&mut text).await.unwrap();
+        text
+    });
+    let forged = "x\n2026-12-02T00:00:00.000000Z ERROR FORGED-LINE";
+    let id = server.send(forged, json!({})).await;
+    server.answer(id).await;
+    let huge = "m".repeat(10_000);
+    let id = server.send(&huge, json!({})).await;
+    server.answer(id).await;
+    server.finish().await;
+    let logs = logs.await.unwrap();
+    assert!(
+        logs.contains("x\\n2026-12-02T00:00:00.000000Z ERROR FORGED-LINE"),
+        "{logs}"
+    );
+    assert!(
+        !logs
+            .lines()
+            .any(|l| l.starts_with("2026-12-02T00:00:00.000000Z ERROR FORGED")),
+        "{logs}"
+    );
+    assert!(
+        !logs.contains(&"m".repeat(65)),
+        "a 10,000-character method name was logged whole"
+    );
+}

@@ -7,7 +7,7 @@ use tokio::sync::oneshot;
 use super::support::*;
 use crate::auth_json::AuthMode;
 use crate::fake_issuer::{Endpoint, FakeIssuer};
-use crate::login::{LoginError, Persist, start_browser_login};
+use crate::login::{LoginError, LoginSuccess, Persist, start_browser_login};
 
 #[tokio::test]
 async fn right_state_signs_in_after_a_rejected_wrong_state() {
@@ -65,7 +65,7 @@ async fn right_state_signs_in_after_a_rejected_wrong_state() {
     assert_eq!(success.status(), 200);
     assert_eq!(success.headers()["connection"], "close");
     assert!(success.text().await.unwrap().contains("Signed in"));
-    assert_eq!(handle.wait().await, Ok(()));
+    assert_eq!(handle.wait().await, Ok(LoginSuccess::default()));
     let port = url::Url::parse(&base).unwrap().port().unwrap();
     assert!(port_is_free(port));
     assert_eq!(issuer.count(Endpoint::Refresh), 0);
@@ -262,7 +262,7 @@ async fn a_cancel_during_the_save_waits_for_it_and_the_login_succeeds() {
     );
     release_tx.send(()).unwrap();
     cancel.await.unwrap();
-    assert_eq!(handle.wait().await, Ok(()));
+    assert_eq!(handle.wait().await, Ok(LoginSuccess::default()));
     assert_eq!(request.await.unwrap(), 302);
 }
 
@@ -286,5 +286,5 @@ async fn a_repeated_callback_never_spends_the_code_twice_nor_fails_the_login() {
     assert_eq!(saved.lock().len(), 1);
     let base = callback_base(&auth_url);
     browser.get(format!("{base}/success")).send().await.unwrap();
-    assert_eq!(handle.wait().await, Ok(()));
+    assert_eq!(handle.wait().await, Ok(LoginSuccess::default()));
 }

@@ -23,7 +23,10 @@ async fn approval_after_pending_polls_saves_without_an_api_key() {
         format!("{}/codex/device", issuer.url())
     );
     assert!(code.user_code.starts_with("FAKE-"));
-    assert_eq!(handle.wait().await, Ok(()));
+    assert_eq!(
+        handle.wait().await,
+        Ok(crate::login::LoginSuccess::default())
+    );
     // Polls at 0, 1 and 2 s: two pending answers, then the grant.
     assert!(started.elapsed() >= Duration::from_secs(2));
     assert_eq!(issuer.count(Endpoint::UserCode), 1);

@@ -91,7 +91,7 @@ async fn a_new_login_cancels_our_earlier_one_on_the_same_port() {
         callback_base(&second_url),
         format!("http://127.0.0.1:{port}")
     );
-    assert!(param(&second_url, "redirect_uri").contains(&format!("localhost:{port}")));
+    assert!(param(&second_url, "redirect_uri").contains(&format!("127.0.0.1:{port}")));
     assert!(!second.is_finished());
     second.cancel().await;
     assert!(saved.lock().is_empty());

@@ -152,3 +152,95 @@ async fn a_new_chatgpt_login_revokes_the_replaced_refresh_token() {
     assert!(body.contains("rt-old") && !body.contains("rt-new"));
     assert_eq!(fx.stored().tokens.unwrap().refresh_token.expose(), "rt-new");
 }
+
+/// Status polls over the keyring store never wait for the keyring, even when a re-read is due
+/// and the keyring hangs; a change written by another process is adopted once a background read
+/// has seen it.
+#[tokio::test]
+async fn status_polls_never_wait_for_a_hung_keyring_and_adopt_other_writers() {
+    use std::time::{Duration, Instant};
+
+    use crate::auth_json::StoredAuth;
+    use crate::secret::Secret;
+    use crate::store::keyring::{KEYRING_SERVICE, KeyringBackend, KeyringStore, keyring_account};
+
+    let fx = Fixture::new().await;
+    let keyring = Arc::new(MemoryKeyring::new());
+    let store = KeyringStore::new(fx.home(), keyring.clone()).with_reread(Duration::ZERO);
+    let mut opts = fx.options();
+    opts.store = Some(Arc::new(store));
+    let manager = AuthManager::new(opts).unwrap();
+    manager.login_with_api_key("sk-mine").await.unwrap();
+    assert_eq!(manager.auth_cached().usable_bearer(), Some("sk-mine"));
+
+    // Past the manager's 5 s re-read period for stores it cannot stamp, so a store without
+    // stamps would be re-read (and waited for) by these polls.
+    tokio::time::sleep(Duration::from_millis(5_100)).await;
+    keyring.delay(Some(Duration::from_secs(3)));
+    let started = Instant::now();
+    for _ in 0..50 {
+        assert_eq!(manager.auth_cached().usable_bearer(), Some("sk-mine"));
+    }
+    assert!(
+        started.elapsed() < Duration::from_millis(500),
+        "50 polls took {:?}",
+        started.elapsed()
+    );
+    keyring.delay(None);
+
+    let other = StoredAuth::api_key(Secret::new("sk-other-process")).to_compact_json();
+    keyring
+        .set(KEYRING_SERVICE, &keyring_account(fx.home()), &other)
+        .unwrap();
+    // The hung background read may still be running: allow it and one more read to finish.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while manager.auth_cached().usable_bearer() != Some("sk-other-process") {
+        assert!(
+            Instant::now() < deadline,
+            "the other writer's key was never adopted"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A refresh whose keyring save fails keeps the new tokens in memory; background reads of the
+/// old entry while the keyring is back do not look like another writer, and the next refresh
+/// call saves the kept tokens (one token request in all).
+#[tokio::test]
+async fn a_failed_keyring_save_is_retried_not_replaced_by_the_old_entry() {
+    use std::time::Duration;
+
+    use crate::store::keyring::{
+        KEYRING_SERVICE, KeyringBackend, KeyringOp, KeyringStore, keyring_account,
+    };
+
+    let fx = Fixture::new().await;
+    let token = fx.token_ok("b", "rt-b").await;
+    let keyring = Arc::new(MemoryKeyring::new());
+    let account = keyring_account(fx.home());
+    let stale = chatgpt_json(&access("a", T0 - 60), "rt-a");
+    keyring.set(KEYRING_SERVICE, &account, &stale).unwrap();
+    let store = KeyringStore::new(fx.home(), keyring.clone()).with_reread(Duration::ZERO);
+    let mut opts = fx.options();
+    opts.store = Some(Arc::new(store));
+    let m = AuthManager::new(opts).unwrap();
+
+    keyring.fail(KeyringOp::Set, Some("locked"));
+    assert_eq!(
+        m.refresh(Trigger::Proactive).await,
+        Ok(RefreshOutcome::Refreshed)
+    );
+    assert_eq!(m.auth_cached().usable_bearer(), Some(token.as_str()));
+    assert_eq!(keyring.value(KEYRING_SERVICE, &account), Some(stale));
+    keyring.fail(KeyringOp::Set, None);
+    for _ in 0..10 {
+        assert_eq!(m.auth_cached().usable_bearer(), Some(token.as_str()));
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let _ = m.refresh(Trigger::Proactive).await;
+    let entry = keyring.value(KEYRING_SERVICE, &account).unwrap();
+    let saved = crate::auth_json::parse(entry.as_bytes()).unwrap();
+    assert_eq!(saved.tokens.unwrap().refresh_token.expose(), "rt-b");
+    assert_eq!(m.auth_cached().usable_bearer(), Some(token.as_str()));
+    assert_eq!(fx.token_requests().await, 1);
+}

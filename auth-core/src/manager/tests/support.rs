@@ -109,6 +109,9 @@ impl Fixture {
         opts.clock = self.clock.clone();
         opts.jitter = Arc::new(FixedJitter(1.0));
         opts.lock_wait = Duration::from_millis(500);
+        // Most tests count requests right after a status call: let it wait for the refresh.
+        opts.valid_proactive_wait = Duration::from_secs(10);
+        opts.valid_requested_wait = Duration::from_secs(10);
         opts
     }
 
