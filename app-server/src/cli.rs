@@ -1,10 +1,15 @@
 //! The command line: `app-server [--listen stdio://]` serves stdio (the default); the subcommands
 //! sign in and out, report and refresh the stored credentials, and export the schema trees of
 //! `protocol::schema`. Their logic lives in [`crate::commands`].
+//!
+//! Codex's launch line works too: `app-server app-server [FLAGS]` serves exactly as
+//! `app-server [FLAGS]`, `app-server app-server generate-json-schema|generate-ts --out DIR`
+//! export the schema, and Codex's `-c/--config`, `--profile`, `--enable`/`--disable` are
+//! accepted before or after the `app-server` subcommand ([`CodexFlags`]).
 
 use std::path::PathBuf;
 
-use auth_core::config::{ForcedLoginMethod, StoreMode};
+use auth_core::config::{ConfigOverride, ForcedLoginMethod, Overrides, StoreMode};
 
 /// `app-server` command line.
 #[derive(Debug, clap::Parser)]
@@ -33,6 +38,9 @@ pub struct Cli {
     /// Overrides of `config.toml`.
     #[command(flatten)]
     pub config: ConfigFlags,
+    /// Codex's configuration flags.
+    #[command(flatten)]
+    pub codex: CodexFlags,
     /// What to do instead of serving.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -58,6 +66,58 @@ pub struct ConfigFlags {
         help_heading = GLOBAL
     )]
     pub forced_workspace_ids: Vec<String>,
+}
+
+/// Codex's flags (`codex-rs/utils/cli`, `codex-rs/cli`), accepted before any subcommand and
+/// after `app-server` (both sets apply, those before the subcommand first, as Codex's
+/// `prepend_root_overrides`). `-c` and the profile are honoured for the keys we use
+/// (`auth_core::config::load_with`); `--enable X` and `--disable X` are Codex's
+/// `-c features.X=true|false`, which we carry along and ignore.
+#[derive(Debug, Default, clap::Args)]
+pub struct CodexFlags {
+    /// Override a `config.toml` value: `key=value`, a dotted key for nested values, the value
+    /// parsed as TOML (else taken as a string). Repeatable; a later one wins.
+    #[arg(
+        short = 'c',
+        long = "config",
+        value_name = "key=value",
+        value_parser = parse_override,
+        action = clap::ArgAction::Append
+    )]
+    pub overrides: Vec<ConfigOverride>,
+    /// Layer `$CODEX_HOME/<NAME>.config.toml` (else the legacy `[profiles.<NAME>]` table of
+    /// `config.toml`) over `config.toml`, below the `-c` overrides.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Enable a Codex feature (repeatable): accepted and ignored.
+    #[arg(long, value_name = "FEATURE", action = clap::ArgAction::Append)]
+    pub enable: Vec<String>,
+    /// Disable a Codex feature (repeatable): accepted and ignored.
+    #[arg(long, value_name = "FEATURE", action = clap::ArgAction::Append)]
+    pub disable: Vec<String>,
+}
+
+impl CodexFlags {
+    /// Adds these flags to `layers`: the profile (a later one wins), the features (as
+    /// `-c features.X`), then the `-c` overrides.
+    fn add_to(&self, layers: &mut Overrides) {
+        if self.profile.is_some() {
+            layers.profile.clone_from(&self.profile);
+        }
+        let enabled = self
+            .enable
+            .iter()
+            .map(|name| ConfigOverride::feature(name, true));
+        let disabled = self.disable.iter();
+        let features = enabled.chain(disabled.map(|name| ConfigOverride::feature(name, false)));
+        layers
+            .values
+            .extend(features.chain(self.overrides.iter().cloned()));
+    }
+}
+
+fn parse_override(value: &str) -> Result<ConfigOverride, String> {
+    value.parse().map_err(|err| format!("{err}"))
 }
 
 fn parse_store(value: &str) -> Result<StoreMode, String> {
@@ -110,6 +170,116 @@ pub enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Codex's launch line: serve exactly as without this word, or export the schema.
+    AppServer(Box<AppServerArgs>),
+}
+
+impl Command {
+    /// What to run instead of serving; `None` for `app-server` without a subcommand of its own.
+    pub fn instead_of_serving(&self) -> Option<&Command> {
+        match self {
+            Command::AppServer(args) if args.command.is_none() => None,
+            other => Some(other),
+        }
+    }
+}
+
+/// The default `--listen`.
+const DEFAULT_LISTEN: &str = "stdio://";
+
+/// `app-server app-server [FLAGS] [generate-json-schema|generate-ts]`, as Codex's.
+#[derive(Debug, Default, clap::Args)]
+pub struct AppServerArgs {
+    /// `--listen` and the WebSocket auth flags, in Codex's position.
+    #[command(flatten)]
+    pub transport: crate::network::ListenArgs,
+    /// Codex's configuration flags given after `app-server`.
+    #[command(flatten)]
+    pub codex: CodexFlags,
+    /// Serve stdio (the same as `--listen stdio://`).
+    #[arg(long)]
+    pub stdio: bool,
+    /// Codex's analytics default (passed by IDE extensions): accepted and ignored.
+    #[arg(long)]
+    pub analytics_default_enabled: bool,
+    /// Export the schema instead of serving.
+    #[command(subcommand)]
+    pub command: Option<AppServerCommand>,
+}
+
+/// The schema exports under `app-server app-server`, with Codex's flags.
+#[derive(Debug, clap::Subcommand)]
+pub enum AppServerCommand {
+    /// Write the JSON Schema tree (`<Type>.json`, `v2/<Type>.json`) to `--out`.
+    GenerateJsonSchema {
+        /// Output directory (created if missing).
+        #[arg(short = 'o', long)]
+        out: PathBuf,
+        /// Include experimental methods and fields (we have none: the same tree).
+        #[arg(long)]
+        experimental: bool,
+    },
+    /// Write the TypeScript tree (`<Type>.ts`, `v2/<Type>.ts`, `index.ts`) to `--out`.
+    GenerateTs {
+        /// Output directory (created if missing).
+        #[arg(short = 'o', long)]
+        out: PathBuf,
+        /// Prettier executable to format the written files with (`<PRETTIER> --write FILE…`).
+        #[arg(short = 'p', long, value_name = "PRETTIER_BIN")]
+        prettier: Option<PathBuf>,
+        /// Include experimental methods and fields (we have none: the same tree).
+        #[arg(long)]
+        experimental: bool,
+    },
+}
+
+impl Cli {
+    /// The transport flags in effect: those given after `app-server` (Codex's position), over
+    /// those given before any subcommand.
+    pub fn listen_args(&self) -> crate::network::ListenArgs {
+        let root = &self.transport;
+        let Some(Command::AppServer(args)) = &self.command else {
+            return root.clone();
+        };
+        let sub = &args.transport;
+        crate::network::ListenArgs {
+            listen: if sub.listen == DEFAULT_LISTEN {
+                root.listen.clone()
+            } else {
+                sub.listen.clone()
+            },
+            ws_auth: sub.ws_auth.or(root.ws_auth),
+            ws_token_file: sub.ws_token_file.clone().or(root.ws_token_file.clone()),
+            ws_shared_secret_file: sub
+                .ws_shared_secret_file
+                .clone()
+                .or(root.ws_shared_secret_file.clone()),
+            ws_issuer: sub.ws_issuer.clone().or(root.ws_issuer.clone()),
+            ws_audience: sub.ws_audience.clone().or(root.ws_audience.clone()),
+            ws_max_clock_skew_seconds: sub
+                .ws_max_clock_skew_seconds
+                .or(root.ws_max_clock_skew_seconds),
+            allow_remote: sub.allow_remote || root.allow_remote,
+            auth_token_file: sub.auth_token_file.clone().or(root.auth_token_file.clone()),
+        }
+    }
+
+    /// The command-line layers over `config.toml`: Codex's flags before the subcommand, then
+    /// those after `app-server`.
+    pub fn overrides(&self) -> Overrides {
+        let mut layers = Overrides::default();
+        self.codex.add_to(&mut layers);
+        if let Some(Command::AppServer(args)) = &self.command {
+            args.codex.add_to(&mut layers);
+        }
+        layers
+    }
+
+    /// Whether to serve stdio: `--listen stdio://` (the default) or `app-server --stdio`.
+    pub fn serves_stdio(&self) -> bool {
+        let stdio_flag = matches!(&self.command, Some(Command::AppServer(args)) if args.stdio);
+        stdio_flag || self.listen_args().listen == DEFAULT_LISTEN
+    }
 }
 
 /// `app-server login` options; without either flag, the browser flow.
@@ -148,12 +318,31 @@ pub enum LoginCommand {
     },
 }
 
-/// Writes the `json/` or `typescript/` part of the schema set under `out` for the two
-/// `generate-*` commands; any other command is an `InvalidInput` error.
+/// Writes the `json/` or `typescript/` part of the schema set under `out` for the `generate-*`
+/// commands (ours and Codex's under `app-server`); any other command is an `InvalidInput` error.
 pub fn export_schema(command: &Command) -> std::io::Result<()> {
+    use crate::commands::schema::{export, prettier};
     match command {
-        Command::GenerateJsonSchema { out } => crate::commands::schema::export("json/", out),
-        Command::GenerateTs { out } => crate::commands::schema::export("typescript/", out),
+        Command::GenerateJsonSchema { out } => export("json/", out).map(drop),
+        Command::GenerateTs { out } => export("typescript/", out).map(drop),
+        Command::AppServer(args) => match &args.command {
+            Some(AppServerCommand::GenerateJsonSchema { out, .. }) => {
+                export("json/", out).map(drop)
+            }
+            Some(AppServerCommand::GenerateTs {
+                out, prettier: bin, ..
+            }) => {
+                let written = export("typescript/", out)?;
+                match bin {
+                    Some(bin) => prettier(bin, &written),
+                    None => Ok(()),
+                }
+            }
+            None => Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "not a schema export command",
+            )),
+        },
         _ => Err(std::io::Error::new(
             std::io::ErrorKind::InvalidInput,
             "not a schema export command",

@@ -24,12 +24,20 @@ pub(crate) fn plan_type(plan: CorePlan) -> PlanType {
         CorePlan::Plus => PlanType::Plus,
         CorePlan::Pro => PlanType::Pro,
         CorePlan::Prolite => PlanType::Prolite,
+        CorePlan::Promax => PlanType::Promax,
         CorePlan::Team => PlanType::Team,
+        CorePlan::SelfServeBusinessProlite => PlanType::SelfServeBusinessProlite,
         CorePlan::SelfServeBusinessUsageBased => PlanType::SelfServeBusinessUsageBased,
         CorePlan::Business => PlanType::Business,
+        CorePlan::Ent26 => PlanType::Ent26,
+        CorePlan::EnterpriseCbpAutomation => PlanType::EnterpriseCbpAutomation,
         CorePlan::EnterpriseCbpUsageBased => PlanType::EnterpriseCbpUsageBased,
         CorePlan::Enterprise => PlanType::Enterprise,
         CorePlan::Edu => PlanType::Edu,
+        CorePlan::EduPlus => PlanType::EduPlus,
+        CorePlan::EduPro => PlanType::EduPro,
+        CorePlan::Sci => PlanType::Sci,
+        CorePlan::SciPlus => PlanType::SciPlus,
         CorePlan::Unknown => PlanType::Unknown,
     }
 }
@@ -65,6 +73,7 @@ pub(crate) fn account(view: &AuthView) -> Option<Account> {
             Some(Account::Chatgpt {
                 email: view.email().map(str::to_owned),
                 plan_type: view.plan().map(plan_type).unwrap_or(PlanType::Unknown),
+                workspace_name: None,
             })
         }
     }

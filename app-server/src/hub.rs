@@ -13,7 +13,7 @@ use std::sync::{Mutex, MutexGuard};
 use protocol::methods::{
     ACCOUNT_LOGIN_COMPLETED, ACCOUNT_UPDATED, AUTH_STATUS_CHANGE, LOGIN_CHAT_GPT_COMPLETE,
 };
-use protocol::{RequestId, ServerNotification, ServerRequest};
+use protocol::{RequestId, ServerNotification, ServerNotificationEnvelope, ServerRequest};
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
@@ -218,11 +218,16 @@ impl Hub {
         self.cancel_pending(connection);
     }
 
-    /// Sends `notification` to every initialized connection that did not opt out of its method.
-    /// A [`Overflow::Wait`] connection (stdio) is waited for while its queue is full; a
-    /// [`Overflow::Disconnect`] one is disconnected instead; a closed connection is skipped.
+    /// Sends `notification` to every initialized connection that did not opt out of its method,
+    /// stamped once with the time it was emitted (`emittedAtMs`). A [`Overflow::Wait`]
+    /// connection (stdio) is waited for while its queue is full; a [`Overflow::Disconnect`] one
+    /// is disconnected instead; a closed connection is skipped.
     pub async fn broadcast(&self, notification: ServerNotification) {
         let method = notification_method(&notification);
+        let notification = ServerNotificationEnvelope {
+            notification,
+            emitted_at_ms: now_ms(),
+        };
         let targets: Vec<Outbox> = self
             .lock()
             .peers
@@ -286,6 +291,15 @@ impl Hub {
             None => tracing::warn!(?id, "response with an unknown id ignored"),
         }
     }
+}
+
+/// Milliseconds since the Unix epoch (0 if the clock is before it).
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| {
+            u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX)
+        })
 }
 
 /// The method name of a server notification (for opt-out matching).

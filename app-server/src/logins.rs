@@ -142,6 +142,7 @@ fn notifications(
                         .map(convert::plan_type)
                         .unwrap_or(protocol::PlanType::Unknown),
                 ),
+                reason: None,
             }),
         });
     }
@@ -166,9 +167,18 @@ fn completion(handle: &LoginHandle, family: Family, outcome: &LoginOutcome) -> S
                 login_id: Some(id.to_string()),
                 success: outcome.is_ok(),
                 error,
+                onboarding_entrypoint: onboarding_entrypoint(outcome),
             })
         }
     }
+}
+
+/// The `onboardingEntrypoint` of a v2 login's completion: the entry point a successful browser
+/// login carried in its OAuth state (`.onboarding_entrypoint=<value>`, Codex 0.171), as
+/// auth-core's `LoginSuccess` reports it; a value Codex does not know is sent as null.
+fn onboarding_entrypoint(outcome: &LoginOutcome) -> Option<protocol::DesktopOnboardingEntrypoint> {
+    let value = outcome.as_ref().ok()?.onboarding_entrypoint.as_deref()?;
+    serde_json::from_value(serde_json::Value::String(value.to_owned())).ok()
 }
 
 /// PROTOCOL.md §4.3/§4.9: browser failures carry the `Login server error: ` prefix (except the

@@ -5,7 +5,8 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use app_server::{cli::Cli, commands};
+use app_server::cli::{Cli, Command};
+use app_server::commands;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
@@ -20,8 +21,9 @@ pub fn main() -> ExitCode {
         tracing::warn!(error = %err, "could not disable core dumps");
     }
     let cli = Cli::parse();
-    let result = match &cli.command {
-        None if cli.transport.listen == "stdio://" => serve(&cli).map(|()| ExitCode::SUCCESS),
+    // `app-server app-server [FLAGS]` (Codex's launch line) serves as `app-server [FLAGS]`.
+    let result = match cli.command.as_ref().and_then(Command::instead_of_serving) {
+        None if cli.serves_stdio() => serve(&cli).map(|()| ExitCode::SUCCESS),
         None => app_server::network::run(&cli).map(|()| ExitCode::SUCCESS),
         Some(command) => commands::run_with_std_streams(&cli, command).map_err(Into::into),
     };

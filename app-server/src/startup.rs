@@ -60,10 +60,18 @@ pub async fn start(cli: &Cli) -> Result<Started, StartupError> {
         true => Some(crate::demo::Demo::start(&server.codex_home).await?),
         false => None,
     };
-    let mut config = core_config::load(&server.codex_home)?;
+    let mut config = core_config::load_with(&server.codex_home, &cli.overrides())?;
     apply_flags(&mut config, &cli.config);
     if config.redis.url.is_none() {
         config.redis.url = var("REDIS_URL").map(auth_core::secret::Secret::new);
+    }
+    // Managed requirements come last: an administrator's rules beat the user's.
+    if let Some(path) = var(REQUIREMENTS_ENV)
+        .map(PathBuf::from)
+        .or_else(system_requirements)
+    {
+        let requirements = core_config::load_requirements(&path)?;
+        config = core_config::apply_requirements(config, &requirements)?;
     }
     let mut opts = ManagerOptions::new(server.codex_home.clone());
     opts.config = config;
@@ -98,6 +106,14 @@ pub async fn start(cli: &Cli) -> Result<Started, StartupError> {
         #[cfg(feature = "demo")]
         demo,
     })
+}
+
+/// Replaces the system `requirements.toml` path (tests, packaging); ours, not Codex's.
+pub const REQUIREMENTS_ENV: &str = "CODEX_APP_SERVER_REQUIREMENTS_FILE";
+
+/// Codex's managed requirements file on this platform (Unix only).
+fn system_requirements() -> Option<PathBuf> {
+    cfg!(unix).then(|| PathBuf::from(core_config::SYSTEM_REQUIREMENTS_PATH))
 }
 
 /// Whether `login` may open a browser: not in an SSH session or, on Linux and the BSDs, without a

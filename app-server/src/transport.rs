@@ -5,7 +5,9 @@
 //! line limit without buffering the excess; [`write_loop`] is the only owner of the output and
 //! writes one compact JSON message plus `\n` per [`Outgoing`], flushing after each.
 
-use protocol::{JSONRPCError, JSONRPCResponse, RequestId, ServerNotification, ServerRequest};
+use protocol::{
+    JSONRPCError, JSONRPCResponse, RequestId, ServerNotificationEnvelope, ServerRequest,
+};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt};
@@ -21,8 +23,8 @@ pub enum Outgoing {
     Response(JSONRPCResponse),
     /// An error answer.
     Error(JSONRPCError),
-    /// A server notification.
-    Notification(ServerNotification),
+    /// A server notification, stamped with its `emittedAtMs`.
+    Notification(ServerNotificationEnvelope),
     /// A server→client request.
     Request(ServerRequest),
 }

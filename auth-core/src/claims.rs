@@ -12,7 +12,7 @@ const AUTH_CLAIM: &str = "https://api.openai.com/auth";
 /// The namespaced claim holding profile data (email).
 const PROFILE_CLAIM: &str = "https://api.openai.com/profile";
 
-/// A ChatGPT plan, as read from `chatgpt_plan_type`.
+/// A ChatGPT plan, as read from `chatgpt_plan_type`: every plan of Codex 0.171.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PlanType {
     /// `free`
@@ -25,38 +25,71 @@ pub enum PlanType {
     Pro,
     /// `prolite`
     Prolite,
+    /// `promax`
+    Promax,
     /// `team`
     Team,
+    /// `self_serve_business_prolite`
+    SelfServeBusinessProlite,
     /// `self_serve_business_usage_based`
     SelfServeBusinessUsageBased,
     /// `business`
     Business,
+    /// `ent26`
+    Ent26,
+    /// `enterprise_cbp_automation`
+    EnterpriseCbpAutomation,
     /// `enterprise_cbp_usage_based`
     EnterpriseCbpUsageBased,
     /// `enterprise` (alias `hc`)
     Enterprise,
     /// `edu` (alias `education`)
     Edu,
+    /// `edu_plus`
+    EduPlus,
+    /// `edu_pro`
+    EduPro,
+    /// `sci`
+    Sci,
+    /// `sci_plus`
+    SciPlus,
     /// Anything else, or a missing claim on ChatGPT auth.
     Unknown,
 }
 
 impl PlanType {
+    /// Every known plan (not `Unknown`), in Codex's order.
+    pub const KNOWN: [PlanType; 19] = [
+        PlanType::Free,
+        PlanType::Go,
+        PlanType::Plus,
+        PlanType::Pro,
+        PlanType::Prolite,
+        PlanType::Promax,
+        PlanType::Team,
+        PlanType::SelfServeBusinessProlite,
+        PlanType::SelfServeBusinessUsageBased,
+        PlanType::Business,
+        PlanType::Ent26,
+        PlanType::EnterpriseCbpAutomation,
+        PlanType::EnterpriseCbpUsageBased,
+        PlanType::Enterprise,
+        PlanType::Edu,
+        PlanType::EduPlus,
+        PlanType::EduPro,
+        PlanType::Sci,
+        PlanType::SciPlus,
+    ];
+
     /// Maps a raw claim value: trimmed, case-insensitive, with the `hc` and `education` aliases.
     pub fn from_claim(raw: &str) -> PlanType {
         match raw.trim().to_ascii_lowercase().as_str() {
-            "free" => PlanType::Free,
-            "go" => PlanType::Go,
-            "plus" => PlanType::Plus,
-            "pro" => PlanType::Pro,
-            "prolite" => PlanType::Prolite,
-            "team" => PlanType::Team,
-            "self_serve_business_usage_based" => PlanType::SelfServeBusinessUsageBased,
-            "business" => PlanType::Business,
-            "enterprise_cbp_usage_based" => PlanType::EnterpriseCbpUsageBased,
-            "enterprise" | "hc" => PlanType::Enterprise,
-            "edu" | "education" => PlanType::Edu,
-            _ => PlanType::Unknown,
+            "hc" => PlanType::Enterprise,
+            "education" => PlanType::Edu,
+            name => PlanType::KNOWN
+                .into_iter()
+                .find(|plan| plan.as_str() == name)
+                .unwrap_or(PlanType::Unknown),
         }
     }
 
@@ -68,12 +101,20 @@ impl PlanType {
             PlanType::Plus => "plus",
             PlanType::Pro => "pro",
             PlanType::Prolite => "prolite",
+            PlanType::Promax => "promax",
             PlanType::Team => "team",
+            PlanType::SelfServeBusinessProlite => "self_serve_business_prolite",
             PlanType::SelfServeBusinessUsageBased => "self_serve_business_usage_based",
             PlanType::Business => "business",
+            PlanType::Ent26 => "ent26",
+            PlanType::EnterpriseCbpAutomation => "enterprise_cbp_automation",
             PlanType::EnterpriseCbpUsageBased => "enterprise_cbp_usage_based",
             PlanType::Enterprise => "enterprise",
             PlanType::Edu => "edu",
+            PlanType::EduPlus => "edu_plus",
+            PlanType::EduPro => "edu_pro",
+            PlanType::Sci => "sci",
+            PlanType::SciPlus => "sci_plus",
             PlanType::Unknown => "unknown",
         }
     }
@@ -240,22 +281,37 @@ mod tests {
 
     #[test]
     fn plan_mapping() {
-        let all = [
-            PlanType::Free,
-            PlanType::Go,
-            PlanType::Plus,
-            PlanType::Pro,
-            PlanType::Prolite,
-            PlanType::Team,
-            PlanType::SelfServeBusinessUsageBased,
-            PlanType::Business,
-            PlanType::EnterpriseCbpUsageBased,
-            PlanType::Enterprise,
-            PlanType::Edu,
+        // The plan names of Codex 0.171's `PlanType` schema, `unknown` aside.
+        let codex_0_171 = [
+            "free",
+            "go",
+            "plus",
+            "pro",
+            "prolite",
+            "promax",
+            "team",
+            "self_serve_business_prolite",
+            "self_serve_business_usage_based",
+            "business",
+            "ent26",
+            "enterprise_cbp_automation",
+            "enterprise_cbp_usage_based",
+            "enterprise",
+            "edu",
+            "edu_plus",
+            "edu_pro",
+            "sci",
+            "sci_plus",
         ];
-        for plan in all {
-            assert_eq!(PlanType::from_claim(plan.as_str()), plan);
-            assert_eq!(PlanType::from_claim(&plan.as_str().to_uppercase()), plan);
+        assert_eq!(PlanType::KNOWN.len(), codex_0_171.len());
+        for name in codex_0_171 {
+            let plan = PlanType::from_claim(name);
+            assert_ne!(plan, PlanType::Unknown, "{name}");
+            assert_eq!(plan.as_str(), name);
+            assert_eq!(
+                PlanType::from_claim(&format!(" {} ", name.to_uppercase())),
+                plan
+            );
         }
         assert_eq!(PlanType::from_claim("education"), PlanType::Edu);
         assert_eq!(PlanType::from_claim("hc"), PlanType::Enterprise);

@@ -1,14 +1,17 @@
 //! `$CODEX_HOME/config.toml`: the few keys `auth-core` honours (AUTH.md §2).
 //!
-//! The file is read once, by [`load`]. A missing file means [`Config::default`]. Unknown keys and
-//! tables, including Codex's `profile` and `[profiles.*]`, are ignored. A syntax error, or a wrong
-//! type or value for a key we honour, is a [`ConfigError`] naming the file, line and column.
-//! Command-line overrides are the caller's business: this module only reads the file.
+//! The file is read once, by [`load`] (or [`load_with`], which layers a `--profile` file and
+//! `-c key=value` overrides over it first, as Codex does: `overrides.rs`). A missing file means
+//! [`Config::default`]. Unknown keys and tables, including Codex's `profile` and `[profiles.*]`,
+//! are ignored. A syntax error, or a wrong type or value for a key we honour, is a
+//! [`ConfigError`] naming the file, line and column.
 //!
 //! Config files hold no secrets, so errors may quote keys and values.
 
 mod home;
+mod overrides;
 mod raw;
+mod requirements;
 #[cfg(test)]
 mod tests;
 
@@ -16,6 +19,10 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 pub use home::resolve_codex_home;
+pub use overrides::{ConfigOverride, OverrideSyntaxError, Overrides, profile_path};
+pub use requirements::{
+    Requirements, SYSTEM_REQUIREMENTS_PATH, apply_requirements, load_requirements,
+};
 
 /// File name of the configuration inside `$CODEX_HOME`.
 pub const CONFIG_FILE_NAME: &str = "config.toml";
@@ -253,6 +260,36 @@ pub enum ConfigError {
         /// The config file (not part of the exact message).
         path: PathBuf,
     },
+    /// The value an override (or the profile) gives a key we honour is wrong.
+    #[error("config error in {path} with the command-line overrides: {message}")]
+    Layered {
+        /// The config file the overrides apply to.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// The configuration cannot run under the managed requirements.
+    #[error("{message} (managed requirements {path})")]
+    Requirements {
+        /// The requirements file.
+        path: PathBuf,
+        /// What conflicts.
+        message: String,
+    },
+    /// `--profile NAME` names no profile.
+    #[error(
+        "config profile `{name}` not found: no {} and no [profiles.{name}] in {}",
+        file.display(),
+        config.display()
+    )]
+    UnknownProfile {
+        /// The profile name.
+        name: String,
+        /// The profile file looked for (`$CODEX_HOME/<name>.config.toml`).
+        file: PathBuf,
+        /// The config file whose legacy `[profiles.*]` tables were looked in.
+        config: PathBuf,
+    },
     /// `CODEX_HOME` is set but does not name an existing directory.
     #[error("CODEX_HOME points to {path}, which is not an existing directory: {reason}")]
     CodexHome {
@@ -268,18 +305,71 @@ pub enum ConfigError {
 
 /// Reads `codex_home/config.toml` once. A missing file gives [`Config::default`].
 pub fn load(codex_home: &Path) -> Result<Config, ConfigError> {
+    load_with(codex_home, &Overrides::default())
+}
+
+/// Reads `codex_home/config.toml` once and applies `overrides` (Codex's precedence:
+/// `config.toml` < the profile < `-c`). The profile is `$CODEX_HOME/<name>.config.toml` (Codex
+/// 0.171), else the legacy `[profiles.<name>]` table of `config.toml`; neither is an error.
+pub fn load_with(codex_home: &Path, overrides: &Overrides) -> Result<Config, ConfigError> {
     let path = codex_home.join(CONFIG_FILE_NAME);
-    match crate::safe_file::read_checked(&path) {
-        Ok(Some(bytes)) => match String::from_utf8(bytes) {
-            Ok(text) => parse(&text, &path),
-            Err(_) => Err(ConfigError::Read {
-                path,
+    let text = read_text(&path)?.unwrap_or_default();
+    if overrides.is_empty() {
+        return parse(&text, &path);
+    }
+    // The file on its own first, so its errors keep their line and column (its warnings are
+    // logged once, by the layered parse below).
+    raw::parse_with_warnings(&text, &path)?;
+    let mut table = raw::parse_table(&text, &path)?;
+    if let Some(name) = &overrides.profile {
+        let file = overrides::profile_path(codex_home, name);
+        let layer = match read_text(&file)? {
+            Some(profile) => raw::parse_table(&profile, &file)?,
+            None => legacy_profile(&table, name).ok_or_else(|| ConfigError::UnknownProfile {
+                name: name.clone(),
+                file: file.clone(),
+                config: path.clone(),
+            })?,
+        };
+        overrides::merge(&mut table, layer);
+    }
+    for ConfigOverride { key, value } in &overrides.values {
+        overrides::note_ignored(key);
+        overrides::apply(&mut table, key, value.clone());
+    }
+    let layered = toml::to_string(&table).map_err(|err| ConfigError::Layered {
+        path: path.clone(),
+        message: err.to_string(),
+    })?;
+    parse(&layered, &path).map_err(|err| match err {
+        ConfigError::Invalid { message, .. } | ConfigError::Unplaced { message, .. } => {
+            ConfigError::Layered { path, message }
+        }
+        other => other,
+    })
+}
+
+/// The text of the config file at `path` (read with the checks of `safe_file`); `None` when it
+/// does not exist.
+fn read_text(path: &Path) -> Result<Option<String>, ConfigError> {
+    match crate::safe_file::read_checked(path) {
+        Ok(Some(bytes)) => String::from_utf8(bytes)
+            .map(Some)
+            .map_err(|_| ConfigError::Read {
+                path: path.to_path_buf(),
                 source: std::io::Error::new(std::io::ErrorKind::InvalidData, "not valid UTF-8"),
             }),
-        },
-        Ok(None) => Ok(Config::default()),
-        Err(source) => Err(ConfigError::Read { path, source }),
+        Ok(None) => Ok(None),
+        Err(source) => Err(ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        }),
     }
+}
+
+/// The legacy `[profiles.<name>]` table of `config.toml`, if there is one.
+fn legacy_profile(table: &toml::Table, name: &str) -> Option<toml::Table> {
+    table.get("profiles")?.get(name)?.as_table().cloned()
 }
 
 /// Parses config text; `path` is only used in errors and warnings.

@@ -19,7 +19,10 @@ pub mod v1;
 pub mod v2;
 
 pub use jsonrpc::*;
-pub use methods::{ClientNotification, ClientRequest, ServerNotification, ServerRequest};
+pub use methods::{
+    ClientNotification, ClientRequest, ServerNotification, ServerNotificationEnvelope,
+    ServerRequest,
+};
 pub use v1::*;
 pub use v2::*;
 

@@ -208,6 +208,19 @@ pub enum ServerNotification {
     AccountLoginCompleted(AccountLoginCompletedNotification),
 }
 
+/// A server notification as it is sent: the notification and `emittedAtMs`, the Unix time in
+/// milliseconds at which the server emitted it, before fanning it out to the connections (Codex
+/// 0.171 `ServerNotificationEnvelope`; always present).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ServerNotificationEnvelope {
+    /// `method` and `params`.
+    #[serde(flatten)]
+    pub notification: ServerNotification,
+    /// When the server emitted it (milliseconds since the Unix epoch).
+    pub emitted_at_ms: u64,
+}
+
 /// A request from the server to a client, tagged by `method`; ids come from one server-wide
 /// integer counter starting at 0.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, TS)]

@@ -12,7 +12,10 @@ use crate::jsonrpc::{
     JSONRPCError, JSONRPCErrorError, JSONRPCMessage, JSONRPCNotification, JSONRPCRequest,
     JSONRPCResponse, RequestId,
 };
-use crate::methods::{ClientNotification, ClientRequest, ServerNotification, ServerRequest};
+use crate::methods::{
+    ClientNotification, ClientRequest, ServerNotification, ServerNotificationEnvelope,
+    ServerRequest,
+};
 use crate::v1::*;
 use crate::v2::*;
 
@@ -43,6 +46,7 @@ pub fn generate() -> Vec<GeneratedFile> {
     add::<ClientRequest>(&mut files, ToServer);
     add::<ClientNotification>(&mut files, ToServer);
     add::<ServerNotification>(&mut files, ToClient);
+    add::<ServerNotificationEnvelope>(&mut files, ToClient);
     add::<ServerRequest>(&mut files, ToClient);
     // Handshake and v1.
     add::<AuthMode>(&mut files, ToClient);
@@ -75,6 +79,10 @@ pub fn generate() -> Vec<GeneratedFile> {
     add::<LogoutAccountResponse>(&mut files, ToClient);
     add::<AccountUpdatedNotification>(&mut files, ToClient);
     add::<AccountLoginCompletedNotification>(&mut files, ToClient);
+    add::<AccountUpdateReason>(&mut files, ToClient);
+    add::<DesktopOnboardingEntrypoint>(&mut files, ToClient);
+    add::<WorkspaceRouting>(&mut files, ToClient);
+    add::<AccountRoutingOverride>(&mut files, ToClient);
     add::<ChatgptAuthTokensRefreshParams>(&mut files, ToClient);
     add::<ChatgptAuthTokensRefreshReason>(&mut files, ToClient);
     add::<ChatgptAuthTokensRefreshResponse>(&mut files, ToServer);

@@ -23,9 +23,10 @@ fn auth_mode_and_account_tag_spellings() {
     assert_eq!(
         wire(&Account::Chatgpt {
             email: None,
-            plan_type: PlanType::Pro
+            plan_type: PlanType::Pro,
+            workspace_name: None,
         }),
-        json!({"type": "chatgpt", "email": null, "planType": "pro"})
+        json!({"type": "chatgpt", "email": null, "planType": "pro", "workspaceName": null})
     );
     assert_eq!(
         wire(&LoginAccountResponse::ApiKey {}),
@@ -117,10 +118,22 @@ fn notifications_serialize_as_method_and_params() {
     let note = ServerNotification::AccountUpdated(AccountUpdatedNotification {
         auth_mode: Some(AuthMode::ApiKey),
         plan_type: None,
+        reason: None,
     });
     assert_eq!(
         wire(&note),
-        json!({"method": ACCOUNT_UPDATED, "params": {"authMode": "apikey", "planType": null}})
+        json!({"method": ACCOUNT_UPDATED,
+               "params": {"authMode": "apikey", "planType": null, "reason": null}})
+    );
+    let sent = crate::ServerNotificationEnvelope {
+        notification: note,
+        emitted_at_ms: 1_796_179_472_445,
+    };
+    assert_eq!(
+        wire(&sent),
+        json!({"method": ACCOUNT_UPDATED,
+               "params": {"authMode": "apikey", "planType": null, "reason": null},
+               "emittedAtMs": 1_796_179_472_445_u64})
     );
     let request = ServerRequest::ChatgptAuthTokensRefresh {
         id: RequestId::Integer(0),

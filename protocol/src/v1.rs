@@ -22,7 +22,8 @@ pub enum AuthMode {
     ChatgptAuthTokens,
 }
 
-/// The ChatGPT plan of the account. Unknown strings deserialize as `Unknown`.
+/// The ChatGPT plan of the account: every plan of Codex 0.171. Unknown strings deserialize as
+/// `Unknown`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum PlanType {
@@ -36,18 +37,34 @@ pub enum PlanType {
     Pro,
     /// `"prolite"`.
     Prolite,
+    /// `"promax"`.
+    Promax,
     /// `"team"`.
     Team,
+    /// `"self_serve_business_prolite"`.
+    SelfServeBusinessProlite,
     /// `"self_serve_business_usage_based"`.
     SelfServeBusinessUsageBased,
     /// `"business"`.
     Business,
+    /// `"ent26"`.
+    Ent26,
+    /// `"enterprise_cbp_automation"`.
+    EnterpriseCbpAutomation,
     /// `"enterprise_cbp_usage_based"`.
     EnterpriseCbpUsageBased,
     /// `"enterprise"`.
     Enterprise,
     /// `"edu"`.
     Edu,
+    /// `"edu_plus"`.
+    EduPlus,
+    /// `"edu_pro"`.
+    EduPro,
+    /// `"sci"`.
+    Sci,
+    /// `"sci_plus"`.
+    SciPlus,
     /// `"unknown"`, and any plan string this version does not know.
     #[serde(other)]
     Unknown,

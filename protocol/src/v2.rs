@@ -24,6 +24,10 @@ pub enum Account {
         email: Option<String>,
         /// The plan; `"unknown"` when not known.
         plan_type: PlanType,
+        /// Display name of the selected ChatGPT workspace; always sent, null when unknown (we
+        /// do not call the ChatGPT backend that knows it).
+        #[serde(default)]
+        workspace_name: Option<String>,
     },
 }
 
@@ -49,8 +53,16 @@ pub struct GetAccountParams {
 pub struct GetAccountResponse {
     /// The account, or null (signed out, not required, dead or unusable credentials).
     pub account: Option<Account>,
+    /// The id token's ChatGPT user id (`chatgpt_user_id`, else `user_id`); always sent, null
+    /// when unknown (API key, signed out).
+    #[serde(default)]
+    pub user_id: Option<String>,
     /// Whether the configured provider needs OpenAI auth.
     pub requires_openai_auth: bool,
+    /// Codex's backend routing of the workspace; always sent, always null here (Codex learns
+    /// it from a ChatGPT backend call outside the auth surface).
+    #[serde(default)]
+    pub workspace_routing: Option<WorkspaceRouting>,
     /// Extension (§6.1): present only when `includeRefreshFailure` was true.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
@@ -162,6 +174,49 @@ pub struct AccountUpdatedNotification {
     pub auth_mode: Option<AuthMode>,
     /// The plan, or null (API key, signed out).
     pub plan_type: Option<PlanType>,
+    /// Why it was sent beyond a credential change; always sent, null here (Codex sets it when
+    /// its workspace routing discovery completes, which we do not run).
+    #[serde(default)]
+    pub reason: Option<AccountUpdateReason>,
+}
+
+/// `account/updated` `reason` values of Codex 0.171.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export_to = "v2/")]
+pub enum AccountUpdateReason {
+    /// `"workspaceRoutingReady"`.
+    WorkspaceRoutingReady,
+    /// `"unknown"`.
+    Unknown,
+}
+
+/// `account/read` `workspaceRouting` (Codex 0.171): where the backend routes the workspace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export_to = "v2/")]
+pub struct WorkspaceRouting {
+    /// The workspace.
+    pub chatgpt_account_id: String,
+    /// The backend origin serving it.
+    pub backend_origin: String,
+    /// The routing policy.
+    pub account_routing_override: AccountRoutingOverride,
+}
+
+/// Backend routing policy (`WorkspaceRouting.accountRoutingOverride`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+#[ts(export_to = "v2/")]
+pub enum AccountRoutingOverride {
+    /// `"NO_CONSTRAINT"`.
+    #[serde(rename = "NO_CONSTRAINT")]
+    NoConstraint,
+    /// `"us"`.
+    #[serde(rename = "us")]
+    Us,
+    /// `"us_cr"`.
+    #[serde(rename = "us_cr")]
+    UsCr,
 }
 
 /// Notification `account/login/completed`.
@@ -175,6 +230,19 @@ pub struct AccountLoginCompletedNotification {
     pub success: bool,
     /// Why it failed, or null.
     pub error: Option<String>,
+    /// The onboarding entry point a hosted-success-page browser login carried in its state;
+    /// always sent, null otherwise.
+    #[serde(default)]
+    pub onboarding_entrypoint: Option<DesktopOnboardingEntrypoint>,
+}
+
+/// `account/login/completed` `onboardingEntrypoint` values of Codex 0.171.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export_to = "v2/")]
+pub enum DesktopOnboardingEntrypoint {
+    /// `"life_sciences"`.
+    LifeSciences,
 }
 
 /// Why the server asks the client for new external tokens.

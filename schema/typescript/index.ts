@@ -27,6 +27,7 @@ export type { LogoutChatGptResponse } from "./LogoutChatGptResponse";
 export type { PlanType } from "./PlanType";
 export type { RequestId } from "./RequestId";
 export type { ServerNotification } from "./ServerNotification";
+export type { ServerNotificationEnvelope } from "./ServerNotificationEnvelope";
 export type { ServerRequest } from "./ServerRequest";
 export type { UserInfoResponse } from "./UserInfoResponse";
 export * as v2 from "./v2";

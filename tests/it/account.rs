@@ -33,12 +33,12 @@ fn file_mode(home: &Path) -> u32 {
 }
 
 fn updated(mode: Value, plan: Value) -> Value {
-    json!({"method": "account/updated", "params": {"authMode": mode, "planType": plan}})
+    json!({"method": "account/updated", "params": {"authMode": mode, "planType": plan, "reason": null}})
 }
 
 fn completed_without_id() -> Value {
     json!({"method": "account/login/completed",
-           "params": {"loginId": null, "success": true, "error": null}})
+           "params": {"loginId": null, "success": true, "error": null, "onboardingEntrypoint": null}})
 }
 
 /// External access token carrying an email and a plan claim.
@@ -82,7 +82,11 @@ async fn v1_api_key_login_writes_a_private_file() {
     let info = session.request("userInfo", json!(null)).await;
     assert_eq!(info["result"], json!({"allegedUserEmail": null}));
     let account = session.result("account/read", json!({})).await;
-    assert_eq!(account["account"], json!({"type": "apiKey"}));
+    assert_eq!(
+        account,
+        json!({"account": {"type": "apiKey"}, "userId": null, "requiresOpenaiAuth": true,
+               "workspaceRouting": null})
+    );
 }
 
 /// v2 `apiKey`: response, `account/login/completed {loginId:null}`, `account/updated` with a
@@ -380,7 +384,7 @@ async fn browser_login_outside_the_workspace_saves_nothing() {
         session.read_message().await,
         json!({"method": "account/login/completed",
                "params": {"loginId": id, "success": false,
-                          "error": "Login server error: Login is restricted to workspace id(s) ws-1."}})
+                          "error": "Login server error: Login is restricted to workspace id(s) ws-1.", "onboardingEntrypoint": null}})
     );
     assert_eq!(assert_quiet(&mut session).await["authMethod"], Value::Null);
     assert!(auth_json(session.home.path()).is_none());
@@ -452,7 +456,8 @@ async fn external_tokens_login_is_memory_only() {
         .await;
     assert_eq!(
         account["account"],
-        json!({"type": "chatgpt", "email": "ext@example.com", "planType": "unknown"})
+        json!({"type": "chatgpt", "email": "ext@example.com", "planType": "unknown",
+               "workspaceName": null})
     );
     assert_eq!(issuer.count(Endpoint::Refresh), 0);
 }

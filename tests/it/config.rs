@@ -145,6 +145,7 @@ async fn a_provider_without_openai_auth_answers_all_null_even_with_a_key() {
     let account = session.result("account/read", json!({})).await;
     assert_eq!(
         account,
-        json!({"account": null, "requiresOpenaiAuth": false})
+        json!({"account": null, "userId": null, "requiresOpenaiAuth": false,
+               "workspaceRouting": null})
     );
 }

@@ -21,8 +21,10 @@ async fn initialize_returns_the_four_keys() {
         ["userAgent", "platformFamily", "platformOs", "codexHome"]
     );
     let user_agent = result["userAgent"].as_str().unwrap();
+    let version = ServerConfig::new(session.home.path().to_path_buf()).version;
+    assert_ne!(version, "0.0.0", "the workspace carries a real version");
     assert!(
-        user_agent.starts_with("codex_vscode/0.0.0 ("),
+        user_agent.starts_with(&format!("codex_vscode/{version} (")),
         "{user_agent}"
     );
     assert!(
@@ -53,6 +55,31 @@ async fn originator_override_and_terminal_come_from_config() {
         user_agent.ends_with(" vscode/1.90.0 (test_client; 0.1.0)"),
         "{user_agent}"
     );
+}
+
+/// Codex 0.171: a relay client name (`codex_app_server_daemon`, `codex-backend`) is not the
+/// originator and adds no client suffix; the override still wins.
+#[tokio::test]
+async fn relay_client_names_do_not_originate() {
+    for name in ["codex_app_server_daemon", "codex-backend"] {
+        let mut session = Session::start();
+        let answer = session.request("initialize", client(name)).await;
+        let user_agent = answer["result"]["userAgent"].as_str().unwrap().to_owned();
+        assert!(user_agent.starts_with("codex_cli_rs/"), "{user_agent}");
+        assert!(user_agent.ends_with(" unknown"), "{user_agent}");
+        assert!(!user_agent.contains(name), "{user_agent}");
+    }
+    let (_, home) = test_state();
+    let mut config = ServerConfig::new(home.path().to_path_buf());
+    config.originator_override = Some("codex_internal".into());
+    let auth = auth_core::AuthManager::new(hermetic_options(home.path())).unwrap();
+    let mut session = Session::connect(app_server::ServerState::new(config, auth), home);
+    let answer = session
+        .request("initialize", client("codex_app_server_daemon"))
+        .await;
+    let user_agent = answer["result"]["userAgent"].as_str().unwrap();
+    assert!(user_agent.starts_with("codex_internal/"), "{user_agent}");
+    assert!(user_agent.ends_with(" unknown"), "{user_agent}");
 }
 
 #[tokio::test]
@@ -129,6 +156,7 @@ fn account_updated() -> ServerNotification {
     ServerNotification::AccountUpdated(AccountUpdatedNotification {
         auth_mode: Some(AuthMode::ApiKey),
         plan_type: None,
+        reason: None,
     })
 }
 
@@ -145,8 +173,7 @@ async fn broadcast_reaches_initialized_connections_minus_opt_outs() {
 
     state.hub().broadcast(account_updated()).await;
 
-    let expected =
-        json!({"method": "account/updated", "params": {"authMode": "apikey", "planType": null}});
+    let expected = json!({"method": "account/updated", "params": {"authMode": "apikey", "planType": null, "reason": null}});
     assert_eq!(plain.read_message().await, expected);
     // The next message on the other connections is the answer to a fence request.
     let answer = opted_out.request("getUserAgent", json!({})).await;

@@ -206,12 +206,12 @@ async fn v2_browser_login_signs_in_after_rejecting_a_wrong_state() {
     assert_eq!(
         session.read_message().await,
         json!({"method": "account/login/completed",
-               "params": {"loginId": id, "success": true, "error": null}})
+               "params": {"loginId": id, "success": true, "error": null, "onboardingEntrypoint": null}})
     );
     assert_eq!(
         session.read_message().await,
         json!({"method": "account/updated",
-               "params": {"authMode": "chatgpt", "planType": "pro"}})
+               "params": {"authMode": "chatgpt", "planType": "pro", "reason": null}})
     );
 
     let file = session.home.path().join("auth.json");
@@ -237,8 +237,9 @@ async fn v2_browser_login_signs_in_after_rejecting_a_wrong_state() {
     let account = session.result("account/read", json!({})).await;
     assert_eq!(
         account,
-        json!({"account": {"type": "chatgpt", "email": "user@example.com", "planType": "pro"},
-               "requiresOpenaiAuth": true})
+        json!({"account": {"type": "chatgpt", "email": "user@example.com", "planType": "pro",
+                           "workspaceName": null},
+               "userId": "user-demo", "requiresOpenaiAuth": true, "workspaceRouting": null})
     );
     let info = session.request("userInfo", json!({})).await;
     assert_eq!(
@@ -332,7 +333,7 @@ async fn v2_cancel_ends_the_login_and_keeps_previous_credentials() {
     assert_eq!(
         session.read_message().await,
         json!({"method": "account/login/completed",
-               "params": {"loginId": id, "success": false, "error": NOT_COMPLETED}})
+               "params": {"loginId": id, "success": false, "error": NOT_COMPLETED, "onboardingEntrypoint": null}})
     );
     let status = assert_quiet(&mut session).await;
     assert_eq!(status["authMethod"], "apikey");
@@ -422,7 +423,7 @@ async fn v1_cancel_and_cross_family_cancel() {
     assert_eq!(
         session.read_message().await,
         json!({"method": "account/login/completed",
-               "params": {"loginId": v2_id, "success": false, "error": NOT_COMPLETED}})
+               "params": {"loginId": v2_id, "success": false, "error": NOT_COMPLETED, "onboardingEntrypoint": null}})
     );
     assert_quiet(&mut session).await;
 }
@@ -447,7 +448,7 @@ async fn a_second_login_ends_the_first() {
     assert_eq!(
         session.read_message().await,
         json!({"method": "account/login/completed",
-               "params": {"loginId": first_id, "success": false, "error": NOT_COMPLETED}})
+               "params": {"loginId": first_id, "success": false, "error": NOT_COMPLETED, "onboardingEntrypoint": null}})
     );
     assert_quiet(&mut session).await;
     // The first login's server is gone; only the second can complete.
@@ -482,7 +483,7 @@ async fn start_v2(session: &mut Session) -> String {
 
 fn ended(id: &str) -> Value {
     json!({"method": "account/login/completed",
-           "params": {"loginId": id, "success": false, "error": NOT_COMPLETED}})
+           "params": {"loginId": id, "success": false, "error": NOT_COMPLETED, "onboardingEntrypoint": null}})
 }
 
 /// An API-key login (v1 and v2), a token login and a logout each end the active login: their
@@ -516,11 +517,11 @@ async fn api_key_token_login_and_logout_end_the_active_login() {
     assert_eq!(
         session.read_message().await,
         json!({"method": "account/login/completed",
-               "params": {"loginId": null, "success": true, "error": null}})
+               "params": {"loginId": null, "success": true, "error": null, "onboardingEntrypoint": null}})
     );
     assert_eq!(
         session.read_message().await,
-        json!({"method": "account/updated", "params": {"authMode": "apikey", "planType": null}})
+        json!({"method": "account/updated", "params": {"authMode": "apikey", "planType": null, "reason": null}})
     );
     assert_eq!(assert_quiet(&mut session).await["authToken"], "sk-two");
 
@@ -530,7 +531,7 @@ async fn api_key_token_login_and_logout_end_the_active_login() {
     assert_eq!(session.read_message().await, ended(&id));
     assert_eq!(
         session.read_message().await,
-        json!({"method": "account/updated", "params": {"authMode": null, "planType": null}})
+        json!({"method": "account/updated", "params": {"authMode": null, "planType": null, "reason": null}})
     );
     assert_eq!(assert_quiet(&mut session).await["authMethod"], Value::Null);
 
@@ -552,7 +553,7 @@ async fn api_key_token_login_and_logout_end_the_active_login() {
     assert_eq!(
         session.read_message().await,
         json!({"method": "account/updated",
-               "params": {"authMode": "chatgptAuthTokens", "planType": "team"}})
+               "params": {"authMode": "chatgptAuthTokens", "planType": "team", "reason": null}})
     );
     assert_quiet(&mut session).await;
 }
@@ -621,7 +622,7 @@ async fn callback_failures_and_timeout_end_the_login() {
             session.read_message().await,
             json!({"method": "account/login/completed",
                    "params": {"loginId": id, "success": false,
-                              "error": format!("Login server error: {error}")}})
+                              "error": format!("Login server error: {error}"), "onboardingEntrypoint": null}})
         );
         assert_eq!(assert_quiet(&mut session).await["authMethod"], Value::Null);
     }

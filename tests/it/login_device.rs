@@ -14,7 +14,7 @@ const DEVICE: &str = "chatgptDeviceCode";
 
 fn completed(id: &str, success: bool, error: Option<&str>) -> Value {
     json!({"method": "account/login/completed",
-           "params": {"loginId": id, "success": success, "error": error}})
+           "params": {"loginId": id, "success": success, "error": error, "onboardingEntrypoint": null}})
 }
 
 /// The user code is handed out with the verification URL; after one pending poll the login
@@ -41,7 +41,7 @@ async fn device_code_login_succeeds_after_a_pending_poll() {
     assert_eq!(session.read_message().await, completed(&id, true, None));
     assert_eq!(
         session.read_message().await,
-        json!({"method": "account/updated", "params": {"authMode": "chatgpt", "planType": "team"}})
+        json!({"method": "account/updated", "params": {"authMode": "chatgpt", "planType": "team", "reason": null}})
     );
     assert_eq!(
         issuer.count(Endpoint::DeviceToken),

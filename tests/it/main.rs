@@ -19,8 +19,12 @@ mod framing;
 mod handshake;
 /// The parent's pipes keep their flags: no `O_NONBLOCK` left on inherited stdin/stdout.
 mod inherited_stdio;
+/// Published Python clients (PyPI) drive the real binary over stdio (needs tests/run.sh).
+mod interop;
 /// WebSocket interop: the published `codex-app-server-sdk` client against the real binary.
 mod interop_ws;
+/// Codex's launch line: `app-server app-server [FLAGS]`, `-c`, `--profile`, schema exports.
+mod launch;
 /// Browser sign-in driven by an HTTP client playing the browser: state check, cancel, replacement.
 mod login_browser;
 /// Device-code sign-in: user code, polling outcomes, cancel, workspace check.
@@ -40,6 +44,8 @@ mod refresh;
 mod reliability;
 /// `account/reportUnauthorized`: one token request per rejected token, none when stale or dead.
 mod report_unauthorized;
+/// Messages validate against Codex 0.171's vendored JSON Schema (the check runs in `Session`).
+mod schema_codex;
 /// The checked-in `schema/` tree equals what `protocol::schema::generate()` produces.
 mod schema_fresh;
 /// The keyring stores against a real Secret Service (tests/setup/secret-service.sh): Codex's

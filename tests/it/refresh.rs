@@ -42,7 +42,8 @@ async fn permanent_failure_then_fifty_polls_make_one_token_request() {
         .await;
     assert_eq!(
         account,
-        json!({"account": null, "requiresOpenaiAuth": true})
+        json!({"account": null, "userId": null, "requiresOpenaiAuth": true,
+               "workspaceRouting": null})
     );
     assert_eq!(issuer.count(Endpoint::Refresh), 1);
 }
@@ -198,7 +199,15 @@ async fn refresh_failure_is_opt_in_and_names_the_reason() {
     assert_eq!(keys, ["authMethod", "authToken", "requiresOpenaiAuth"]);
     let account = session.result("account/read", json!({})).await;
     let keys: Vec<&String> = account.as_object().unwrap().keys().collect();
-    assert_eq!(keys, ["account", "requiresOpenaiAuth"]);
+    assert_eq!(
+        keys,
+        [
+            "account",
+            "userId",
+            "requiresOpenaiAuth",
+            "workspaceRouting"
+        ]
+    );
     let detailed = session
         .result(
             POLL,

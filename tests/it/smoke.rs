@@ -138,8 +138,8 @@ async fn the_readme_example_session_answers_as_documented() {
 
     let normalize = |line: &str| {
         let mut value: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
-        if let Some(params) = value.get_mut("params").and_then(Value::as_object_mut) {
-            params.remove("emittedAtMs");
+        if let Some(message) = value.as_object_mut() {
+            message.remove("emittedAtMs");
         }
         if let Some(result) = value.get_mut("result").and_then(Value::as_object_mut)
             && result.contains_key("userAgent")

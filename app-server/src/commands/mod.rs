@@ -91,7 +91,9 @@ pub fn run_with_std_streams(cli: &Cli, command: &Command) -> Result<ExitCode, Co
 /// Runs `command` with the manager built by [`startup::start`] from `cli`, so the global flags
 /// (`--login-issuer`, `--login-port`, `--demo`, config overrides) and environment apply.
 pub fn run(cli: &Cli, command: &Command, console: &mut Console<'_>) -> Result<Exit, CommandError> {
-    if let Command::GenerateJsonSchema { .. } | Command::GenerateTs { .. } = command {
+    if let Command::GenerateJsonSchema { .. } | Command::GenerateTs { .. } | Command::AppServer(_) =
+        command
+    {
         crate::cli::export_schema(command)?;
         return Ok(Exit::Success);
     }
@@ -130,7 +132,7 @@ pub async fn execute(
         Command::Login(args) => login(auth, args, console).await?,
         Command::Logout => logout(auth, console).await?,
         Command::Refresh => refresh(auth, console).await?,
-        Command::GenerateJsonSchema { .. } | Command::GenerateTs { .. } => {
+        Command::GenerateJsonSchema { .. } | Command::GenerateTs { .. } | Command::AppServer(_) => {
             crate::cli::export_schema(command)?;
             Exit::Success
         }

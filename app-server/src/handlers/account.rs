@@ -93,6 +93,7 @@ pub(crate) async fn logout_v2(ctx: &RequestCtx) -> Result<LogoutAccountResponse,
         AccountUpdatedNotification {
             auth_mode: mode,
             plan_type: None,
+            reason: None,
         },
     ));
     Ok(LogoutAccountResponse {})
@@ -125,12 +126,14 @@ fn notify_v2_login(ctx: &RequestCtx, mode: protocol::AuthMode, plan: Option<Plan
             login_id: None,
             success: true,
             error: None,
+            onboarding_entrypoint: None,
         },
     ));
     ctx.notify_after_response(ServerNotification::AccountUpdated(
         AccountUpdatedNotification {
             auth_mode: Some(mode),
             plan_type: plan,
+            reason: None,
         },
     ));
 }

@@ -7,6 +7,14 @@ use crate::dispatch::RequestCtx;
 use crate::error::RpcError;
 use crate::log_text::LogText;
 
+/// Client names that are not a client of their own but a relay for others (Codex's
+/// `NON_ORIGINATING_CLIENT_NAMES`): they neither become the originator nor add the
+/// `(<name>; <version>)` suffix to the user agent.
+const NON_ORIGINATING_CLIENT_NAMES: [&str; 2] = ["codex_app_server_daemon", "codex-backend"];
+
+/// The originator when no client names one (Codex's default originator).
+pub(crate) const DEFAULT_ORIGINATOR: &str = "codex_cli_rs";
+
 /// Validates `clientInfo.name`, builds the user agent and returns the handshake result. The
 /// connection counts as initialized once this response is written.
 pub(crate) async fn initialize(
@@ -21,14 +29,19 @@ pub(crate) async fn initialize(
         )));
     }
     let config = ctx.state().config();
-    let originator = config
-        .originator_override
-        .clone()
-        .unwrap_or_else(|| client.name.clone());
-    let user_agent = format!(
-        "{originator}/{} ({}; {}) {} ({}; {})",
-        config.version, config.os, config.arch, config.terminal, client.name, client.version
+    let originating = !NON_ORIGINATING_CLIENT_NAMES.contains(&client.name.as_str());
+    let originator = match (&config.originator_override, originating) {
+        (Some(name), _) => name.clone(),
+        (None, true) => client.name.clone(),
+        (None, false) => DEFAULT_ORIGINATOR.to_owned(),
+    };
+    let mut user_agent = format!(
+        "{originator}/{} ({}; {}) {}",
+        config.version, config.os, config.arch, config.terminal
     );
+    if originating {
+        user_agent.push_str(&format!(" ({}; {})", client.name, client.version));
+    }
     tracing::info!(client = %LogText(&client.name), version = %LogText(&client.version), "initialize");
     let opt_out = params
         .capabilities

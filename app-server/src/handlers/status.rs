@@ -51,9 +51,17 @@ pub(crate) async fn read_account(
 ) -> Result<GetAccountResponse, RpcError> {
     let auth = ctx.state().auth();
     let view = auth.status(params.refresh_token.unwrap_or(false)).await;
+    let account = convert::account(&view);
+    // "ChatGPT user ID belonging to this account response": only with a ChatGPT account.
+    let user_id = match account {
+        Some(protocol::Account::Chatgpt { .. }) => view.user_id().map(str::to_owned),
+        _ => None,
+    };
     Ok(GetAccountResponse {
-        account: convert::account(&view),
+        account,
+        user_id,
         requires_openai_auth: auth.requires_openai_auth(),
+        workspace_routing: None,
         refresh_failure: convert::opt_in_failure(
             &view,
             params.include_refresh_failure.unwrap_or(false),

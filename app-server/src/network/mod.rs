@@ -279,8 +279,9 @@ async fn end_active_login(state: &ServerState) {
 /// `listening on <url>` to stderr, serves until SIGTERM or SIGINT, then shuts down gracefully
 /// and returns `Ok` (exit status 0).
 pub fn run(cli: &Cli) -> anyhow::Result<()> {
-    let listen = Listen::parse(&cli.transport.listen)?;
-    let options = NetworkOptions::from_args(&cli.transport)?;
+    let transport = cli.listen_args();
+    let listen = Listen::parse(&transport.listen)?;
+    let options = NetworkOptions::from_args(&transport)?;
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
         let signal = shutdown_signal()?;

@@ -46,6 +46,17 @@ struct RawProvider {
     requires_openai_auth: Option<bool>,
 }
 
+/// Parses `text` as a TOML table (syntax only); errors name the line and column.
+pub(super) fn parse_table(text: &str, path: &Path) -> Result<toml::Table, ConfigError> {
+    toml::from_str(text).map_err(|err| match err.span() {
+        Some(span) => located_error(text, path, span, err.message().to_owned()),
+        None => ConfigError::Unplaced {
+            path: path.to_path_buf(),
+            message: err.message().to_owned(),
+        },
+    })
+}
+
 /// Parses and validates `text`, returning the config and the warnings to log.
 pub(super) fn parse_with_warnings(
     text: &str,

@@ -300,6 +300,128 @@ fn codex_home_unset_or_empty_uses_dot_codex_which_need_not_exist() {
     ));
 }
 
+fn overrides(profile: Option<&str>, values: &[&str]) -> Overrides {
+    Overrides {
+        profile: profile.map(str::to_owned),
+        values: values.iter().map(|raw| raw.parse().unwrap()).collect(),
+    }
+}
+
+fn home_with(config: &str) -> tempfile::TempDir {
+    let home = tempfile::tempdir().unwrap();
+    std::fs::write(home.path().join("config.toml"), config).unwrap();
+    home
+}
+
+#[test]
+fn command_line_overrides_set_honoured_keys_over_the_file() {
+    let home =
+        home_with("cli_auth_credentials_store = \"keyring\"\nforced_login_method = \"api\"\n");
+    let layered = load_with(
+        home.path(),
+        &overrides(
+            None,
+            &[
+                "cli_auth_credentials_store=ephemeral",
+                r#"forced_chatgpt_workspace_id=["ws-1", " ws-2 "]"#,
+                "model_provider=local",
+                "model_providers.local.requires_openai_auth=false",
+                "forced_login_method=chatgpt",
+                "sandbox_mode=\"read-only\"",
+                "features.web_search=true",
+            ],
+        ),
+    )
+    .unwrap();
+    assert_eq!(
+        layered,
+        Config {
+            store_mode: StoreMode::Ephemeral,
+            forced_login_method: Some(ForcedLoginMethod::Chatgpt),
+            forced_workspace_ids: vec!["ws-1".to_owned(), "ws-2".to_owned()],
+            model_provider: "local".to_owned(),
+            requires_openai_auth: false,
+            ..Config::default()
+        }
+    );
+    // Without overrides the file alone applies.
+    assert_eq!(
+        load_with(home.path(), &Overrides::default())
+            .unwrap()
+            .store_mode,
+        StoreMode::Keyring
+    );
+}
+
+#[test]
+fn a_bad_override_value_is_an_error_naming_the_key() {
+    let home = home_with("");
+    let err = load_with(
+        home.path(),
+        &overrides(None, &["forced_login_method=magic"]),
+    )
+    .unwrap_err();
+    assert!(matches!(err, ConfigError::Layered { .. }), "{err:?}");
+    let text = err.to_string();
+    assert!(text.contains("with the command-line overrides"), "{text}");
+    assert!(text.contains("forced_login_method"), "{text}");
+    // An error in the file itself keeps its line and column even with overrides.
+    let home = home_with("\nforced_login_method = 7\n");
+    let err = load_with(home.path(), &overrides(None, &["model_provider=openai"])).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ConfigError::Invalid {
+                line: 2,
+                column: 23,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn a_profile_file_layers_between_the_file_and_the_overrides() {
+    let home = home_with("model_provider = \"openai\"\nforced_login_method = \"api\"\n");
+    std::fs::write(
+        profile_path(home.path(), "work"),
+        "model_provider = \"ollama\"\nforced_login_method = \"chatgpt\"\n",
+    )
+    .unwrap();
+    let profiled = load_with(home.path(), &overrides(Some("work"), &[])).unwrap();
+    assert_eq!(profiled.model_provider, "ollama");
+    assert!(!profiled.requires_openai_auth);
+    assert_eq!(
+        profiled.forced_login_method,
+        Some(ForcedLoginMethod::Chatgpt)
+    );
+    let overridden = load_with(
+        home.path(),
+        &overrides(Some("work"), &["forced_login_method=api"]),
+    )
+    .unwrap();
+    assert_eq!(overridden.model_provider, "ollama");
+    assert_eq!(overridden.forced_login_method, Some(ForcedLoginMethod::Api));
+}
+
+#[test]
+fn a_legacy_profile_table_applies_when_there_is_no_profile_file() {
+    let home =
+        home_with("model_provider = \"openai\"\n[profiles.local]\nmodel_provider = \"lmstudio\"\n");
+    let profiled = load_with(home.path(), &overrides(Some("local"), &[])).unwrap();
+    assert_eq!(profiled.model_provider, "lmstudio");
+    assert!(!profiled.requires_openai_auth);
+    // Without --profile the legacy tables are ignored.
+    assert_eq!(load(home.path()).unwrap().model_provider, "openai");
+    let err = load_with(home.path(), &overrides(Some("nope"), &[])).unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("config profile `nope` not found"),
+        "{err}"
+    );
+}
+
 #[test]
 fn auth_redis_table_is_read_with_defaults_and_validated() {
     let config = ok("cli_auth_credentials_store = \"redis\"\n");

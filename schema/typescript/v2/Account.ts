@@ -12,4 +12,9 @@ email: string | null,
 /**
  * The plan; `"unknown"` when not known.
  */
-planType: PlanType, };
+planType: PlanType, 
+/**
+ * Display name of the selected ChatGPT workspace; always sent, null when unknown (we
+ * do not call the ChatGPT backend that knows it).
+ */
+workspaceName: string | null, };

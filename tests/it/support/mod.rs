@@ -1,9 +1,11 @@
 //! `Session`: one in-process server connection over `tokio::io::duplex`, with a tempdir home.
 //! Generic helpers only: `send`/`request`/`notify` take a method name and params as JSON.
 
+pub mod codex_schema;
 pub mod creds;
 pub mod wire;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,6 +29,12 @@ pub struct Session {
     reader: BufReader<ReadHalf<DuplexStream>>,
     server: Option<JoinHandle<Result<(), ServeError>>>,
     next_id: i64,
+    /// The method of each request sent through this session, by id (as JSON text), to check
+    /// its answer against the schema of that method's result.
+    methods: std::sync::Mutex<HashMap<String, String>>,
+    /// Set once a test writes through [`Session::writer`]: the ids are no longer known, so
+    /// answers are checked against the response envelope only.
+    untracked: std::sync::atomic::AtomicBool,
     /// The state the server runs with (shared with other sessions started from it).
     pub state: ServerState,
     /// The Codex home (a tempdir), kept alive for the session.
@@ -111,6 +119,8 @@ impl Session {
             reader: BufReader::new(client_read),
             server: Some(server),
             next_id: 1,
+            methods: Default::default(),
+            untracked: Default::default(),
             state,
             home,
         }
@@ -127,9 +137,28 @@ impl Session {
 
     /// Writes raw bytes (no newline added) and flushes.
     pub async fn send_raw(&self, bytes: &[u8]) {
+        self.note_requests(bytes);
         let mut writer = self.writer.lock().await;
         writer.write_all(bytes).await.expect("write to server");
         writer.flush().await.expect("flush to server");
+    }
+
+    /// Remembers the method of every request line in `bytes` by its id (a line with an id but
+    /// no method forgets the id).
+    fn note_requests(&self, bytes: &[u8]) {
+        let mut methods = self.methods.lock().expect("methods");
+        for line in bytes.split(|b| *b == b'\n') {
+            let Ok(Value::Object(message)) = serde_json::from_slice::<Value>(line) else {
+                continue;
+            };
+            let Some(id) = message.get("id") else {
+                continue;
+            };
+            match message.get("method").and_then(Value::as_str) {
+                Some(method) => methods.insert(id.to_string(), method.to_owned()),
+                None => methods.remove(&id.to_string()),
+            };
+        }
     }
 
     /// Writes one JSON message plus `\n`.
@@ -188,10 +217,37 @@ impl Session {
             .await;
     }
 
-    /// The next output line, parsed; fails after [`TIMEOUT`] or at end of output.
+    /// The next output line, parsed; fails after [`TIMEOUT`] or at end of output. Every
+    /// message must conform to Codex 0.171's schema ([`codex_schema::check`]) and a
+    /// notification must carry an integer `emittedAtMs` (checked here for every test), which
+    /// is then removed so that tests compare the notification itself.
     pub async fn read_message(&mut self) -> Value {
         let line = self.read_line().await.expect("server closed its output");
-        serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"))
+        let mut message: Value =
+            serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        let tracked = !self.untracked.load(std::sync::atomic::Ordering::Relaxed);
+        let request = message
+            .get("id")
+            .filter(|_| tracked && message.get("method").is_none())
+            .and_then(|id| {
+                self.methods
+                    .lock()
+                    .expect("methods")
+                    .get(&id.to_string())
+                    .cloned()
+            });
+        codex_schema::check(&message, request.as_deref());
+        if let Some(object) = message.as_object_mut()
+            && object.contains_key("method")
+            && !object.contains_key("id")
+        {
+            let emitted = object.remove("emittedAtMs");
+            assert!(
+                emitted.as_ref().is_some_and(Value::is_u64),
+                "a notification without an integer emittedAtMs: {line}"
+            );
+        }
+        message
     }
 
     /// The next raw output line without `\n`, or `None` at end of output.
@@ -214,6 +270,8 @@ impl Session {
 
     /// A clone of the writing side, for tests that write while they read.
     pub fn writer(&self) -> Arc<Mutex<WriteHalf<DuplexStream>>> {
+        self.untracked
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         Arc::clone(&self.writer)
     }
 
