@@ -352,6 +352,22 @@ async fn handle(ctx: &RequestCtx, request: ClientRequest) -> Result<Value, RpcEr
     }
 }
 
+/// The success page a v2 browser login asked for (Codex 0.171's `useHostedLoginSuccessPage` and
+/// `appBrand`).
+fn success_page(
+    hosted: Option<bool>,
+    brand: Option<protocol::LoginAppBrand>,
+) -> auth_core::login::SuccessPage {
+    use auth_core::login::{AppBrand, SuccessPage};
+    match (hosted, brand) {
+        (Some(true), Some(protocol::LoginAppBrand::Chatgpt)) => {
+            SuccessPage::Hosted(AppBrand::Chatgpt)
+        }
+        (Some(true), _) => SuccessPage::Hosted(AppBrand::Codex),
+        _ => SuccessPage::Local,
+    }
+}
+
 /// `account/login/start`, by `type`.
 async fn start_login(
     ctx: &RequestCtx,
@@ -360,7 +376,14 @@ async fn start_login(
     use protocol::LoginAccountParams as P;
     match params {
         P::ApiKey { api_key } => handlers::account::start_api_key(ctx, &api_key).await,
-        P::Chatgpt => handlers::login::start_browser_v2(ctx).await,
+        P::Chatgpt {
+            use_hosted_login_success_page,
+            app_brand,
+            ..
+        } => {
+            let page = success_page(use_hosted_login_success_page, app_brand);
+            handlers::login::start_browser_v2(ctx, page).await
+        }
         P::ChatgptDeviceCode => handlers::login::start_device_v2(ctx).await,
         P::ChatgptAuthTokens {
             access_token,

@@ -79,7 +79,19 @@ impl fmt::Debug for LoginAccountParams {
                 .debug_struct("ApiKey")
                 .field("api_key", &Redacted)
                 .finish(),
-            LoginAccountParams::Chatgpt => f.write_str("Chatgpt"),
+            LoginAccountParams::Chatgpt {
+                use_hosted_login_success_page,
+                app_brand,
+                codex_streamlined_login,
+            } => f
+                .debug_struct("Chatgpt")
+                .field(
+                    "use_hosted_login_success_page",
+                    use_hosted_login_success_page,
+                )
+                .field("app_brand", app_brand)
+                .field("codex_streamlined_login", codex_streamlined_login)
+                .finish(),
             LoginAccountParams::ChatgptDeviceCode => f.write_str("ChatgptDeviceCode"),
             LoginAccountParams::ChatgptAuthTokens {
                 chatgpt_account_id,

@@ -72,6 +72,7 @@ pub fn generate() -> Vec<GeneratedFile> {
     add::<GetAccountParams>(&mut files, ToServer);
     add::<GetAccountResponse>(&mut files, ToClient);
     add::<LoginAccountParams>(&mut files, ToServer);
+    add::<LoginAppBrand>(&mut files, ToServer);
     add::<LoginAccountResponse>(&mut files, ToClient);
     add::<CancelLoginAccountParams>(&mut files, ToServer);
     add::<CancelLoginAccountResponse>(&mut files, ToClient);

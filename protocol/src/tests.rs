@@ -110,7 +110,26 @@ fn login_account_params_errors_name_the_variants() {
     assert_eq!(err, "missing field `type`");
     let params: LoginAccountParams =
         serde_json::from_value(json!({"type": "chatgpt", "codexStreamlinedLogin": true})).unwrap();
-    assert_eq!(params, LoginAccountParams::Chatgpt);
+    assert_eq!(
+        params,
+        LoginAccountParams::Chatgpt {
+            use_hosted_login_success_page: None,
+            app_brand: None,
+            codex_streamlined_login: Some(true),
+        }
+    );
+    let params: LoginAccountParams = serde_json::from_value(
+        json!({"type": "chatgpt", "useHostedLoginSuccessPage": true, "appBrand": "chatgpt"}),
+    )
+    .unwrap();
+    assert_eq!(
+        params,
+        LoginAccountParams::Chatgpt {
+            use_hosted_login_success_page: Some(true),
+            app_brand: Some(LoginAppBrand::Chatgpt),
+            codex_streamlined_login: None,
+        }
+    );
 }
 
 #[test]

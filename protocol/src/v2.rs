@@ -84,7 +84,21 @@ pub enum LoginAccountParams {
         api_key: String,
     },
     /// Start a browser login.
-    Chatgpt,
+    Chatgpt {
+        /// Codex 0.171: end the login on the hosted success page (the callback redirects there)
+        /// instead of the local `/success` page.
+        #[serde(default)]
+        #[ts(optional)]
+        use_hosted_login_success_page: Option<bool>,
+        /// The brand of the hosted success page (default `codex`).
+        #[serde(default)]
+        #[ts(optional = nullable)]
+        app_brand: Option<LoginAppBrand>,
+        /// Codex 0.171's streamlined-login flag: accepted and ignored.
+        #[serde(default)]
+        #[ts(optional)]
+        codex_streamlined_login: Option<bool>,
+    },
     /// Start a device-code login.
     ChatgptDeviceCode,
     /// Hold client-supplied ChatGPT tokens in memory.
@@ -98,6 +112,17 @@ pub enum LoginAccountParams {
         #[ts(optional = nullable)]
         chatgpt_plan_type: Option<String>,
     },
+}
+
+/// The brand of the hosted login success page (`appBrand`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, TS)]
+#[serde(rename_all = "lowercase")]
+#[ts(export_to = "v2/")]
+pub enum LoginAppBrand {
+    /// The Codex page.
+    Codex,
+    /// The ChatGPT page.
+    Chatgpt,
 }
 
 /// Result of `account/login/start`, tagged by `type`.

@@ -721,3 +721,45 @@ async fn end_of_input_cancels_the_active_login() {
         "the callback port is closed after end of input"
     );
 }
+
+/// Codex 0.171's hosted success page (`useHostedLoginSuccessPage` + `appBrand`) and the state's
+/// `.onboarding_entrypoint=` suffix over the wire: the callback redirects to the hosted page, the
+/// login completes with no `/success` fetch, and `account/login/completed` carries the entry point.
+#[tokio::test]
+async fn a_hosted_success_page_login_reports_its_onboarding_entrypoint() {
+    let issuer = FakeIssuer::start().await.unwrap();
+    let mut session = Session::with_issuer(&issuer, |_| {}).await;
+    let result = session
+        .result(
+            "account/login/start",
+            json!({"type": "chatgpt", "useHostedLoginSuccessPage": true, "appBrand": "chatgpt",
+                   "codexStreamlinedLogin": true}),
+        )
+        .await;
+    let id = login_id(&result);
+    let browser = Browser::new();
+    let callback = browser.authorize(result["authUrl"].as_str().unwrap()).await;
+    let state = format!(
+        "{}.onboarding_entrypoint=life_sciences",
+        state_of(&callback)
+    );
+    let page = browser.get(with_state(&callback, &state).as_str()).await;
+    assert_eq!(page.status, StatusCode::FOUND, "callback: {}", page.body);
+    let location = page.location.unwrap();
+    assert!(
+        location.starts_with(auth_core::login::HOSTED_SUCCESS_URL)
+            && location.contains("app_brand=chatgpt"),
+        "{location}"
+    );
+    assert_eq!(
+        session.read_message().await,
+        json!({"method": "account/login/completed",
+               "params": {"loginId": id, "success": true, "error": null,
+                          "onboardingEntrypoint": "life_sciences"}})
+    );
+    assert_eq!(
+        session.read_message().await,
+        json!({"method": "account/updated",
+               "params": {"authMode": "chatgpt", "planType": "pro", "reason": null}})
+    );
+}

@@ -1,6 +1,7 @@
 //! Browser and device-code logins and their cancellation, v1 and v2 (PROTOCOL.md §4.3, §4.4,
 //! §4.9 `chatgpt`/`chatgptDeviceCode`, §4.10).
 
+use auth_core::login::SuccessPage;
 use protocol::{
     CancelLoginAccountParams, CancelLoginAccountResponse, CancelLoginAccountStatus,
     CancelLoginChatGptParams, CancelLoginChatGptResponse, LoginAccountResponse,
@@ -17,27 +18,37 @@ const START_LOGIN_SERVER: &str = "failed to start login server";
 
 /// v1 `loginChatGpt`.
 pub(crate) async fn login_chatgpt_v1(ctx: &RequestCtx) -> Result<LoginChatGptResponse, RpcError> {
-    let (login_id, auth_url) = start_browser(ctx, Family::V1).await?;
+    let (login_id, auth_url) = start_browser(ctx, Family::V1, SuccessPage::Local).await?;
     Ok(LoginChatGptResponse { login_id, auth_url })
 }
 
 /// v2 `account/login/start` with `type: chatgpt`.
-pub(crate) async fn start_browser_v2(ctx: &RequestCtx) -> Result<LoginAccountResponse, RpcError> {
-    let (login_id, auth_url) = start_browser(ctx, Family::V2).await?;
+pub(crate) async fn start_browser_v2(
+    ctx: &RequestCtx,
+    success_page: SuccessPage,
+) -> Result<LoginAccountResponse, RpcError> {
+    let (login_id, auth_url) = start_browser(ctx, Family::V2, success_page).await?;
     Ok(LoginAccountResponse::Chatgpt {
         login_id: login_id.to_string(),
         auth_url,
     })
 }
 
-async fn start_browser(ctx: &RequestCtx, family: Family) -> Result<(Uuid, String), RpcError> {
+async fn start_browser(
+    ctx: &RequestCtx,
+    family: Family,
+    success_page: SuccessPage,
+) -> Result<(Uuid, String), RpcError> {
     let state = ctx.state();
     let auth = state.auth();
     auth.check_chatgpt_login_allowed()
         .map_err(|err| RpcError::from_login_start(err, START_LOGIN_SERVER))?;
     end_active_login(ctx).await;
     let started = match ctx.connection().session() {
-        Some(session) => auth.start_browser_login_as(&session.originator).await,
+        Some(session) => {
+            auth.start_browser_login_with(&session.originator, success_page)
+                .await
+        }
         None => auth.start_browser_login().await,
     };
     let (handle, url) =

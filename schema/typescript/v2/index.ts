@@ -16,6 +16,7 @@ export type { GetAccountParams } from "./GetAccountParams";
 export type { GetAccountResponse } from "./GetAccountResponse";
 export type { LoginAccountParams } from "./LoginAccountParams";
 export type { LoginAccountResponse } from "./LoginAccountResponse";
+export type { LoginAppBrand } from "./LoginAppBrand";
 export type { LogoutAccountResponse } from "./LogoutAccountResponse";
 export type { RefreshFailure } from "./RefreshFailure";
 export type { RefreshFailureReason } from "./RefreshFailureReason";
