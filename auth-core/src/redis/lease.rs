@@ -172,20 +172,9 @@ impl Coordinator for RedisCoordinator {
     }
 
     fn delete_failure(&self) -> Result<bool, StoreError> {
-        let keys = self.shared.keys.clone();
-        let removed: u64 = self
-            .shared
-            .block("failure record", move |mut conn| {
-                Box::pin(async move {
-                    DELETE_FAILURE
-                        .key(&keys.auth)
-                        .key(&keys.seq)
-                        .invoke_async(&mut conn)
-                        .await
-                })
-            })
-            .map_err(shared_error)?;
-        Ok(removed != 0)
+        self.shared
+            .delete_with("failure record", &DELETE_FAILURE)
+            .map_err(shared_error)
     }
 
     fn failure_stamp(&self) -> Option<Stamp> {

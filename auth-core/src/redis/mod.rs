@@ -158,6 +158,26 @@ impl Shared {
         self.settle(what, result.unwrap_or_else(|_| Err(timed_out())))
     }
 
+    /// Runs a delete `script` over the credential hash and its change counter (blocking, as
+    /// [`Shared::block`]); whether it removed anything.
+    pub(crate) fn delete_with(
+        &self,
+        what: &'static str,
+        script: &'static redis::Script,
+    ) -> Result<bool, Failure> {
+        let keys = self.keys.clone();
+        let removed: u64 = self.block(what, move |mut conn| {
+            Box::pin(async move {
+                script
+                    .key(&keys.auth)
+                    .key(&keys.seq)
+                    .invoke_async(&mut conn)
+                    .await
+            })
+        })?;
+        Ok(removed != 0)
+    }
+
     /// Runs `op` on the Redis runtime and awaits it for at most [`COMMAND_TIMEOUT`].
     pub(crate) async fn run<T, F>(&self, what: &'static str, op: F) -> Result<T, Failure>
     where

@@ -70,20 +70,9 @@ impl CredentialStore for RedisStore {
     }
 
     fn delete(&self) -> Result<bool, StoreError> {
-        let keys = self.shared.keys.clone();
-        let removed: u64 = self
-            .shared
-            .block("delete", move |mut conn| {
-                Box::pin(async move {
-                    DELETE
-                        .key(&keys.auth)
-                        .key(&keys.seq)
-                        .invoke_async(&mut conn)
-                        .await
-                })
-            })
-            .map_err(shared_error)?;
-        Ok(removed != 0)
+        self.shared
+            .delete_with("delete", &DELETE)
+            .map_err(shared_error)
     }
 
     /// The per-poll change check: one `HMGET` of the version and of the failure record's change
