@@ -164,26 +164,33 @@ impl AuthManager {
             _ => None,
         };
         let now = self.now();
-        let jitter = self.inner.opts.jitter.factor();
-        let mut st = self.state();
-        let next = Backoff::after_failure(
-            st.backoff.as_ref(),
-            fp,
-            now,
-            retry_after,
-            jitter,
-            kind.to_string(),
-        );
-        let retry_at = next.next_attempt_at;
-        let attempt = next.attempts;
-        if self.current_fingerprint(&st) == Some(fp) {
-            st.backoff = Some(next);
-        }
-        drop(st);
+        let (retry_at, attempt) = self.back_off(fp, now, retry_after, kind.to_string());
         tracing::warn!(target: "auth_core", decision = "failed_transient", trigger = trigger.as_str(),
             fp = %fp, attempt, retry_in_ms = (retry_at - now).num_milliseconds(), elapsed_ms,
             error = %kind, "refresh failed; will retry later");
         retry_at
+    }
+}
+
+impl AuthManager {
+    /// Advances the backoff of `fp` after a transient failure described by `message` (kept for
+    /// `refreshFailure`), if `fp` is still current. Returns the next attempt time and the count.
+    pub(super) fn back_off(
+        &self,
+        fp: Fingerprint,
+        now: chrono::DateTime<chrono::Utc>,
+        retry_after: Option<std::time::Duration>,
+        message: String,
+    ) -> (chrono::DateTime<chrono::Utc>, u32) {
+        let jitter = self.inner.opts.jitter.factor();
+        let mut st = self.state();
+        let next =
+            Backoff::after_failure(st.backoff.as_ref(), fp, now, retry_after, jitter, message);
+        let out = (next.next_attempt_at, next.attempts);
+        if self.current_fingerprint(&st) == Some(fp) {
+            st.backoff = Some(next);
+        }
+        out
     }
 }
 

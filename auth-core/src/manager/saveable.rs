@@ -4,7 +4,6 @@ use std::time::Instant;
 
 use super::AuthManager;
 use super::refresh::Trigger;
-use crate::backoff::Backoff;
 use crate::error::{RefreshError, TransientError};
 use crate::snapshot::Snapshot;
 
@@ -41,22 +40,7 @@ impl AuthManager {
                 // A backoff, so status calls show the reason (`refreshFailure`) and the probe is
                 // not repeated on every poll.
                 let fp = snapshot.fingerprint();
-                let now = self.now();
-                let jitter = self.inner.opts.jitter.factor();
-                let mut st = self.state();
-                let next = Backoff::after_failure(
-                    st.backoff.as_ref(),
-                    fp,
-                    now,
-                    None,
-                    jitter,
-                    message.clone(),
-                );
-                let retry_at = next.next_attempt_at;
-                if self.current_fingerprint(&st) == Some(fp) {
-                    st.backoff = Some(next);
-                }
-                drop(st);
+                let (retry_at, _) = self.back_off(fp, self.now(), None, message.clone());
                 tracing::warn!(target: "auth_core", decision = "failed_transient",
                     trigger = trigger.as_str(), fp = %fp, reason = "read_only_home",
                     dir = %dir.display(), error = %err, "not refreshing: the home is not writable");
