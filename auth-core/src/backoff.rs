@@ -5,7 +5,7 @@ use std::fmt::Debug;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use rand::Rng;
+use rand::RngExt;
 
 use crate::fingerprint::Fingerprint;
 

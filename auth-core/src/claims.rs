@@ -185,7 +185,7 @@ fn str_field(map: &Map<String, Value>, key: &str) -> Option<String> {
 mod tests {
     use super::*;
     use pretty_assertions::assert_eq;
-    use rand::{Rng, SeedableRng, rngs::StdRng};
+    use rand::{RngExt, SeedableRng, rngs::StdRng};
     use serde_json::json;
 
     fn jwt(payload: &Value) -> String {

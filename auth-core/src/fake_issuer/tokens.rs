@@ -4,7 +4,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::Utc;
-use rand::RngCore;
+use rand::Rng;
 use serde_json::{Map, Value, json};
 
 use super::Settings;

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use age::secrecy::SecretString;
 use base64::Engine as _;
-use rand::RngCore;
+use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::secret::Secret;
