@@ -12,17 +12,23 @@ use tracing_subscriber::EnvFilter;
 
 pub fn main() -> ExitCode {
     let no_core_dumps = app_server::process_guard::disable_core_dumps();
-    tracing_subscriber::fmt()
+    let cli = Cli::parse();
+    // `app-server app-server [FLAGS]` (Codex's launch line) serves as `app-server [FLAGS]`.
+    let subcommand = cli.command.as_ref().and_then(Command::instead_of_serving);
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into());
+    let logs = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(false)
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
-        .init();
+        .with_env_filter(filter);
+    match subcommand {
+        // A person reads a subcommand's stderr: warnings without timestamps or module paths.
+        Some(_) => logs.without_time().with_target(false).init(),
+        None => logs.init(),
+    }
     if let Err(err) = no_core_dumps {
         tracing::warn!(error = %err, "could not disable core dumps");
     }
-    let cli = Cli::parse();
-    // `app-server app-server [FLAGS]` (Codex's launch line) serves as `app-server [FLAGS]`.
-    let result = match cli.command.as_ref().and_then(Command::instead_of_serving) {
+    let result = match subcommand {
         None if cli.serves_stdio() => serve(&cli).map(|()| ExitCode::SUCCESS),
         None => app_server::network::run(&cli).map(|()| ExitCode::SUCCESS),
         Some(command) => commands::run_with_std_streams(&cli, command).map_err(Into::into),

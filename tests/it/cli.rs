@@ -706,3 +706,23 @@ async fn status_does_not_create_a_missing_default_home() {
         );
     }
 }
+
+/// A subcommand's warnings are for a person: no timestamp, no module path (here the warning
+/// about a world-writable `CODEX_HOME`).
+#[tokio::test]
+async fn subcommand_warnings_carry_no_timestamp() {
+    use std::os::unix::fs::PermissionsExt;
+    let issuer = FakeIssuer::start().await.unwrap();
+    let home = tempfile::tempdir().unwrap();
+    seed_fresh(home.path(), &issuer);
+    std::fs::set_permissions(home.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let output = run(home.path(), &issuer, &["status"]).await;
+    std::fs::set_permissions(home.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    let stderr = text(&output.stderr);
+    let warning = stderr
+        .lines()
+        .find(|line| line.contains("WARN"))
+        .unwrap_or_else(|| panic!("a warning about the writable home: {stderr}"));
+    assert!(warning.trim_start().starts_with("WARN "), "{warning}");
+    assert!(!warning.contains("auth_core"), "{warning}");
+}
