@@ -31,16 +31,7 @@ async fn codex_app_server_sdk_signs_in_and_out_over_websocket_and_sees_the_notif
         .spawn()
         .unwrap();
     let mut stderr = BufReader::new(server.stderr.take().unwrap()).lines();
-    let url = loop {
-        let line = tokio::time::timeout(TIMEOUT, stderr.next_line())
-            .await
-            .expect("listening line in time")
-            .unwrap()
-            .expect("stderr open");
-        if let Some(url) = line.strip_prefix("listening on ") {
-            break url.to_string();
-        }
-    };
+    let url = crate::support::listening_url(&mut stderr).await;
     tokio::spawn(async move { while let Ok(Some(_)) = stderr.next_line().await {} });
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/interop/ws/account_flow.py");
     let run = tokio::process::Command::new(&python)

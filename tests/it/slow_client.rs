@@ -81,16 +81,7 @@ async fn a_websocket_client_that_never_reads_is_disconnected_and_memory_stays_bo
         .unwrap();
     let pid = child.id().unwrap();
     let mut stderr = BufReader::new(child.stderr.take().unwrap()).lines();
-    let url = loop {
-        let line = tokio::time::timeout(TIMEOUT, stderr.next_line())
-            .await
-            .expect("listening line in time")
-            .unwrap()
-            .expect("stderr open");
-        if let Some(addr) = line.strip_prefix("listening on ") {
-            break addr.to_string();
-        }
-    };
+    let url = crate::support::listening_url(&mut stderr).await;
     let clients: usize = match std::env::var("RELIABILITY_FULL").as_deref() {
         Ok("1") => 8,
         _ => 1,

@@ -305,6 +305,22 @@ impl Session {
 }
 
 /// The `error` object of an answer; fails if the answer is a result.
+/// Reads a real server's stderr up to its `listening on <url>` line; returns `<url>`.
+pub async fn listening_url(
+    stderr: &mut tokio::io::Lines<BufReader<tokio::process::ChildStderr>>,
+) -> String {
+    loop {
+        let line = tokio::time::timeout(TIMEOUT, stderr.next_line())
+            .await
+            .expect("listening line in time")
+            .unwrap()
+            .expect("stderr open");
+        if let Some(url) = line.strip_prefix("listening on ") {
+            return url.to_string();
+        }
+    }
+}
+
 pub fn error_of(answer: &Value) -> (i64, String) {
     let error = answer
         .get("error")
