@@ -66,6 +66,10 @@ impl CredentialStore for EphemeralStore {
     fn kind(&self) -> &'static str {
         "ephemeral"
     }
+
+    fn persists(&self) -> bool {
+        false
+    }
 }
 
 #[cfg(test)]
