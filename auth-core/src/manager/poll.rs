@@ -45,7 +45,9 @@ impl AuthManager {
             Some(stamp) => self.state().store_moved(stamp),
             None => self.state().read_due(UNSTAMPED_REREAD),
         };
-        if must_read {
+        if must_read && self.inner.store.load_may_wait() {
+            self.reload_in_background();
+        } else if must_read {
             let _ = self.try_store_io(|| self.reload_now());
         }
         self.poll_record();

@@ -2,6 +2,8 @@
 //! install or store re-read runs on the blocking pool, so a hung OS keyring (3 s per call) or a
 //! slow shared store never stalls the stdio server's single thread and its other connections.
 
+use std::sync::Arc;
+
 use super::AuthManager;
 use crate::store::StoreError;
 
@@ -15,9 +17,7 @@ impl AuthManager {
         &self,
         io: impl FnOnce(&AuthManager) -> T + Send + 'static,
     ) -> Result<T, StoreError> {
-        let serial = std::sync::Arc::clone(&self.inner.store_io)
-            .lock_owned()
-            .await;
+        let serial = Arc::clone(&self.inner.store_io).lock_owned().await;
         let this = self.clone();
         let task = tokio::task::spawn_blocking(move || {
             let _serial = serial;
@@ -29,6 +29,29 @@ impl AuthManager {
                 Ok(panic) => std::panic::resume_unwind(panic),
                 Err(_) => Err(StoreError::Interrupted),
             },
+        }
+    }
+
+    /// Starts a re-read of the store on the blocking pool when the store lock is free (else a
+    /// save or re-read is under way already) and returns at once: the status path's re-read of a
+    /// store whose reads may wait (the keyring). Its result shows in the next status call.
+    /// Outside a runtime there is no pool, and the re-read runs here.
+    pub(super) fn reload_in_background(&self) {
+        let Ok(serial) = Arc::clone(&self.inner.store_io).try_lock_owned() else {
+            return;
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                let this = self.clone();
+                runtime.spawn_blocking(move || {
+                    let _serial = serial;
+                    this.reload_now();
+                });
+            }
+            Err(_) => {
+                let _serial = serial;
+                self.reload_now();
+            }
         }
     }
 

@@ -42,6 +42,12 @@ pub trait CredentialStore: Send + Sync + std::fmt::Debug {
     fn saves_auth_json(&self) -> bool {
         false
     }
+    /// Whether `load` may wait on something slower than a local file: the OS keyring (up to its
+    /// timeout, §3). A status poll that must re-read such a store does it on the blocking pool
+    /// and answers from the cache meanwhile (§4.2).
+    fn load_may_wait(&self) -> bool {
+        false
+    }
     /// A fenced write: replaces the stored credentials only while they are still the snapshot
     /// `expected`; `Ok(false)` when someone else stored others meanwhile. Stores serialized by
     /// the lock file have nothing to compare with and save unconditionally.

@@ -266,6 +266,10 @@ impl CredentialStore for KeyringStore {
     fn kind(&self) -> &'static str {
         "keyring"
     }
+
+    fn load_may_wait(&self) -> bool {
+        true
+    }
 }
 
 #[cfg(test)]
