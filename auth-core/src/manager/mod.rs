@@ -4,8 +4,11 @@
 //! Layout: `state.rs` holds the one mutable `State`, its named transitions and the clearing rule;
 //! `store_io.rs` runs store I/O off the runtime's thread; `poll.rs` notices changes in the store
 //! and the failure record; `refresh.rs` is the refresh algorithm, `outcome.rs` records what a
-//! token request ended with; `recover.rs` the 401 recovery; `account.rs` logins, external tokens
-//! and logout; `view.rs` what status calls return. The locks and their order: `Inner`, below.
+//! token request ended with, `saveable.rs` the checks before a refresh commits to a request;
+//! `recover.rs` the 401 recovery; `account.rs` logins, external tokens and logout, `login.rs` the
+//! browser and device-code entry points; `view.rs` what status calls return, `detached.rs` the
+//! refreshes they start but need not wait for; `options.rs` what a manager is built from. The
+//! locks and their order: `Inner`, below.
 
 mod account;
 mod detached;
@@ -70,8 +73,9 @@ pub struct AuthManager {
 ///    `lock_credentials` and held across the token request.
 /// 4. `store_io` (tokio): serializes store reads and writes (`store_io.rs`). Held while the
 ///    I/O runs on the blocking pool, so an older read never replaces a newer adoption and a poll
-///    never re-installs what a save replaces. The status path (`poll`) only `try_lock`s it and
-///    serves the cache while it is busy: status calls never wait on locks 1 to 4.
+///    never re-installs what a save replaces. The status path's poll only `try_lock`s it and
+///    serves the cache while it is busy: a poll never waits on locks 1 to 4 (a status call that
+///    waits for a refresh waits for its task, bounded: `detached.rs`).
 /// 5. `state` and `lock_timed_out_at` (parking_lot): leaves, held for a few field operations,
 ///    never across `.await` or I/O, never together.
 struct Inner {
