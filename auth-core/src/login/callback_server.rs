@@ -147,7 +147,7 @@ pub(crate) struct Callback {
     pub state: Secret,
     pub verifier: Secret,
     pub config: Config,
-    pub client: reqwest::Client,
+    pub client: crate::http::SharedHttpClient,
     pub persist: Persist,
     pub success_page: SuccessPage,
     /// The decided outcome; the first decision wins.
@@ -403,7 +403,7 @@ pub(crate) struct CallbackParts {
     pub state: Secret,
     pub verifier: Secret,
     pub config: Config,
-    pub client: reqwest::Client,
+    pub client: crate::http::SharedHttpClient,
     pub persist: Persist,
     pub success_page: SuccessPage,
 }
