@@ -10,4 +10,5 @@ mod failures;
 mod hardening;
 mod recovery;
 mod redis;
+mod seam;
 mod stores;
