@@ -11,11 +11,7 @@ use crate::fake_issuer::FakeIssuer;
 use crate::login::{AppBrand, LoginError, LoginOptions, SuccessPage, start_browser_login};
 
 fn jwt(claims: serde_json::Value) -> String {
-    use base64::Engine;
-    let enc = |v: &serde_json::Value| {
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string().as_bytes())
-    };
-    format!("{}.{}.sig", enc(&json!({"alg": "none"})), enc(&claims))
+    crate::fake_issuer::unsigned_jwt(&claims)
 }
 
 /// A wiremock issuer whose token endpoint answers every grant with tokens after `delay`.
