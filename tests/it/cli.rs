@@ -20,9 +20,10 @@ use crate::support::issuer_options;
 
 const TIMEOUT: Duration = Duration::from_secs(60);
 
-/// `app-server --login-issuer <issuer> <args>` on `home`, nothing inherited that could leak in.
+/// `app-server --login-issuer <issuer> <args>` on `home`, nothing inherited that could leak in
+/// (the launcher clears the environment: no `BROWSER` or `DISPLAY`, so no browser ever opens).
 fn app(home: &Path, issuer: &FakeIssuer, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_app-server-smoke"));
+    let mut command = crate::support::launcher::app_server();
     command
         .arg("--login-issuer")
         .arg(issuer.url())
@@ -31,14 +32,6 @@ fn app(home: &Path, issuer: &FakeIssuer, args: &[&str]) -> Command {
         .env("HOME", home)
         .env("CODEX_REFRESH_TOKEN_URL_OVERRIDE", issuer.token_url())
         .env("CODEX_REVOKE_TOKEN_URL_OVERRIDE", issuer.revoke_url())
-        .env_remove("CODEX_APP_SERVER_LOGIN_ISSUER")
-        .env_remove("CODEX_API_KEY")
-        .env_remove("OPENAI_API_KEY")
-        .env_remove("RUST_LOG")
-        // No browser is ever opened by a test.
-        .env_remove("BROWSER")
-        .env_remove("DISPLAY")
-        .env_remove("WAYLAND_DISPLAY")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -499,7 +492,7 @@ async fn a_terminal_gets_a_spinner_while_the_login_waits() {
 #[tokio::test]
 async fn the_fake_issuer_runs_as_its_own_process() {
     let home = tempfile::tempdir().unwrap();
-    let mut issuer = Command::new(env!("CARGO_BIN_EXE_app-server-smoke"))
+    let mut issuer = crate::support::launcher::app_server()
         .arg("fake-issuer")
         .env("HOME", home.path())
         .stdin(Stdio::null())
@@ -515,7 +508,7 @@ async fn the_fake_issuer_runs_as_its_own_process() {
         .unwrap()
         .unwrap();
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
-    let login = Command::new(env!("CARGO_BIN_EXE_app-server-smoke"))
+    let login = crate::support::launcher::app_server()
         .args(["--login-issuer", &url, "login", "--device-code"])
         .env("CODEX_HOME", home.path())
         .env("HOME", home.path())
@@ -523,7 +516,6 @@ async fn the_fake_issuer_runs_as_its_own_process() {
             "CODEX_REFRESH_TOKEN_URL_OVERRIDE",
             format!("{url}/oauth/token"),
         )
-        .env_remove("CODEX_APP_SERVER_LOGIN_ISSUER")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -539,19 +531,12 @@ async fn the_fake_issuer_runs_as_its_own_process() {
 /// `app-server --demo <args>` as a newcomer runs it: no `CODEX_HOME`, `HOME` and
 /// `XDG_STATE_HOME` inside `root`, nothing else inherited that could point elsewhere.
 fn demo(root: &Path, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_app-server-smoke"));
+    let mut command = crate::support::launcher::app_server();
     command
         .arg("--demo")
         .args(args)
         .env("HOME", root)
         .env("XDG_STATE_HOME", root.join("state"))
-        .env_remove("CODEX_HOME")
-        .env_remove("CODEX_REFRESH_TOKEN_URL_OVERRIDE")
-        .env_remove("CODEX_REVOKE_TOKEN_URL_OVERRIDE")
-        .env_remove("CODEX_APP_SERVER_LOGIN_ISSUER")
-        .env_remove("CODEX_API_KEY")
-        .env_remove("OPENAI_API_KEY")
-        .env_remove("RUST_LOG")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

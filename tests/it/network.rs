@@ -493,7 +493,7 @@ async fn the_real_binary_warns_once_serves_ws_and_exits_zero_on_sigterm() {
         (vec!["--listen", "off"], "--listen off"),
         (vec!["--listen", "tcp://x"], "unsupported --listen URL"),
     ] {
-        let refused = tokio::process::Command::new(env!("CARGO_BIN_EXE_app-server-smoke"))
+        let refused = crate::support::launcher::app_server()
             .args(&args)
             .env("CODEX_HOME", home.path())
             .output()
@@ -504,7 +504,7 @@ async fn the_real_binary_warns_once_serves_ws_and_exits_zero_on_sigterm() {
         assert!(stderr.contains(expected), "{args:?}: {stderr}");
     }
 
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_app-server-smoke"))
+    let mut child = crate::support::launcher::app_server()
         .args(["--listen", "ws://127.0.0.1:0"])
         .env("CODEX_HOME", home.path())
         .env("HOME", home.path())

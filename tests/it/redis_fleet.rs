@@ -53,8 +53,7 @@ fn redis_home(redis: &RedisServer) -> TempDir {
 async fn server(home: &Path, issuer: &FakeIssuer) -> RealServer {
     let mut cmd = command(home, "off");
     cmd.env("CODEX_REFRESH_TOKEN_URL_OVERRIDE", issuer.token_url())
-        .env("CODEX_REVOKE_TOKEN_URL_OVERRIDE", issuer.revoke_url())
-        .env_remove("REDIS_URL");
+        .env("CODEX_REVOKE_TOKEN_URL_OVERRIDE", issuer.revoke_url());
     RealServer::start(cmd).await
 }
 

@@ -30,17 +30,11 @@ const TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The real binary (the smoke shim) on `home`, with the environment set on the child only.
 pub fn command(home: &Path, rust_log: &str) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_app-server-smoke"));
+    let mut command = crate::support::launcher::app_server();
     command
         .env("CODEX_HOME", home)
         .env("HOME", home)
         .env("RUST_LOG", rust_log)
-        .env_remove("CODEX_API_KEY")
-        .env_remove("OPENAI_API_KEY")
-        .env_remove("CODEX_INTERNAL_ORIGINATOR_OVERRIDE")
-        .env_remove("CODEX_REFRESH_TOKEN_URL_OVERRIDE")
-        .env_remove("CODEX_REVOKE_TOKEN_URL_OVERRIDE")
-        .env_remove("CODEX_APP_SERVER_LOGIN_ISSUER")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

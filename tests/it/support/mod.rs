@@ -3,6 +3,7 @@
 
 pub mod codex_schema;
 pub mod creds;
+pub mod launcher;
 pub mod wire;
 
 use std::collections::HashMap;
