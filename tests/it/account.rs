@@ -13,8 +13,8 @@ use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::login_browser::{Browser, assert_quiet, login_id};
 use crate::support::creds::{jwt, seed_fresh};
+use crate::support::login::{Browser, assert_quiet, login_id};
 use crate::support::{Session, client, error_of};
 
 const API_KEY_DISABLED: &str = "API key login is disabled. Use ChatGPT login instead.";

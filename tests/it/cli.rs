@@ -320,10 +320,7 @@ async fn browser_login_prints_the_url_and_completes_when_the_browser_comes_back(
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
     let (url, mut shown) = authorize_url(&mut stderr, &issuer).await;
     // Play the browser: the issuer redirects to the callback server, which redirects to /success.
-    let no_redirects = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let no_redirects = crate::support::login::Browser::new().client;
     let authorize = no_redirects.get(&url).send().await.unwrap();
     assert_eq!(authorize.status().as_u16(), 302);
     let callback = authorize.headers()["location"].to_str().unwrap().to_owned();

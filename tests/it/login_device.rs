@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::login_browser::{assert_quiet, login_id, start_and_end};
+use crate::support::login::{assert_quiet, login_id, start_and_end};
 use crate::support::{Session, error_of};
 
 const DEVICE: &str = "chatgptDeviceCode";

@@ -15,8 +15,8 @@ use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
-use crate::reliability::{RealServer, command, scale};
 use crate::support::creds::fresh_access_token;
+use crate::support::real_server::{RealServer, command, scale};
 
 const NAMESPACE: &str = "fleet";
 /// Short leases, so a stopped holder loses its lease quickly.

@@ -4,6 +4,8 @@
 pub mod codex_schema;
 pub mod creds;
 pub mod launcher;
+pub mod login;
+pub mod real_server;
 pub mod wire;
 
 use std::collections::HashMap;
