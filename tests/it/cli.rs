@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::Command;
 
-use crate::support::creds::{access_token, seed_fresh, seed_stale};
+use crate::support::creds::{access_token, read_auth, seed_fresh, seed_stale};
 use crate::support::issuer_options;
 
 const TIMEOUT: Duration = Duration::from_secs(60);
@@ -150,9 +150,7 @@ async fn api_key_login_from_stdin_then_status_then_logout() {
         !stdout.contains(key) && !stderr.contains(key),
         "the key is never printed"
     );
-    let stored: Value =
-        serde_json::from_str(&std::fs::read_to_string(home.path().join("auth.json")).unwrap())
-            .unwrap();
+    let stored = read_auth(home.path()).unwrap();
     assert!(stored["OPENAI_API_KEY"] == key, "the key is stored");
 
     let (code, status) = status_json(home.path(), &issuer).await;
@@ -234,9 +232,7 @@ async fn refresh_replaces_valid_credentials_and_status_reports_them() {
     assert_exit(&refresh, 0);
     assert!(text(&refresh.stdout).contains("Refreshed"));
     assert_eq!(issuer.count(Endpoint::Refresh), 1);
-    let stored: Value =
-        serde_json::from_str(&std::fs::read_to_string(home.path().join("auth.json")).unwrap())
-            .unwrap();
+    let stored = read_auth(home.path()).unwrap();
     assert!(access_token(&stored) != old, "a new access token is stored");
     let (code, status) = status_json(home.path(), &issuer).await;
     assert_eq!(code, 0);

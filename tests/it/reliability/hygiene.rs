@@ -14,7 +14,7 @@ use crate::support::real_server::{RealServer, command};
 const API_KEY: &str = "sk-hygiene-0123456789abcdefABCDEF";
 
 fn auth_json(home: &std::path::Path) -> Value {
-    serde_json::from_slice(&std::fs::read(home.join("auth.json")).unwrap()).unwrap()
+    crate::support::creds::read_auth(home).expect("auth.json")
 }
 
 /// The value itself, plus the distinctive parts of a JWT (payload and signature segments).

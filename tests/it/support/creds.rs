@@ -36,6 +36,12 @@ pub fn write_auth(home: &Path, doc: &str) -> Value {
     serde_json::from_str(doc).unwrap()
 }
 
+/// `auth.json` in `home`, parsed; `None` when there is none.
+pub fn read_auth(home: &Path) -> Option<Value> {
+    let bytes = std::fs::read(home.join("auth.json")).ok()?;
+    Some(serde_json::from_slice(&bytes).expect("auth.json is JSON"))
+}
+
 /// The access token of an `auth.json` document.
 pub fn access_token(doc: &Value) -> String {
     doc["tokens"]["access_token"].as_str().unwrap().to_string()
