@@ -37,7 +37,7 @@ fn status_response(
     GetAuthStatusResponse {
         auth_method: view.mode().map(convert::auth_mode),
         auth_token: include_token
-            .then(|| view.usable_bearer().map(str::to_owned))
+            .then(|| view.usable_bearer().map(|token| token.into()))
             .flatten(),
         requires_openai_auth,
         refresh_failure: convert::opt_in_failure(view, include_failure),
@@ -102,7 +102,10 @@ pub(crate) async fn report_unauthorized(
     }
     let host = ConnectionHost::new(ctx);
     let outcome = auth
-        .recover_unauthorized(params.access_token.as_deref(), Some(&host))
+        .recover_unauthorized(
+            params.access_token.as_deref().map(String::as_str),
+            Some(&host),
+        )
         .await;
     tracing::debug!(outcome = ?outcome, "401 report handled");
     let view = auth.current_view();

@@ -234,7 +234,7 @@ impl AuthManager {
         };
         let opts = &self.inner.opts;
         let url = revoke_url(opts.revoke_url.as_deref(), opts.refresh_url.as_deref());
-        match revoke(&url, token, kind, opts.revoke_timeout).await {
+        match revoke(opts.http.as_ref(), &url, token, kind, opts.revoke_timeout).await {
             Ok(()) => tracing::info!(target: "auth_core", "revoked tokens at logout"),
             Err(err) => tracing::warn!(target: "auth_core", error = %err,
                 "failed to revoke auth tokens during logout"),

@@ -124,7 +124,8 @@ impl AuthManager {
             opts.request_timeout,
         )
         .map_err(|e| ManagerError::Endpoint(e.to_string()))?
-        .with_client_id(opts.client_id.clone());
+        .with_client_id(opts.client_id.clone())
+        .with_http(opts.http.clone());
         let env_key = opts
             .codex_api_key
             .as_deref()

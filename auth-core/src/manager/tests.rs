@@ -11,4 +11,5 @@ mod failures;
 mod hardening;
 mod recovery;
 mod redis;
+mod seam;
 mod stores;
