@@ -6,7 +6,7 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use auth_core::config::ForcedLoginMethod;
+use auth_core::ForcedLoginMethod;
 use auth_core::fake_issuer::{Endpoint, FakeIssuer};
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};

@@ -35,7 +35,6 @@ pub use login::LoginStartError;
 pub use options::ManagerOptions;
 pub use recover::{ExternalAuthHost, RecoverOutcome};
 pub use refresh::{RefreshOutcome, Trigger};
-pub use state::FailureSource;
 pub use view::{AuthView, RefreshFailureView, StatusRefresh};
 
 use crate::auth_json::StoredAuth;
