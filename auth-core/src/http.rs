@@ -7,8 +7,8 @@
 //!
 //! `Debug` of a request or response never shows a body or a query (they carry tokens and codes).
 
-#[cfg(test)]
-pub(crate) mod recording;
+#[cfg(any(test, feature = "fake-issuer"))]
+pub mod recording;
 mod reqwest_client;
 
 use std::fmt;
