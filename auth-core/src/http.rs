@@ -269,3 +269,61 @@ impl fmt::Debug for SharedHttpClient {
         f.write_str("SharedHttpClient")
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// `Debug` of requests, responses and the client never shows a body, a query or headers'
+    /// values (tokens and codes travel there).
+    #[test]
+    fn debug_never_shows_bodies_queries_or_header_values() {
+        let request = HttpRequest::post_form(
+            "https://issuer.test/oauth/token?key=url-secret",
+            &[("code", "code-secret")],
+        )
+        .header(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer header-secret"),
+        );
+        let response = HttpResponse::json(200, &json!({"access_token": "token-secret"}));
+        let text = format!(
+            "{request:?} {response:?} {:?}",
+            SharedHttpClient::new(|_| std::future::ready(Ok(HttpResponse::status(200))))
+        );
+        for secret in ["url-secret", "code-secret", "header-secret", "token-secret"] {
+            assert!(!text.contains(secret), "{text}");
+        }
+        assert!(text.contains("/oauth/token"), "{text}");
+    }
+
+    #[test]
+    fn bodies_are_encoded_with_their_content_type() {
+        let form = HttpRequest::post_form("https://h/t", &[("a", "b c"), ("d", "e/f")]);
+        assert_eq!(form.body, b"a=b+c&d=e%2Ff");
+        assert_eq!(
+            form.headers[header::CONTENT_TYPE],
+            "application/x-www-form-urlencoded"
+        );
+        let json = HttpRequest::post_json("https://h/t", &json!({"a": 1}));
+        assert_eq!(json.json(), json!({"a": 1}));
+        assert_eq!(json.headers[header::CONTENT_TYPE], "application/json");
+        assert_eq!(json.method, Method::POST);
+        assert_eq!(json.path(), "/t");
+    }
+
+    #[test]
+    fn the_status_of_an_answer_is_known_also_when_its_body_failed() {
+        let ok: Result<HttpResponse, HttpError> = Ok(HttpResponse::status(204));
+        assert_eq!(answered_status(&ok), Some(StatusCode::NO_CONTENT));
+        let body = Err(HttpError::Body {
+            status: StatusCode::NOT_FOUND,
+            cause: BodyError::TooLarge,
+        });
+        assert_eq!(answered_status(&body), Some(StatusCode::NOT_FOUND));
+        let none = Err(HttpError::Transport(TransportError::timeout()));
+        assert_eq!(answered_status(&none), None);
+    }
+}
