@@ -2,7 +2,7 @@
 //! exchanges, the device-code flow): a small request/response pair and [`HttpClient`], which a
 //! closure `Fn(HttpRequest) -> impl Future<Output = Result<HttpResponse, HttpError>>` implements,
 //! as oauth2-rs's `AsyncHttpClient` does. The default is reqwest ([`ReqwestHttp`], rustls, each
-//! call site's timeouts and redirect policy, the [`crate::http_body`] cap); tests hand a closure
+//! call site's timeouts and redirect policy, the [`MAX_RESPONSE_BYTES`] body cap); tests hand a closure
 //! to `ManagerOptions::http` or `LoginOptions::http` and count what it saw.
 //!
 //! `Debug` of a request or response never shows a body or a query (they carry tokens and codes).
@@ -16,6 +16,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+pub use crate::http_body::MAX_RESPONSE_BYTES;
 pub use reqwest::header::{self, HeaderMap, HeaderValue};
 pub use reqwest::{Method, StatusCode};
 pub use reqwest_client::ReqwestHttp;
@@ -99,7 +100,7 @@ impl fmt::Debug for HttpRequest {
 }
 
 /// The issuer's answer: status, headers and the whole body (at most
-/// [`crate::http_body::MAX_RESPONSE_BYTES`] from the reqwest client).
+/// [`MAX_RESPONSE_BYTES`] from the reqwest client).
 #[derive(Clone)]
 pub struct HttpResponse {
     /// The status.
@@ -185,7 +186,7 @@ impl TransportError {
 /// Why a response's body could not be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BodyError {
-    /// The body passed [`crate::http_body::MAX_RESPONSE_BYTES`]; reading stopped there.
+    /// The body passed [`MAX_RESPONSE_BYTES`]; reading stopped there.
     TooLarge,
     /// The transport failed while reading.
     Transport(TransportError),
@@ -195,10 +196,7 @@ impl BodyError {
     /// A short text for errors (never the URL).
     pub fn describe(&self) -> String {
         match self {
-            BodyError::TooLarge => format!(
-                "response body over {} bytes",
-                crate::http_body::MAX_RESPONSE_BYTES
-            ),
+            BodyError::TooLarge => format!("response body over {MAX_RESPONSE_BYTES} bytes"),
             BodyError::Transport(err) => err.detail.clone(),
         }
     }
