@@ -2,8 +2,8 @@
 //! exchanges, the device-code flow): a small request/response pair and [`HttpClient`], which a
 //! closure `Fn(HttpRequest) -> impl Future<Output = Result<HttpResponse, HttpError>>` implements,
 //! as oauth2-rs's `AsyncHttpClient` does. The default is reqwest ([`ReqwestHttp`], rustls, each
-//! call site's timeouts and redirect policy, the [`MAX_RESPONSE_BYTES`] body cap); tests hand a closure
-//! to `ManagerOptions::http` or `LoginOptions::http` and count what it saw.
+//! call site's timeouts and redirect policy, the [`MAX_RESPONSE_BYTES`] body cap); tests hand a
+//! closure to `ManagerOptions::http` or `LoginOptions::http` and count what it saw.
 //!
 //! `Debug` of a request or response never shows a body or a query (they carry tokens and codes).
 
