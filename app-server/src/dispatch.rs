@@ -392,7 +392,7 @@ async fn start_login(
         } => {
             handlers::account::start_external_tokens(
                 ctx,
-                access_token,
+                access_token.into_inner(),
                 chatgpt_account_id,
                 chatgpt_plan_type,
             )

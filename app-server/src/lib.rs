@@ -36,7 +36,7 @@ pub mod state;
 pub mod stdio;
 pub mod transport;
 
-pub use config::{ConfigError, ServerConfig};
+pub use config::ServerConfig;
 pub use connection::{Connection, MAX_IN_FLIGHT, ServeError, Session};
 pub use dispatch::RequestCtx;
 pub use error::RpcError;

@@ -137,7 +137,7 @@ fn notifications(
                 plan_type: Some(
                     state
                         .auth()
-                        .auth_cached()
+                        .current_view()
                         .plan()
                         .map(convert::plan_type)
                         .unwrap_or(protocol::PlanType::Unknown),

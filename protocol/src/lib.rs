@@ -13,7 +13,7 @@
 
 pub mod jsonrpc;
 pub mod methods;
-mod redact;
+pub mod redacted;
 pub mod schema;
 pub mod v1;
 pub mod v2;

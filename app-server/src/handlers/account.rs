@@ -68,7 +68,7 @@ pub(crate) async fn start_external_tokens(
     })
     .map_err(|err| RpcError::from_auth(err, OPERATION))?;
     ctx.state().set_token_supplier(Some(ctx.connection().id()));
-    let plan = auth.auth_cached().plan().map(convert::plan_type);
+    let plan = auth.current_view().plan().map(convert::plan_type);
     notify_v2_login(
         ctx,
         protocol::AuthMode::ChatgptAuthTokens,
@@ -107,7 +107,7 @@ async fn logout(ctx: &RequestCtx) -> Result<Option<protocol::AuthMode>, RpcError
         .await
         .map_err(|err| RpcError::from_auth(err, "logout failed"))?;
     ctx.state().set_token_supplier(None);
-    Ok(auth.auth_cached().mode().map(convert::auth_mode))
+    Ok(auth.current_view().mode().map(convert::auth_mode))
 }
 
 /// Ends the active browser or device-code login; its failed completion is sent after this

@@ -1,7 +1,7 @@
 //! Read-only auth methods: `getAuthStatus`, `account/read`, `userInfo`, and the
 //! `account/reportUnauthorized` extension (PROTOCOL.md §4.1, §4.6, §4.8, §5, §6).
 
-use auth_core::manager::RecoverOutcome;
+use auth_core::manager::{RecoverOutcome, StatusRefresh};
 use auth_core::{AuthMode, AuthView};
 use protocol::{
     GetAccountParams, GetAccountResponse, GetAuthStatusParams, GetAuthStatusResponse,
@@ -19,7 +19,7 @@ pub(crate) async fn get_auth_status(
     params: GetAuthStatusParams,
 ) -> Result<GetAuthStatusResponse, RpcError> {
     let auth = ctx.state().auth();
-    let view = auth.status(params.refresh_token.unwrap_or(false)).await;
+    let view = auth.status(StatusRefresh::from(params.refresh_token)).await;
     Ok(status_response(
         &view,
         auth.requires_openai_auth(),
@@ -37,7 +37,7 @@ fn status_response(
     GetAuthStatusResponse {
         auth_method: view.mode().map(convert::auth_mode),
         auth_token: include_token
-            .then(|| view.usable_bearer().map(str::to_owned))
+            .then(|| view.usable_bearer().map(|token| token.into()))
             .flatten(),
         requires_openai_auth,
         refresh_failure: convert::opt_in_failure(view, include_failure),
@@ -50,7 +50,7 @@ pub(crate) async fn read_account(
     params: GetAccountParams,
 ) -> Result<GetAccountResponse, RpcError> {
     let auth = ctx.state().auth();
-    let view = auth.status(params.refresh_token.unwrap_or(false)).await;
+    let view = auth.status(StatusRefresh::from(params.refresh_token)).await;
     let account = convert::account(&view);
     // "ChatGPT user ID belonging to this account response": only with a ChatGPT account.
     let user_id = match account {
@@ -71,7 +71,7 @@ pub(crate) async fn read_account(
 
 /// `userInfo`: the email claim of ChatGPT credentials; no network, no refresh.
 pub(crate) async fn user_info(ctx: &RequestCtx) -> Result<UserInfoResponse, RpcError> {
-    let view = ctx.state().auth().auth_cached();
+    let view = ctx.state().auth().current_view();
     let chatgpt = matches!(
         view.mode(),
         Some(AuthMode::Chatgpt | AuthMode::ChatgptAuthTokens)
@@ -91,7 +91,7 @@ pub(crate) async fn report_unauthorized(
     let include_token = params.include_token.unwrap_or(true);
     let include_failure = params.include_refresh_failure.unwrap_or(false);
     if !auth.requires_openai_auth() {
-        let view = auth.status(false).await;
+        let view = auth.status(StatusRefresh::WhenStale).await;
         return Ok(report_response(
             &view,
             false,
@@ -102,10 +102,13 @@ pub(crate) async fn report_unauthorized(
     }
     let host = ConnectionHost::new(ctx);
     let outcome = auth
-        .recover_unauthorized(params.access_token.as_deref(), Some(&host))
+        .recover_unauthorized(
+            params.access_token.as_deref().map(String::as_str),
+            Some(&host),
+        )
         .await;
     tracing::debug!(outcome = ?outcome, "401 report handled");
-    let view = auth.auth_cached();
+    let view = auth.current_view();
     let refreshed = outcome == RecoverOutcome::Refreshed;
     Ok(report_response(
         &view,

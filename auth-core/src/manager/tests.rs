@@ -4,6 +4,7 @@
 mod support;
 
 mod backoff;
+mod blocking;
 mod changes;
 mod concurrency;
 mod failures;

@@ -13,7 +13,7 @@ use crate::clock::ManualClock;
 use crate::error::{RefreshError, TransientError};
 use crate::http::recording::{Requests, recording};
 use crate::http::{HttpError, HttpRequest, HttpResponse, SharedHttpClient, header};
-use crate::manager::{AuthManager, ManagerOptions, RecoverOutcome, Trigger};
+use crate::manager::{AuthManager, ManagerOptions, RecoverOutcome, StatusRefresh, Trigger};
 
 const TOKEN_URL: &str = "https://issuer.test/oauth/token";
 const REVOKE_URL: &str = "https://issuer.test/oauth/revoke";
@@ -86,7 +86,10 @@ async fn a_refresh_sends_the_documented_request_through_the_seam() {
     let (token, answer) = new_tokens("b", "rt-b");
     let (http, seen) = issuer(Duration::ZERO, answer);
     let m = fx.manager(&http);
-    assert_eq!(m.status(true).await.usable_bearer(), Some(token.as_str()));
+    assert_eq!(
+        m.status(StatusRefresh::Requested).await.usable_bearer(),
+        Some(token.as_str())
+    );
     let requests = seen.all();
     assert_eq!(requests.len(), 1);
     let request = &requests[0];
@@ -116,7 +119,7 @@ async fn fifty_concurrent_requested_refreshes_share_one_token_request() {
     let polls: Vec<_> = (0..50)
         .map(|_| {
             let m = m.clone();
-            tokio::spawn(async move { m.status(true).await })
+            tokio::spawn(async move { m.status(StatusRefresh::Requested).await })
         })
         .collect();
     for poll in polls {
@@ -134,14 +137,14 @@ async fn a_permanent_failure_then_fifty_polls_make_one_token_request() {
     let (http, seen) = issuer(Duration::ZERO, reused());
     let m = fx.manager(&http);
     for _ in 0..50 {
-        let view = m.status(true).await;
+        let view = m.status(StatusRefresh::Requested).await;
         assert!(view.is_dead());
         assert_eq!(view.usable_bearer(), None);
     }
     assert_eq!(seen.count(), 1);
     drop(m);
     let restarted = fx.manager(&http);
-    assert!(restarted.status(true).await.is_dead());
+    assert!(restarted.status(StatusRefresh::Requested).await.is_dead());
     assert!(matches!(
         restarted.refresh(Trigger::Requested).await,
         Err(RefreshError::Permanent(_))
@@ -211,9 +214,15 @@ async fn a_hung_issuer_costs_a_requested_refresh_only_its_wait() {
     let m = AuthManager::new(opts).unwrap();
 
     let started = Instant::now();
-    assert_eq!(m.status(false).await.usable_bearer(), Some(token.as_str()));
+    assert_eq!(
+        m.status(StatusRefresh::WhenStale).await.usable_bearer(),
+        Some(token.as_str())
+    );
     assert_eq!(started.elapsed(), Duration::ZERO);
-    assert_eq!(m.status(true).await.usable_bearer(), Some(token.as_str()));
+    assert_eq!(
+        m.status(StatusRefresh::Requested).await.usable_bearer(),
+        Some(token.as_str())
+    );
     let waited = started.elapsed();
     assert!(
         waited >= Duration::from_secs(2) && waited < Duration::from_secs(3),
@@ -243,7 +252,7 @@ async fn twenty_concurrent_reports_of_one_token_make_one_request() {
         assert_eq!(report.await.unwrap(), RecoverOutcome::Refreshed);
     }
     assert_eq!(seen.count(), 1);
-    assert_eq!(m.auth_cached().usable_bearer(), Some(token.as_str()));
+    assert_eq!(m.current_view().usable_bearer(), Some(token.as_str()));
     assert_eq!(
         m.recover_unauthorized(Some(&rejected), None).await,
         RecoverOutcome::AlreadyCurrent
@@ -266,5 +275,5 @@ async fn logout_revokes_the_refresh_token_through_the_seam() {
         requests[0].json(),
         json!({"token": "rt-a", "token_type_hint": "refresh_token", "client_id": crate::token_endpoint::CLIENT_ID})
     );
-    assert_eq!(m.auth_cached().mode(), None);
+    assert_eq!(m.current_view().mode(), None);
 }

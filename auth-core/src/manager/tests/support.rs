@@ -222,6 +222,9 @@ impl CredentialStore for ProbeStore {
     fn kind(&self) -> &'static str {
         "file"
     }
+    fn saves_auth_json(&self) -> bool {
+        self.inner.saves_auth_json()
+    }
 }
 
 /// Sets the file's mtime 10 s in the past so its stamp is trusted.
