@@ -11,7 +11,7 @@ use protocol::{
     ChatgptAuthTokensRefreshResponse, ServerRequest,
 };
 
-use crate::dispatch::RequestCtx;
+use crate::client::Connection;
 use crate::hub::ConnectionId;
 use crate::state::ServerState;
 
@@ -23,10 +23,10 @@ pub(crate) struct ConnectionHost {
 }
 
 impl ConnectionHost {
-    /// The host for a report arriving on `ctx`'s connection.
-    pub(crate) fn new(ctx: &RequestCtx) -> Self {
-        let state = ctx.state().clone();
-        let reporter = ctx.connection().id();
+    /// The host for a report arriving on `reporter`.
+    pub(crate) fn new(reporter: &Connection) -> Self {
+        let state = reporter.state().clone();
+        let reporter = reporter.id();
         let target = state
             .token_supplier()
             .filter(|id| state.hub().is_initialized(*id))

@@ -94,7 +94,7 @@ pub fn run(cli: &Cli, command: &Command, console: &mut Console<'_>) -> Result<Ex
     if let Command::GenerateJsonSchema { .. } | Command::GenerateTs { .. } | Command::AppServer(_) =
         command
     {
-        crate::cli::export_schema(command)?;
+        schema::export_schema(command)?;
         return Ok(Exit::Success);
     }
     if let Command::Login(args) = command
@@ -133,7 +133,7 @@ pub async fn execute(
         Command::Logout => logout(auth, console).await?,
         Command::Refresh => refresh(auth, console).await?,
         Command::GenerateJsonSchema { .. } | Command::GenerateTs { .. } | Command::AppServer(_) => {
-            crate::cli::export_schema(command)?;
+            schema::export_schema(command)?;
             Exit::Success
         }
         #[cfg(feature = "demo")]

@@ -1,26 +1,29 @@
 //! Read-only auth methods: `getAuthStatus`, `account/read`, `userInfo`, and the
 //! `account/reportUnauthorized` extension (PROTOCOL.md §4.1, §4.6, §4.8, §5, §6).
 
+use std::sync::Arc;
+
 use auth_core::manager::{RecoverOutcome, StatusRefresh};
 use auth_core::{AuthMode, AuthView};
+use protocol::requests::NoParams;
 use protocol::{
     GetAccountParams, GetAccountResponse, GetAuthStatusParams, GetAuthStatusResponse,
     ReportUnauthorizedParams, ReportUnauthorizedResponse, UserInfoResponse,
 };
 
+use crate::client::Connection;
 use crate::convert;
-use crate::dispatch::RequestCtx;
-use crate::error::RpcError;
 use crate::external_host::ConnectionHost;
+use crate::reply::Reply;
 
 /// `getAuthStatus`: never fails because a refresh failed.
 pub(crate) async fn get_auth_status(
-    ctx: &RequestCtx,
+    ctx: Arc<Connection>,
     params: GetAuthStatusParams,
-) -> Result<GetAuthStatusResponse, RpcError> {
+) -> Reply<GetAuthStatusResponse> {
     let auth = ctx.state().auth();
     let view = auth.status(StatusRefresh::from(params.refresh_token)).await;
-    Ok(status_response(
+    Reply::ok(status_response(
         &view,
         auth.requires_openai_auth(),
         params.include_token.unwrap_or(false),
@@ -46,9 +49,9 @@ fn status_response(
 
 /// `account/read`.
 pub(crate) async fn read_account(
-    ctx: &RequestCtx,
+    ctx: Arc<Connection>,
     params: GetAccountParams,
-) -> Result<GetAccountResponse, RpcError> {
+) -> Reply<GetAccountResponse> {
     let auth = ctx.state().auth();
     let view = auth.status(StatusRefresh::from(params.refresh_token)).await;
     let account = convert::account(&view);
@@ -57,7 +60,7 @@ pub(crate) async fn read_account(
         Some(protocol::Account::Chatgpt { .. }) => view.user_id().map(str::to_owned),
         _ => None,
     };
-    Ok(GetAccountResponse {
+    Reply::ok(GetAccountResponse {
         account,
         user_id,
         requires_openai_auth: auth.requires_openai_auth(),
@@ -70,13 +73,13 @@ pub(crate) async fn read_account(
 }
 
 /// `userInfo`: the email claim of ChatGPT credentials; no network, no refresh.
-pub(crate) async fn user_info(ctx: &RequestCtx) -> Result<UserInfoResponse, RpcError> {
+pub(crate) async fn user_info(ctx: Arc<Connection>, _: NoParams) -> Reply<UserInfoResponse> {
     let view = ctx.state().auth().current_view();
     let chatgpt = matches!(
         view.mode(),
         Some(AuthMode::Chatgpt | AuthMode::ChatgptAuthTokens)
     );
-    Ok(UserInfoResponse {
+    Reply::ok(UserInfoResponse {
         alleged_user_email: chatgpt.then(|| view.email().map(str::to_owned)).flatten(),
     })
 }
@@ -84,15 +87,15 @@ pub(crate) async fn user_info(ctx: &RequestCtx) -> Result<UserInfoResponse, RpcE
 /// `account/reportUnauthorized` (§6.2): reload, then at most one forced refresh per rejected
 /// token; the answer is the status afterwards plus whether a refresh replaced the token.
 pub(crate) async fn report_unauthorized(
-    ctx: &RequestCtx,
+    ctx: Arc<Connection>,
     params: ReportUnauthorizedParams,
-) -> Result<ReportUnauthorizedResponse, RpcError> {
+) -> Reply<ReportUnauthorizedResponse> {
     let auth = ctx.state().auth();
     let include_token = params.include_token.unwrap_or(true);
     let include_failure = params.include_refresh_failure.unwrap_or(false);
     if !auth.requires_openai_auth() {
         let view = auth.status(StatusRefresh::WhenStale).await;
-        return Ok(report_response(
+        return Reply::ok(report_response(
             &view,
             false,
             include_token,
@@ -100,7 +103,7 @@ pub(crate) async fn report_unauthorized(
             false,
         ));
     }
-    let host = ConnectionHost::new(ctx);
+    let host = ConnectionHost::new(&ctx);
     let outcome = auth
         .recover_unauthorized(
             params.access_token.as_deref().map(String::as_str),
@@ -110,7 +113,7 @@ pub(crate) async fn report_unauthorized(
     tracing::debug!(outcome = ?outcome, "401 report handled");
     let view = auth.current_view();
     let refreshed = outcome == RecoverOutcome::Refreshed;
-    Ok(report_response(
+    Reply::ok(report_response(
         &view,
         true,
         include_token,
