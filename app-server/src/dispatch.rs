@@ -1,7 +1,8 @@
 //! The method table: one `on(handler)` line per client request method of `protocol::requests`
-//! (the compiler checks there is exactly one), and the pipeline every request of every transport goes through
-//! (PROTOCOL.md §2 check order: envelope → method lookup → params → handshake gate → handler),
-//! then its answer and the effects its handler asked for. Knows method names, never bytes.
+//! (the compiler checks there is exactly one), and the pipeline every request of every
+//! transport goes through (PROTOCOL.md §2 check order: envelope → method lookup → params →
+//! handshake gate → handler), then its answer and the effects its handler asked for. Knows
+//! method names, never bytes.
 
 use std::any::TypeId;
 use std::marker::PhantomData;
