@@ -58,7 +58,9 @@ pub fn home() -> Result<PathBuf, StartupError> {
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
         .or_else(|| std::env::home_dir().map(|h| h.join(".local").join("state")))
-        .ok_or(StartupError::Home(crate::config::ConfigError::NoHomeDir))?;
+        .ok_or(StartupError::Config(
+            auth_core::config::ConfigError::NoHomeDir,
+        ))?;
     let home = state.join("app-server").join("demo");
     create_private_dir(&home).map_err(StartupError::Demo)?;
     Ok(home)

@@ -60,7 +60,7 @@ impl ExternalAuthHost for ConnectionHost {
             let tokens: ChatgptAuthTokensRefreshResponse = serde_json::from_value(result)
                 .map_err(|_| "the client's answer is malformed".to_owned())?;
             Ok(ExternalTokens {
-                access_token: Secret::new(tokens.access_token),
+                access_token: Secret::new(tokens.access_token.into_inner()),
                 chatgpt_account_id: tokens.chatgpt_account_id,
                 chatgpt_plan_type: tokens.chatgpt_plan_type,
             })

@@ -42,7 +42,7 @@ pub mod stdio;
 pub mod transport;
 
 pub use client::{Connection, Session};
-pub use config::{ConfigError, ServerConfig};
+pub use config::ServerConfig;
 pub use connection::{MAX_IN_FLIGHT, ServeError};
 pub use error::RpcError;
 pub use hub::{ConnectionId, Hub, PendingServerRequest, ServerRequestError};

@@ -145,7 +145,7 @@ fn notifications(
             Family::V2 => ServerNotification::AccountUpdated(AccountUpdatedNotification {
                 auth_mode: Some(AuthMode::Chatgpt),
                 plan_type: Some(
-                    auth.auth_cached()
+                    auth.current_view()
                         .plan()
                         .map(convert::plan_type)
                         .unwrap_or(protocol::PlanType::Unknown),

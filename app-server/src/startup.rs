@@ -13,10 +13,7 @@ use crate::state::ServerState;
 /// Why the server could not start. Messages name the offending file, variable or flag.
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
-    /// `CODEX_HOME` or the home directory is unusable.
-    #[error(transparent)]
-    Home(#[from] crate::config::ConfigError),
-    /// `config.toml` is malformed.
+    /// `CODEX_HOME` or the home directory is unusable, or `config.toml` is malformed.
     #[error(transparent)]
     Config(#[from] core_config::ConfigError),
     /// The credential manager could not be built.

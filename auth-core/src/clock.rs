@@ -1,9 +1,9 @@
 //! The injectable wall clock used for refresh scheduling, backoff and timestamps.
 
-use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use parking_lot::{Mutex, MutexGuard};
 
 /// A source of the current UTC time.
 pub trait Clock: Send + Sync + std::fmt::Debug {
@@ -49,9 +49,8 @@ impl ManualClock {
         *self.guard() = t;
     }
 
-    /// Lock poisoning cannot leave a timestamp half-written, so a poisoned lock is recovered.
     fn guard(&self) -> MutexGuard<'_, DateTime<Utc>> {
-        self.now.lock().unwrap_or_else(PoisonError::into_inner)
+        self.now.lock()
     }
 }
 

@@ -23,6 +23,7 @@ pub mod failure_record;
 #[cfg(any(test, feature = "fake-issuer"))]
 pub mod fake_issuer;
 pub mod fingerprint;
+pub mod http;
 mod http_body;
 pub mod lock;
 pub mod login;

@@ -14,7 +14,7 @@
 
 pub mod jsonrpc;
 pub mod methods;
-mod redact;
+pub mod redacted;
 pub mod requests;
 pub mod schema;
 pub mod v1;

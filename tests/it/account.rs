@@ -13,19 +13,14 @@ use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::login_browser::{Browser, assert_quiet, login_id};
-use crate::support::creds::{jwt, seed_fresh};
+use crate::support::creds::{jwt, read_auth as auth_json, seed_fresh};
+use crate::support::login::{Browser, assert_quiet, login_id};
 use crate::support::{Session, client, error_of};
 
 const API_KEY_DISABLED: &str = "API key login is disabled. Use ChatGPT login instead.";
 const CHATGPT_DISABLED: &str = "ChatGPT login is disabled. Use API key login instead.";
 const EXTERNAL_DISABLED: &str = "External ChatGPT auth is disabled. Use API key login instead.";
 const EXTERNAL_ACTIVE: &str = "External auth is active. Use account/login/start (chatgptAuthTokens) to update it or account/logout to clear it.";
-
-fn auth_json(home: &Path) -> Option<Value> {
-    let bytes = std::fs::read(home.join("auth.json")).ok()?;
-    Some(serde_json::from_slice(&bytes).unwrap())
-}
 
 fn file_mode(home: &Path) -> u32 {
     let meta = std::fs::metadata(home.join("auth.json")).unwrap();

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::login_browser::{assert_quiet, login_id, start_and_end};
+use crate::support::login::{assert_quiet, login_id, start_and_end};
 use crate::support::{Session, error_of};
 
 const DEVICE: &str = "chatgptDeviceCode";
@@ -54,9 +54,7 @@ async fn device_code_login_succeeds_after_a_pending_poll() {
         0,
         "no API-key exchange"
     );
-    let saved: Value =
-        serde_json::from_slice(&std::fs::read(session.home.path().join("auth.json")).unwrap())
-            .unwrap();
+    let saved = crate::support::creds::read_auth(session.home.path()).unwrap();
     assert_eq!(saved["auth_mode"], "chatgpt");
     assert_eq!(saved["OPENAI_API_KEY"], Value::Null);
     let status = assert_quiet(&mut session).await;

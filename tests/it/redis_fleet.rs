@@ -15,8 +15,8 @@ use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
-use crate::reliability::{RealServer, command, scale};
 use crate::support::creds::fresh_access_token;
+use crate::support::real_server::{RealServer, command, scale};
 
 const NAMESPACE: &str = "fleet";
 /// Short leases, so a stopped holder loses its lease quickly.
@@ -53,8 +53,7 @@ fn redis_home(redis: &RedisServer) -> TempDir {
 async fn server(home: &Path, issuer: &FakeIssuer) -> RealServer {
     let mut cmd = command(home, "off");
     cmd.env("CODEX_REFRESH_TOKEN_URL_OVERRIDE", issuer.token_url())
-        .env("CODEX_REVOKE_TOKEN_URL_OVERRIDE", issuer.revoke_url())
-        .env_remove("REDIS_URL");
+        .env("CODEX_REVOKE_TOKEN_URL_OVERRIDE", issuer.revoke_url());
     RealServer::start(cmd).await
 }
 

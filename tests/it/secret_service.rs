@@ -17,6 +17,8 @@ use auth_core::store::secrets_file::{
 use auth_core::store::{CredentialStore, Stamp};
 use pretty_assertions::assert_eq;
 
+use crate::support::launcher::{BIN, clean_command, inherit};
+
 /// Fails (never skips) without the Secret Service of the setup script.
 fn require_secret_service() {
     assert!(
@@ -126,17 +128,18 @@ fn codex_chatgpt_json() -> String {
     std::fs::read_to_string(path).unwrap().trim().to_owned()
 }
 
-/// `app-server --credentials-store keyring <args>` on `home`, nothing inherited that could leak.
+/// The Secret Service's session bus (tests/setup/secret-service.sh), passed on to the binary.
+const DBUS: &str = "DBUS_SESSION_BUS_ADDRESS";
+
+/// `app-server --credentials-store keyring <args>` on `home`, nothing inherited that could leak
+/// but the session bus of the Secret Service.
 fn app(home: &Path, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_app-server-smoke"));
-    command
+    let mut command = crate::support::launcher::app_server_std();
+    inherit(&mut command, DBUS)
         .args(["--credentials-store", "keyring"])
         .args(args)
         .env("CODEX_HOME", home)
         .env("HOME", home)
-        .env_remove("CODEX_API_KEY")
-        .env_remove("OPENAI_API_KEY")
-        .env_remove("RUST_LOG")
         .stdin(Stdio::null());
     command
 }
@@ -201,11 +204,7 @@ fn the_entry_survives_a_keyutils_flush() {
     require_secret_service();
     let home = tempfile::tempdir().unwrap();
     let account = keyring_account(home.path());
-    let login = Command::new(env!("CARGO_BIN_EXE_app-server-smoke"))
-        .args(["--credentials-store", "keyring", "login", "--with-api-key"])
-        .env("CODEX_HOME", home.path())
-        .env("HOME", home.path())
-        .env_remove("RUST_LOG")
+    let login = app(home.path(), &["login", "--with-api-key"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -229,15 +228,12 @@ fn the_entry_survives_a_keyutils_flush() {
     );
     assert!(lookup(KEYRING_SERVICE, &account).is_some());
     assert!(!keyutils_has(&account));
-    let status = run(Command::new("keyctl")
+    let status = run(inherit(&mut clean_command("keyctl"), DBUS)
         .args(["session", "-"])
-        .arg(env!("CARGO_BIN_EXE_app-server-smoke"))
+        .arg(BIN)
         .args(["--credentials-store", "keyring", "status", "--json"])
         .env("CODEX_HOME", home.path())
-        .env("HOME", home.path())
-        .env_remove("CODEX_API_KEY")
-        .env_remove("OPENAI_API_KEY")
-        .env_remove("RUST_LOG"));
+        .env("HOME", home.path()));
     let stdout = String::from_utf8_lossy(&status.stdout);
     let json: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap_or_default())
         .unwrap_or_else(|err| {

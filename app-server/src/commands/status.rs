@@ -35,7 +35,7 @@ pub async fn status(
     json: bool,
     console: &mut Console<'_>,
 ) -> Result<Exit, CommandError> {
-    let view = auth.auth().await;
+    let view = auth.view_refreshed_if_stale().await;
     let exit = if view.is_dead() {
         Exit::ReloginRequired
     } else if view.mode().is_some() {

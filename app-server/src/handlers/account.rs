@@ -96,7 +96,7 @@ pub(crate) async fn start_external_tokens(
         return Reply::new(Err(RpcError::from_auth(err, OPERATION)), after);
     }
     ctx.state().set_token_supplier(Some(ctx.id()));
-    let plan = auth.auth_cached().plan().map(convert::plan_type);
+    let plan = auth.current_view().plan().map(convert::plan_type);
     after.extend(v2_login_notifications(
         protocol::AuthMode::ChatgptAuthTokens,
         Some(plan.unwrap_or(PlanType::Unknown)),
@@ -141,7 +141,10 @@ async fn logout(ctx: &Connection) -> (Result<Option<protocol::AuthMode>, RpcErro
         return (Err(RpcError::from_auth(err, "logout failed")), after);
     }
     ctx.state().set_token_supplier(None);
-    (Ok(auth.auth_cached().mode().map(convert::auth_mode)), after)
+    (
+        Ok(auth.current_view().mode().map(convert::auth_mode)),
+        after,
+    )
 }
 
 /// Ends the active browser or device-code login; its failed completion is to be sent after this

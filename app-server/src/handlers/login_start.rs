@@ -47,7 +47,7 @@ pub(crate) async fn start(
         } => {
             account::start_external_tokens(
                 &ctx,
-                access_token,
+                access_token.into_inner(),
                 chatgpt_account_id,
                 chatgpt_plan_type,
             )

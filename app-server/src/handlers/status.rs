@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use auth_core::manager::RecoverOutcome;
+use auth_core::manager::{RecoverOutcome, StatusRefresh};
 use auth_core::{AuthMode, AuthView};
 use protocol::requests::NoParams;
 use protocol::{
@@ -22,7 +22,7 @@ pub(crate) async fn get_auth_status(
     params: GetAuthStatusParams,
 ) -> Reply<GetAuthStatusResponse> {
     let auth = ctx.state().auth();
-    let view = auth.status(params.refresh_token.unwrap_or(false)).await;
+    let view = auth.status(StatusRefresh::from(params.refresh_token)).await;
     Reply::ok(status_response(
         &view,
         auth.requires_openai_auth(),
@@ -40,7 +40,7 @@ fn status_response(
     GetAuthStatusResponse {
         auth_method: view.mode().map(convert::auth_mode),
         auth_token: include_token
-            .then(|| view.usable_bearer().map(str::to_owned))
+            .then(|| view.usable_bearer().map(|token| token.into()))
             .flatten(),
         requires_openai_auth,
         refresh_failure: convert::opt_in_failure(view, include_failure),
@@ -53,7 +53,7 @@ pub(crate) async fn read_account(
     params: GetAccountParams,
 ) -> Reply<GetAccountResponse> {
     let auth = ctx.state().auth();
-    let view = auth.status(params.refresh_token.unwrap_or(false)).await;
+    let view = auth.status(StatusRefresh::from(params.refresh_token)).await;
     let account = convert::account(&view);
     // "ChatGPT user ID belonging to this account response": only with a ChatGPT account.
     let user_id = match account {
@@ -74,7 +74,7 @@ pub(crate) async fn read_account(
 
 /// `userInfo`: the email claim of ChatGPT credentials; no network, no refresh.
 pub(crate) async fn user_info(ctx: Arc<Connection>, _: NoParams) -> Reply<UserInfoResponse> {
-    let view = ctx.state().auth().auth_cached();
+    let view = ctx.state().auth().current_view();
     let chatgpt = matches!(
         view.mode(),
         Some(AuthMode::Chatgpt | AuthMode::ChatgptAuthTokens)
@@ -94,7 +94,7 @@ pub(crate) async fn report_unauthorized(
     let include_token = params.include_token.unwrap_or(true);
     let include_failure = params.include_refresh_failure.unwrap_or(false);
     if !auth.requires_openai_auth() {
-        let view = auth.status(false).await;
+        let view = auth.status(StatusRefresh::WhenStale).await;
         return Reply::ok(report_response(
             &view,
             false,
@@ -105,10 +105,13 @@ pub(crate) async fn report_unauthorized(
     }
     let host = ConnectionHost::new(&ctx);
     let outcome = auth
-        .recover_unauthorized(params.access_token.as_deref(), Some(&host))
+        .recover_unauthorized(
+            params.access_token.as_deref().map(String::as_str),
+            Some(&host),
+        )
         .await;
     tracing::debug!(outcome = ?outcome, "401 report handled");
-    let view = auth.auth_cached();
+    let view = auth.current_view();
     let refreshed = outcome == RecoverOutcome::Refreshed;
     Reply::ok(report_response(
         &view,

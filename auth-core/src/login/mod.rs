@@ -40,6 +40,7 @@ pub use success_page::{AppBrand, HOSTED_SUCCESS_URL, SuccessPage};
 
 use crate::auth_json::{IdToken, StoredAuth, TokenData};
 use crate::config::Config;
+use crate::http::SharedHttpClient;
 use crate::secret::Secret;
 
 /// The issuer used when none is configured.
@@ -75,6 +76,8 @@ pub struct LoginOptions {
     pub success_page: SuccessPage,
     /// How long the callback server waits for a request's headers (slowloris, item 16).
     pub header_timeout: Duration,
+    /// The HTTP client of the login's issuer calls; `None`: reqwest with `http_timeout`.
+    pub http: Option<SharedHttpClient>,
 }
 
 impl Default for LoginOptions {
@@ -91,6 +94,7 @@ impl Default for LoginOptions {
             client_id: crate::token_endpoint::CLIENT_ID.to_owned(),
             success_page: SuccessPage::Local,
             header_timeout: Duration::from_secs(10),
+            http: None,
         }
     }
 }

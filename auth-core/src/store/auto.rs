@@ -124,6 +124,11 @@ impl CredentialStore for AutoStore {
     fn kind(&self) -> &'static str {
         "auto"
     }
+
+    /// Every read tries the keyring side first.
+    fn load_may_wait(&self) -> bool {
+        self.keyring.load_may_wait()
+    }
 }
 
 #[cfg(test)]

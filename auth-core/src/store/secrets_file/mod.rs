@@ -266,6 +266,11 @@ impl CredentialStore for SecretsFileStore {
     fn kind(&self) -> &'static str {
         "secrets"
     }
+
+    /// A read needs the file's key from the keyring.
+    fn load_may_wait(&self) -> bool {
+        true
+    }
 }
 
 #[cfg(test)]
