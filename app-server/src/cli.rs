@@ -1,6 +1,7 @@
 //! The command line: `app-server [--listen stdio://]` serves stdio (the default); the subcommands
 //! sign in and out, report and refresh the stored credentials, and export the schema trees of
-//! `protocol::schema`. Their logic lives in [`crate::commands`].
+//! `protocol::schema`. Their logic lives in `commands`, which reads these types; this module
+//! depends on nothing of the crate but the listener flags.
 //!
 //! Codex's launch line works too: `app-server app-server [FLAGS]` serves exactly as
 //! `app-server [FLAGS]`, `app-server app-server generate-json-schema|generate-ts --out DIR`
@@ -9,7 +10,7 @@
 
 use std::path::PathBuf;
 
-use auth_core::config::{ConfigOverride, ForcedLoginMethod, Overrides, StoreMode};
+use auth_core::{ConfigOverride, ForcedLoginMethod, Overrides, StoreMode};
 
 /// `app-server` command line.
 #[derive(Debug, clap::Parser)]
@@ -71,7 +72,7 @@ pub struct ConfigFlags {
 /// Codex's flags (`codex-rs/utils/cli`, `codex-rs/cli`), accepted before any subcommand and
 /// after `app-server` (both sets apply, those before the subcommand first, as Codex's
 /// `prepend_root_overrides`). `-c` and the profile are honoured for the keys we use
-/// (`auth_core::config::load_with`); `--enable X` and `--disable X` are Codex's
+/// (`auth_core::load_with`); `--enable X` and `--disable X` are Codex's
 /// `-c features.X=true|false`, which we carry along and ignore.
 #[derive(Debug, Default, clap::Args)]
 pub struct CodexFlags {
@@ -316,38 +317,6 @@ pub enum LoginCommand {
         #[arg(long)]
         json: bool,
     },
-}
-
-/// Writes the `json/` or `typescript/` part of the schema set under `out` for the `generate-*`
-/// commands (ours and Codex's under `app-server`); any other command is an `InvalidInput` error.
-pub fn export_schema(command: &Command) -> std::io::Result<()> {
-    use crate::commands::schema::{export, prettier};
-    match command {
-        Command::GenerateJsonSchema { out } => export("json/", out).map(drop),
-        Command::GenerateTs { out } => export("typescript/", out).map(drop),
-        Command::AppServer(args) => match &args.command {
-            Some(AppServerCommand::GenerateJsonSchema { out, .. }) => {
-                export("json/", out).map(drop)
-            }
-            Some(AppServerCommand::GenerateTs {
-                out, prettier: bin, ..
-            }) => {
-                let written = export("typescript/", out)?;
-                match bin {
-                    Some(bin) => prettier(bin, &written),
-                    None => Ok(()),
-                }
-            }
-            None => Err(std::io::Error::new(
-                std::io::ErrorKind::InvalidInput,
-                "not a schema export command",
-            )),
-        },
-        _ => Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            "not a schema export command",
-        )),
-    }
 }
 
 impl Cli {

@@ -3,6 +3,8 @@
 
 use std::path::PathBuf;
 
+use auth_core::{ConfigError, resolve_codex_home};
+
 /// Startup configuration. Build it with [`ServerConfig::from_env`] in the binary, or with
 /// [`ServerConfig::new`] (no environment access) in tests.
 #[derive(Debug, Clone)]
@@ -22,22 +24,6 @@ pub struct ServerConfig {
     pub version: String,
 }
 
-/// Why the configuration could not be built.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    /// `CODEX_HOME` names something that is not an existing directory.
-    #[error("CODEX_HOME {path} is not an existing directory")]
-    CodexHome {
-        /// The value of `CODEX_HOME`.
-        path: PathBuf,
-        /// Why canonicalizing it failed.
-        source: std::io::Error,
-    },
-    /// Neither `CODEX_HOME` nor a home directory is known.
-    #[error("cannot locate the home directory; set CODEX_HOME")]
-    NoHomeDir,
-}
-
 impl ServerConfig {
     /// A configuration with the given home and neutral values: no originator override, terminal
     /// `unknown`, the real OS and architecture. Reads no environment variables.
@@ -53,8 +39,8 @@ impl ServerConfig {
         }
     }
 
-    /// The configuration of the real process: `CODEX_HOME` (canonicalized; must exist) else
-    /// `<home>/.codex`, and the user-agent inputs of PROTOCOL.md §3.
+    /// The configuration of the real process: `CODEX_HOME` located by auth-core's rule (set:
+    /// must exist; else `<home>/.codex`), and the user-agent inputs of PROTOCOL.md §3.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_env_with_home(None)
     }
@@ -62,27 +48,10 @@ impl ServerConfig {
     /// Like [`ServerConfig::from_env`], with `home` (when given) in place of `CODEX_HOME`.
     pub fn from_env_with_home(home: Option<PathBuf>) -> Result<Self, ConfigError> {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-        let codex_home = match home
+        let env_home = home
             .map(|h| h.to_string_lossy().into_owned())
-            .or_else(|| var("CODEX_HOME"))
-        {
-            Some(path) => {
-                let path = PathBuf::from(path);
-                match std::fs::canonicalize(&path) {
-                    Ok(canonical) if canonical.is_dir() => canonical,
-                    Ok(_) => {
-                        let source = std::io::Error::other("not a directory");
-                        return Err(ConfigError::CodexHome { path, source });
-                    }
-                    Err(source) => return Err(ConfigError::CodexHome { path, source }),
-                }
-            }
-            None => {
-                let home = std::env::home_dir().ok_or(ConfigError::NoHomeDir)?;
-                let default = home.join(".codex");
-                std::fs::canonicalize(&default).unwrap_or(default)
-            }
-        };
+            .or_else(|| var("CODEX_HOME"));
+        let codex_home = resolve_codex_home(env_home.as_deref(), std::env::home_dir().as_deref())?;
         let terminal = match (
             var("TERM_PROGRAM"),
             var("TERM_PROGRAM_VERSION"),

@@ -1,10 +1,10 @@
-//! One client connection, whatever carries it (stdio, a WebSocket, a unix socket): its writer
+//! The connection engine of every transport (stdio, a WebSocket, a unix socket): its writer
 //! task, its read loop with the in-flight limit and the barrier rule (PROTOCOL.md §1
 //! "Pipelining and backpressure", "Ordering guarantee", "End of input"), and what happens when
 //! its client stops reading (§7 "Slow clients"). The framing is the transport's business: a
 //! [`Source`] yields classified messages, a writer future drains the outbox.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use protocol::RequestId;
 use tokio::io::AsyncBufRead;
@@ -12,8 +12,9 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::client::Connection;
 use crate::dispatch;
-use crate::hub::{ConnectionId, Outbox, Overflow};
+use crate::hub::{Outbox, Overflow};
 use crate::state::ServerState;
 use crate::transport::{Incoming, LineReader, Outgoing};
 
@@ -76,67 +77,6 @@ pub enum ServeError {
         "disconnected: the client did not read and its outbound queue of {0} messages filled up"
     )]
     SlowClient(usize),
-}
-
-/// What a successful `initialize` established for a connection.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Session {
-    /// The user agent returned by `initialize` and `getUserAgent`.
-    pub user_agent: String,
-    /// The originator: `CODEX_INTERNAL_ORIGINATOR_OVERRIDE` or `clientInfo.name`; logins this
-    /// connection starts pass it as their `originator` parameter.
-    pub originator: String,
-}
-
-/// Per-connection state shared by the connection's request tasks.
-pub struct Connection {
-    id: ConnectionId,
-    state: ServerState,
-    outbox: Outbox,
-    session: OnceLock<Session>,
-}
-
-impl Connection {
-    /// Registers a new, uninitialized connection in the hub; `outbox` feeds its writer.
-    pub(crate) fn open(state: &ServerState, outbox: Outbox) -> Arc<Self> {
-        let id = state.hub().register(outbox.clone());
-        Arc::new(Connection {
-            id,
-            state: state.clone(),
-            outbox,
-            session: OnceLock::new(),
-        })
-    }
-
-    /// The connection's id in the hub (target of server requests).
-    pub fn id(&self) -> ConnectionId {
-        self.id
-    }
-
-    /// The shared server state.
-    pub fn state(&self) -> &ServerState {
-        &self.state
-    }
-
-    /// The session, once the `initialize` response was written.
-    pub fn session(&self) -> Option<&Session> {
-        self.session.get()
-    }
-
-    /// Queues a message for this connection's writer; a closed writer (client gone) or a
-    /// disconnect for overflow is ignored here and reported by `serve`.
-    pub(crate) async fn send(&self, message: Outgoing) {
-        if let Err(err) = self.outbox.send(message).await {
-            tracing::debug!(cause = %err, "message not written");
-        }
-    }
-
-    /// Marks the connection initialized: called right after its `initialize` response was queued.
-    pub(crate) fn complete_initialize(&self, session: Session, opt_out: Vec<String>) {
-        if self.session.set(session).is_ok() {
-            self.state.hub().mark_initialized(self.id, opt_out);
-        }
-    }
 }
 
 /// Serves one connection until end of input (or shutdown), then lets every in-flight request
@@ -233,11 +173,13 @@ async fn read_loop<S: Source>(
                     .acquire_owned()
                     .await
                     .map_err(std::io::Error::other)?;
-                let barrier = dispatch::is_barrier(&method);
+                let route = dispatch::route(&method);
+                let barrier = route.is_some_and(dispatch::Route::is_barrier);
                 let mut request = Box::pin(dispatch::handle_request(
                     Arc::clone(connection),
                     id,
                     method,
+                    route,
                     params,
                     permit,
                 ));
@@ -252,7 +194,7 @@ async fn read_loop<S: Source>(
                 }
             }
             Incoming::Notification { method } => dispatch::handle_notification(&method),
-            Incoming::Response { id, outcome } => connection.state.hub().resolve(id, outcome),
+            Incoming::Response { id, outcome } => connection.state().hub().resolve(id, outcome),
             Incoming::Invalid(error) => {
                 log_invalid(error.id.as_ref(), &error.error.message);
                 connection.send(Outgoing::Error(error)).await;

@@ -1,29 +1,45 @@
 #![allow(clippy::unwrap_used)] // Tests: a failed unwrap is a failed assertion.
 
 use pretty_assertions::assert_eq;
+use protocol::methods::*;
+use protocol::{GetAuthStatusParams, InitializeParams, LoginAccountParams, LoginApiKeyParams};
 use serde_json::json;
 
 use super::*;
 
 #[tokio::test]
 async fn a_panicking_handler_becomes_internal_error() {
-    let result = catch_panic(async {
+    let reply = CatchPanic(Box::pin(async {
         if true {
             panic!("handler bug");
         }
-        Ok(Value::Null)
-    })
+        Reply::from(Ok(Value::Null))
+    }))
     .await;
-    assert_eq!(result, Err(RpcError::internal()));
+    assert_eq!(reply.result, Err(RpcError::internal()));
+    assert!(reply.after.is_empty());
     assert_eq!(RpcError::internal().message, "Internal error");
 }
 
 #[test]
+fn every_client_request_has_exactly_one_handler() {
+    let mut registered: Vec<&str> = ROUTES.routes.iter().map(|route| route.name).collect();
+    let mut methods = requests::client_request_names();
+    registered.sort_unstable();
+    methods.sort_unstable();
+    assert_eq!(registered, methods);
+    for method in requests::client_request_names() {
+        assert_eq!(route(method).map(|route| route.name), Some(method));
+    }
+    assert!(route("nope").is_none());
+    assert!(route("getauthstatus").is_none());
+}
+
+#[test]
 fn barriers_are_exactly_the_credential_changing_methods() {
-    let barriers: Vec<&str> = CLIENT_REQUEST_METHODS
-        .iter()
-        .copied()
-        .filter(|m| is_barrier(m))
+    let barriers: Vec<&str> = requests::client_request_names()
+        .into_iter()
+        .filter(|method| route(method).is_some_and(Route::is_barrier))
         .collect();
     assert_eq!(
         barriers,
@@ -41,58 +57,45 @@ fn barriers_are_exactly_the_credential_changing_methods() {
 }
 
 #[test]
-fn every_method_is_recognised() {
-    for method in CLIENT_REQUEST_METHODS {
-        let params = json!({
-            "clientInfo": {"name": "n", "version": "1"}, "apiKey": "k",
-            "loginId": "1b4e28ba-2fa1-4d2e-883f-0016d3cca427", "type": "chatgpt"
-        });
-        assert!(
-            parse(method, RequestId::Integer(1), params).is_ok(),
-            "{method}"
-        );
-    }
-}
-
-#[test]
 fn params_errors() {
-    let id = || RequestId::Integer(1);
-    let err = parse("nope", id(), json!([1])).unwrap_err();
-    assert_eq!(err, RpcError::method_not_found("nope"));
-    let err = parse(GET_AUTH_STATUS, id(), json!([true])).unwrap_err();
+    let err = decode::<GetAuthStatusParams>(json!([true])).err().unwrap();
     assert_eq!(
         err.message,
         "Invalid params: invalid type: sequence, expected an object"
     );
-    let err = parse(USER_INFO, id(), json!(5)).unwrap_err();
+    let err = decode::<requests::NoParams>(json!(5)).err().unwrap();
     assert_eq!(
         err.message,
         "Invalid params: invalid type: integer `5`, expected an object"
     );
-    let err = parse(INITIALIZE, id(), Value::Null).unwrap_err();
+    let err = decode::<InitializeParams>(Value::Null).err().unwrap();
     assert_eq!(err.message, "Invalid params: missing field `clientInfo`");
-    assert!(parse(LOGOUT_CHAT_GPT, id(), json!({})).is_ok());
-    assert!(parse(GET_AUTH_STATUS, id(), Value::Null).is_ok());
-    let err = parse(CANCEL_LOGIN_CHAT_GPT, id(), json!({"loginId": "nope"})).unwrap_err();
+    assert!(decode::<requests::NoParams>(json!({})).is_ok());
+    assert!(decode::<requests::NoParams>(json!({"ignored": 1})).is_ok());
+    assert!(decode::<GetAuthStatusParams>(Value::Null).is_ok());
+    let err = decode::<protocol::CancelLoginChatGptParams>(json!({"loginId": "nope"}))
+        .err()
+        .unwrap();
     assert_eq!(err.code, protocol::jsonrpc::INVALID_PARAMS);
 }
 
 #[test]
 fn empty_api_keys_are_invalid_params() {
-    let login = parse(
-        LOGIN_API_KEY,
-        RequestId::Integer(1),
-        json!({"apiKey": "  "}),
-    )
-    .unwrap();
+    let login: LoginApiKeyParams = decode(json!({"apiKey": "  "})).unwrap();
     assert_eq!(
-        validate(&login),
+        account::check_login_api_key(&login),
         Err(RpcError::invalid_params("apiKey must not be empty"))
     );
-    let start = json!({"type": "apiKey", "apiKey": ""});
-    let start = parse(ACCOUNT_LOGIN_START, RequestId::Integer(1), start).unwrap();
+    let start: LoginAccountParams = decode(json!({"type": "apiKey", "apiKey": ""})).unwrap();
     assert_eq!(
-        validate(&start).unwrap_err().message,
+        login_start::check(&start).unwrap_err().message,
         "Invalid params: apiKey must not be empty"
+    );
+    let tokens = json!({"type": "chatgptAuthTokens", "accessToken": "opaque",
+                        "chatgptAccountId": "org-1"});
+    let tokens: LoginAccountParams = decode(tokens).unwrap();
+    assert_eq!(
+        login_start::check(&tokens).unwrap_err().message,
+        "Invalid params: accessToken is not a JWT"
     );
 }

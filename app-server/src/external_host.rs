@@ -4,14 +4,14 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use auth_core::manager::{ExternalAuthHost, ExternalTokens};
-use auth_core::secret::Secret;
+use auth_core::Secret;
+use auth_core::{ExternalAuthHost, ExternalTokens};
 use protocol::{
     ChatgptAuthTokensRefreshParams, ChatgptAuthTokensRefreshReason,
     ChatgptAuthTokensRefreshResponse, ServerRequest,
 };
 
-use crate::dispatch::RequestCtx;
+use crate::client::Connection;
 use crate::hub::ConnectionId;
 use crate::state::ServerState;
 
@@ -23,10 +23,10 @@ pub(crate) struct ConnectionHost {
 }
 
 impl ConnectionHost {
-    /// The host for a report arriving on `ctx`'s connection.
-    pub(crate) fn new(ctx: &RequestCtx) -> Self {
-        let state = ctx.state().clone();
-        let reporter = ctx.connection().id();
+    /// The host for a report arriving on `reporter`.
+    pub(crate) fn new(reporter: &Connection) -> Self {
+        let state = reporter.state().clone();
+        let reporter = reporter.id();
         let target = state
             .token_supplier()
             .filter(|id| state.hub().is_initialized(*id))
@@ -60,7 +60,7 @@ impl ExternalAuthHost for ConnectionHost {
             let tokens: ChatgptAuthTokensRefreshResponse = serde_json::from_value(result)
                 .map_err(|_| "the client's answer is malformed".to_owned())?;
             Ok(ExternalTokens {
-                access_token: Secret::new(tokens.access_token),
+                access_token: Secret::new(tokens.access_token.into_inner()),
                 chatgpt_account_id: tokens.chatgpt_account_id,
                 chatgpt_plan_type: tokens.chatgpt_plan_type,
             })

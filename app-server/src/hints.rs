@@ -1,7 +1,8 @@
 //! The `hint:` line under a fatal error: what the user can do about it, where we know.
 
 use crate::commands::CommandError;
-use crate::config::ConfigError;
+use auth_core::ConfigError;
+
 use crate::startup::StartupError;
 
 /// A hint for `err`, if one of ours is in its chain.
@@ -19,12 +20,12 @@ pub fn for_error(err: &anyhow::Error) -> Option<String> {
 
 fn for_startup(err: &StartupError) -> Option<String> {
     Some(match err {
-        StartupError::Home(ConfigError::CodexHome { path, .. }) => format!(
+        StartupError::Config(ConfigError::CodexHome { path, .. }) => format!(
             "create it (`mkdir -m 700 {}`), or unset CODEX_HOME to use ~/.codex; `app-server \
              login` creates it",
             path.display()
         ),
-        StartupError::Home(ConfigError::NoHomeDir) => {
+        StartupError::Config(ConfigError::NoHomeDir) => {
             "set CODEX_HOME to the directory that holds auth.json".to_owned()
         }
         StartupError::Config(_) => {
@@ -40,10 +41,10 @@ mod tests {
 
     #[test]
     fn a_missing_codex_home_gets_a_hint_naming_it() {
-        let err = anyhow::Error::from(CommandError::Startup(StartupError::Home(
+        let err = anyhow::Error::from(CommandError::Startup(StartupError::Config(
             ConfigError::CodexHome {
                 path: "/nowhere/home".into(),
-                source: std::io::Error::from(std::io::ErrorKind::NotFound),
+                reason: "No such file or directory (os error 2)".to_owned(),
             },
         )));
         let hint = for_error(&err);

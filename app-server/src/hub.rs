@@ -8,8 +8,8 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
 
+use parking_lot::{Mutex, MutexGuard};
 use protocol::methods::{
     ACCOUNT_LOGIN_COMPLETED, ACCOUNT_UPDATED, AUTH_STATUS_CHANGE, LOGIN_CHAT_GPT_COMPLETE,
 };
@@ -155,13 +155,10 @@ pub struct Hub {
 }
 
 impl Hub {
-    /// Locks the registry. A std mutex (never held across `.await`): every critical section is a
-    /// few map operations. Poisoning is recovered: the maps stay consistent after any panic
-    /// because each section only inserts or removes whole entries.
+    /// Locks the registry (never held across `.await`: every critical section is a few map
+    /// operations).
     fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.inner.lock()
     }
 
     pub(crate) fn register(&self, outbox: Outbox) -> ConnectionId {

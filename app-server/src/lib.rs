@@ -8,20 +8,24 @@
 //!
 //! Layout: `transport` (bytes ↔ envelopes, the line writer), `connection` (the one connection
 //! engine of every transport: read loop, in-flight limit, barriers, end of input, slow
-//! clients), `network` (the WebSocket and unix-socket listeners), `dispatch` (method names → typed params → handlers, handshake
-//! gate), `handlers/` (one file per method family), `hub` (broadcast and server requests),
+//! clients), `client` (one connection's state: id, outbox, session), `network` (the WebSocket
+//! and unix-socket listeners), `dispatch` (the method table: names → typed params → handlers,
+//! handshake gate), `handlers/` (one file per method family), `reply` (a handler's result and
+//! the effects run after its response), `logins` (the active login), `hub` (broadcast and
+//! server requests),
 //! `error` (the only place codes are chosen), `state` and `config` (shared state, startup config),
 //! `cli` (command line and schema export), `commands/` (the subcommands other than serving).
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod cli;
+mod client;
 pub mod commands;
 pub mod config;
 pub mod connection;
 mod convert;
 #[cfg(feature = "demo")]
 mod demo;
-pub mod dispatch;
+mod dispatch;
 pub mod error;
 mod external_host;
 mod handlers;
@@ -31,14 +35,15 @@ pub mod log_text;
 mod logins;
 pub mod network;
 pub mod process_guard;
+mod reply;
 pub mod startup;
 pub mod state;
 pub mod stdio;
 pub mod transport;
 
-pub use config::{ConfigError, ServerConfig};
-pub use connection::{Connection, MAX_IN_FLIGHT, ServeError, Session};
-pub use dispatch::RequestCtx;
+pub use client::{Connection, Session};
+pub use config::ServerConfig;
+pub use connection::{MAX_IN_FLIGHT, ServeError};
 pub use error::RpcError;
 pub use hub::{ConnectionId, Hub, PendingServerRequest, ServerRequestError};
 pub use state::ServerState;
@@ -63,6 +68,6 @@ where
     .await;
     // End of input (PROTOCOL.md §1): after every answer is written, cancel the active login; its
     // completion has nowhere to go.
-    let _ = state.logins().end_active(&state).await;
+    let _ = state.logins().end_active(state.auth()).await;
     served
 }

@@ -3,9 +3,9 @@
 //! method that started it, whichever cancel ends it.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
-use auth_core::login::{LoginError, LoginHandle, LoginKind, LoginOutcome};
+use auth_core::AuthManager;
+use auth_core::{LoginError, LoginHandle, LoginKind, LoginOutcome};
 use protocol::{
     AccountLoginCompletedNotification, AccountUpdatedNotification, AuthMode,
     AuthStatusChangeNotification, LoginChatGptCompleteNotification, ServerNotification,
@@ -13,7 +13,6 @@ use protocol::{
 use uuid::Uuid;
 
 use crate::convert;
-use crate::state::ServerState;
 
 /// Which notification family a login reports in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,25 +26,27 @@ pub(crate) enum Family {
 struct Tracked {
     handle: LoginHandle,
     family: Family,
-    /// Set by whoever sends the completion notification first (the waiter or a canceller).
-    reported: Arc<AtomicBool>,
 }
+
+/// The slot of the active login. Whoever takes a login out of it reports that login's end:
+/// a cancel, a displacing login or logout, or the login's own [`Watch`] when it ends by itself.
+type Slot = Arc<parking_lot::Mutex<Option<Tracked>>>;
 
 /// The active login slot.
 #[derive(Default)]
 pub(crate) struct Logins {
-    active: parking_lot::Mutex<Option<Tracked>>,
+    active: Slot,
 }
 
 impl Logins {
     /// Ends the active login, if any, and returns its completion notifications for the caller
     /// to send after its own response (normally the failed completion; a login whose sign-in
     /// won the race reports its success). Returns once the login's callback port is free.
-    pub(crate) async fn end_active(&self, state: &ServerState) -> Vec<ServerNotification> {
+    pub(crate) async fn end_active(&self, auth: &AuthManager) -> Vec<ServerNotification> {
         let Some(tracked) = self.active.lock().take() else {
             return Vec::new();
         };
-        end(tracked, state).await
+        end(tracked, auth).await
     }
 
     /// Cancels the login `id`. `None` when it is not the active one (unknown, replaced or
@@ -53,7 +54,7 @@ impl Logins {
     pub(crate) async fn cancel(
         &self,
         id: Uuid,
-        state: &ServerState,
+        auth: &AuthManager,
     ) -> Option<Vec<ServerNotification>> {
         let tracked = {
             let mut active = self.active.lock();
@@ -62,60 +63,69 @@ impl Logins {
                 _ => None,
             }
         }?;
-        Some(end(tracked, state).await)
+        Some(end(tracked, auth).await)
     }
 
-    /// Makes `handle` the active login and spawns the task that reports its end and then frees
-    /// the slot. A login that another connection started meanwhile is ended, and its
-    /// notifications are returned as [`Logins::end_active`] does.
-    /// The end is reported only after `response_sent` resolves (or is dropped), so a login that
-    /// ends at once still reports after the response that started it.
+    /// Makes `handle` the active login. A login that another connection started meanwhile is
+    /// ended, and its notifications are returned as [`Logins::end_active`] does, with the
+    /// [`Watch`] that reports the new login's own end: the caller starts it only after its
+    /// response, so a login that ends at once still reports after the response that started it.
     pub(crate) async fn track(
         &self,
         handle: LoginHandle,
         family: Family,
-        state: ServerState,
-        response_sent: tokio::sync::oneshot::Receiver<()>,
-    ) -> Vec<ServerNotification> {
-        let reported = Arc::new(AtomicBool::new(false));
+        auth: &AuthManager,
+    ) -> (Vec<ServerNotification>, Watch) {
         let displaced = self.active.lock().replace(Tracked {
             handle: handle.clone(),
             family,
-            reported: Arc::clone(&reported),
         });
         let ended = match displaced {
-            Some(displaced) => end(displaced, &state).await,
+            Some(displaced) => end(displaced, auth).await,
             None => Vec::new(),
         };
-        tokio::spawn(async move {
-            let outcome = handle.wait().await;
-            let _ = response_sent.await;
-            if reported.swap(true, Ordering::SeqCst) {
-                return;
-            }
-            for notification in notifications(&handle, family, &outcome, &state) {
-                state.hub().broadcast(notification).await;
-            }
-            let mut active = state.logins().active.lock();
-            if active
-                .as_ref()
-                .is_some_and(|t| t.handle.login_id() == handle.login_id())
-            {
-                *active = None;
-            }
-        });
-        ended
+        let watch = Watch {
+            handle,
+            family,
+            active: Arc::clone(&self.active),
+        };
+        (ended, watch)
     }
 }
 
-async fn end(tracked: Tracked, state: &ServerState) -> Vec<ServerNotification> {
-    let first = !tracked.reported.swap(true, Ordering::SeqCst);
+/// Waits for one login to end by itself and reports it, unless something else took it out of
+/// the slot first (and reported it).
+pub(crate) struct Watch {
+    handle: LoginHandle,
+    family: Family,
+    active: Slot,
+}
+
+impl Watch {
+    /// Waits for the login's end; its notifications if it was still the active login, else none.
+    pub(crate) async fn ended(self, auth: &AuthManager) -> Vec<ServerNotification> {
+        let outcome = self.handle.wait().await;
+        let still_active = {
+            let mut active = self.active.lock();
+            let ours = active
+                .as_ref()
+                .is_some_and(|t| t.handle.login_id() == self.handle.login_id());
+            if ours {
+                *active = None;
+            }
+            ours
+        };
+        if !still_active {
+            return Vec::new();
+        }
+        notifications(&self.handle, self.family, &outcome, auth)
+    }
+}
+
+async fn end(tracked: Tracked, auth: &AuthManager) -> Vec<ServerNotification> {
     tracked.handle.cancel().await;
     let outcome = tracked.handle.wait().await;
-    if !first {
-        return Vec::new();
-    }
-    notifications(&tracked.handle, tracked.family, &outcome, state)
+    notifications(&tracked.handle, tracked.family, &outcome, auth)
 }
 
 /// What a login that ended with `outcome` reports: its completion, and on success the
@@ -124,7 +134,7 @@ fn notifications(
     handle: &LoginHandle,
     family: Family,
     outcome: &LoginOutcome,
-    state: &ServerState,
+    auth: &AuthManager,
 ) -> Vec<ServerNotification> {
     let mut out = vec![completion(handle, family, outcome)];
     if outcome.is_ok() {
@@ -135,9 +145,7 @@ fn notifications(
             Family::V2 => ServerNotification::AccountUpdated(AccountUpdatedNotification {
                 auth_mode: Some(AuthMode::Chatgpt),
                 plan_type: Some(
-                    state
-                        .auth()
-                        .auth_cached()
+                    auth.current_view()
                         .plan()
                         .map(convert::plan_type)
                         .unwrap_or(protocol::PlanType::Unknown),

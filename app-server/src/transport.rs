@@ -33,7 +33,10 @@ impl Outgoing {
     /// The answer to request `id`.
     pub fn reply(id: RequestId, result: Result<Value, RpcError>) -> Self {
         match result {
-            Ok(result) => Outgoing::Response(JSONRPCResponse { id, result }),
+            Ok(result) => Outgoing::Response(JSONRPCResponse {
+                id,
+                result: result.into(),
+            }),
             Err(err) => Outgoing::Error(JSONRPCError {
                 id: Some(id),
                 error: err.into_wire(),

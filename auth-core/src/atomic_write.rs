@@ -1,19 +1,19 @@
 //! Crash-safe file replacement (AUTH.md §3, "File").
 //!
-//! The new content goes to an exclusively created `0600` temporary file in the target's own
-//! directory, is `fsync`ed, then renamed over the target; finally the directory is `fsync`ed. A
-//! failure before the rename removes the temporary file and leaves the target untouched. A
+//! The new content goes to an exclusively created `0600` temporary file (tempfile's
+//! `NamedTempFile`) in the target's own directory, is `fsync`ed, then persisted (renamed) over the
+//! target; finally the directory is `fsync`ed. A failure before the rename removes the temporary
+//! file (the `NamedTempFile` drops) and leaves the target untouched. A
 //! symlinked target is written through to its resolved file, so the link survives, but only when
 //! that file is a regular file of ours: a link to a device, a FIFO, a directory, another user's
 //! file or nothing at all is refused (issue 12 item 4; `crate::safe_file`).
 
-use std::ffi::OsString;
-use std::fs::{self, File, OpenOptions};
+use std::ffi::{OsStr, OsString};
+use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use rand::RngExt;
-use rand::distr::Alphanumeric;
+use tempfile::NamedTempFile;
 
 /// Symlink hops followed before giving up (the kernel's own limit is 40).
 const MAX_SYMLINK_HOPS: usize = 40;
@@ -40,18 +40,11 @@ fn write_atomic_with(
         .file_name()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no file name"))?;
     create_dir_private(&dir)?;
-    let (tmp_path, mut file) = create_temp(&dir, name)?;
-    let result = (|| {
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        drop(file);
-        before_rename(&tmp_path)?;
-        rename_over(&tmp_path, &target)
-    })();
-    if let Err(err) = result {
-        let _ = fs::remove_file(&tmp_path);
-        return Err(err);
-    }
+    let mut file = create_temp(&dir, name)?;
+    file.write_all(bytes)?;
+    file.as_file().sync_all()?;
+    before_rename(file.path())?;
+    persist_over(file, &target)?;
     sync_dir(&dir)
 }
 
@@ -90,9 +83,7 @@ fn resolve_symlinks(path: &Path) -> io::Result<PathBuf> {
 
 /// Whether `dir` can take a new file: creates and removes a temporary file, as a save would.
 pub fn probe_writable(dir: &Path) -> io::Result<()> {
-    let (path, file) = create_temp(dir, std::ffi::OsStr::new("auth.json"))?;
-    drop(file);
-    fs::remove_file(path)
+    create_temp(dir, OsStr::new("auth.json"))?.close()
 }
 
 /// Temporary files older than this are leftovers of a crashed writer: a live one renames its
@@ -151,52 +142,39 @@ pub(crate) fn create_dir_private(dir: &Path) -> io::Result<()> {
     builder.create(dir)
 }
 
-/// Exclusively creates `.<name>.tmp-<random>` in `dir` with mode `0600`.
-fn create_temp(dir: &Path, name: &std::ffi::OsStr) -> io::Result<(PathBuf, File)> {
-    let mut last_err = None;
-    for _ in 0..8 {
-        let suffix: String = rand::rng()
-            .sample_iter(&Alphanumeric)
-            .take(12)
-            .map(char::from)
-            .collect();
-        let mut tmp_name = OsString::from(".");
-        tmp_name.push(name);
-        tmp_name.push(".tmp-");
-        tmp_name.push(suffix);
-        let tmp_path = dir.join(tmp_name);
-        let mut options = OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        match options.open(&tmp_path) {
-            Ok(file) => return Ok((tmp_path, file)),
-            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => last_err = Some(err),
-            Err(err) => return Err(err),
-        }
+/// Exclusively creates `.<name>.tmp-<random>` in `dir` with mode `0600`; it is removed when
+/// dropped unless persisted.
+fn create_temp(dir: &Path, name: &OsStr) -> io::Result<NamedTempFile> {
+    let mut prefix = OsString::from(".");
+    prefix.push(name);
+    prefix.push(".tmp-");
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix).rand_bytes(12);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(fs::Permissions::from_mode(0o600));
     }
-    Err(last_err.unwrap_or_else(|| io::Error::other("could not create a temporary file")))
+    builder.tempfile_in(dir)
 }
 
 #[cfg(not(windows))]
-fn rename_over(from: &Path, to: &Path) -> io::Result<()> {
-    fs::rename(from, to)
+fn persist_over(file: NamedTempFile, to: &Path) -> io::Result<()> {
+    file.persist(to).map(drop).map_err(|err| err.error)
 }
 
 /// On Windows the rename fails while another process holds the target open: retry briefly.
 #[cfg(windows)]
-fn rename_over(from: &Path, to: &Path) -> io::Result<()> {
+fn persist_over(mut file: NamedTempFile, to: &Path) -> io::Result<()> {
     let mut attempt = 0;
     loop {
-        match fs::rename(from, to) {
-            Err(err) if attempt < 5 && err.kind() == io::ErrorKind::PermissionDenied => {
+        match file.persist(to) {
+            Err(err) if attempt < 5 && err.error.kind() == io::ErrorKind::PermissionDenied => {
                 attempt += 1;
+                file = err.file;
                 std::thread::sleep(std::time::Duration::from_millis(50));
             }
-            other => return other,
+            other => return other.map(drop).map_err(|err| err.error),
         }
     }
 }

@@ -70,6 +70,7 @@ impl FailureRecordFile {
     }
 
     /// The record path.
+    #[cfg(test)]
     pub fn path(&self) -> &Path {
         &self.path
     }

@@ -1,28 +1,11 @@
 //! Reading issuer answers with a size cap (issue 12 item 11): a body is read chunk by chunk and
 //! abandoned once it passes [`MAX_RESPONSE_BYTES`], so a hostile or broken issuer cannot grow our
-//! memory (a 512 MB chunked answer took the server to 527 MB).
+//! memory (a 512 MB chunked answer took the server to 527 MB). Used by [`crate::http::ReqwestHttp`].
 
 /// The largest issuer answer we read: token answers are a few kilobytes.
 pub const MAX_RESPONSE_BYTES: usize = 256 * 1024;
 
-/// Why a body could not be read.
-#[derive(Debug)]
-pub(crate) enum BodyError {
-    /// The body passed the cap; reading stopped there.
-    TooLarge,
-    /// The transport failed while reading.
-    Transport(reqwest::Error),
-}
-
-impl BodyError {
-    /// A short text for errors: never the URL (reqwest's `Display` can carry it).
-    pub(crate) fn describe(self) -> String {
-        match self {
-            BodyError::TooLarge => format!("response body over {MAX_RESPONSE_BYTES} bytes"),
-            BodyError::Transport(err) => err.without_url().to_string(),
-        }
-    }
-}
+use crate::http::BodyError;
 
 /// Reads `response`'s body, at most [`MAX_RESPONSE_BYTES`].
 pub(crate) async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, BodyError> {
@@ -33,7 +16,11 @@ pub(crate) async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u
         return Err(BodyError::TooLarge);
     }
     let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(BodyError::Transport)? {
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|err| BodyError::Transport(crate::http::reqwest_transport(err)))?
+    {
         if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
             return Err(BodyError::TooLarge);
         }

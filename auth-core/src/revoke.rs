@@ -6,11 +6,12 @@
 use std::fmt;
 use std::time::Duration;
 
-use reqwest::header::{ACCEPT, CONTENT_TYPE};
+use reqwest::header::{ACCEPT, HeaderValue};
 
 use crate::classify::extract_message;
+use crate::http::{HttpError, HttpRequest, ReqwestHttp, SharedHttpClient, TransportError};
 use crate::secret::Secret;
-use crate::token_endpoint::{CLIENT_ID, check_http_url, transport_kind};
+use crate::token_endpoint::{CLIENT_ID, check_http_url};
 
 /// The default revoke endpoint.
 pub const DEFAULT_REVOKE_URL: &str = "https://auth.openai.com/oauth/revoke";
@@ -85,8 +86,10 @@ pub fn revoke_url(revoke_override: Option<&str>, refresh_override: Option<&str>)
     derived.unwrap_or_else(|| DEFAULT_REVOKE_URL.to_owned())
 }
 
-/// Revokes `token` at `client_url` with one JSON POST bounded by `timeout`.
+/// Revokes `token` at `client_url` with one JSON POST: through `http` when given, else reqwest
+/// bounded by `timeout` (no redirects).
 pub async fn revoke(
+    http: Option<&SharedHttpClient>,
     client_url: &str,
     token: &Secret,
     kind: RevokeTokenKind,
@@ -104,31 +107,28 @@ pub async fn revoke(
             "token_type_hint": kind.as_str(),
         }),
     };
-    let network = |err: reqwest::Error| RevokeError::Network {
+    let network = |err: TransportError| RevokeError::Network {
         kind,
-        what: transport_kind(&err).unwrap_or("timeout").to_owned(),
+        what: err.kind.unwrap_or("timeout").to_owned(),
     };
-    let client = reqwest::Client::builder()
-        .timeout(timeout)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .map_err(network)?;
-    let response = client
-        .post(client_url)
-        .header(CONTENT_TYPE, "application/json")
-        .header(ACCEPT, "application/json")
-        .body(body.to_string())
-        .send()
-        .await
-        .map_err(network)?;
-    let status = response.status();
+    let http = match http {
+        Some(http) => http.clone(),
+        None => ReqwestHttp::no_redirects(None, timeout)
+            .map_err(network)?
+            .shared(),
+    };
+    let request = HttpRequest::post_json(client_url, &body)
+        .header(ACCEPT, HeaderValue::from_static("application/json"));
+    // An answer whose body could not be read still counts by its status.
+    let (status, body) = match http.send(request).await {
+        Ok(response) => (response.status, response.body),
+        Err(HttpError::Body { status, .. }) => (status, Vec::new()),
+        Err(HttpError::Transport(err)) => return Err(network(err)),
+    };
     if status.is_success() {
         return Ok(());
     }
-    let bytes = crate::http_body::read_capped(response)
-        .await
-        .unwrap_or_default();
-    let message = serde_json::from_slice::<serde_json::Value>(&bytes)
+    let message = serde_json::from_slice::<serde_json::Value>(&body)
         .ok()
         .and_then(|v| v.as_object().and_then(extract_message))
         .or_else(|| status.canonical_reason().map(str::to_owned))
@@ -185,6 +185,7 @@ mod tests {
         );
         assert_eq!(url, format!("http://127.0.0.1:{port}/oauth/revoke"));
         let err = revoke(
+            None,
             &url,
             &Secret::new("rt-secret"),
             RevokeTokenKind::RefreshToken,
@@ -216,6 +217,7 @@ mod tests {
         let server = server(200).await;
         let url = format!("{}/oauth/revoke", server.uri());
         revoke(
+            None,
             &url,
             &Secret::new("at-secret"),
             RevokeTokenKind::AccessToken,
@@ -242,6 +244,7 @@ mod tests {
             .mount(&server)
             .await;
         let err = revoke(
+            None,
             &server.uri(),
             &Secret::new("at-secret"),
             RevokeTokenKind::AccessToken,
@@ -262,6 +265,7 @@ mod tests {
         let port = listener.local_addr().unwrap().port();
         drop(listener);
         let err = revoke(
+            None,
             &format!("http://127.0.0.1:{port}/oauth/revoke"),
             &Secret::new("rt"),
             RevokeTokenKind::RefreshToken,
@@ -274,6 +278,7 @@ mod tests {
             "failed to revoke refresh_token: connection refused"
         );
         let invalid = revoke(
+            None,
             "nope",
             &Secret::new("rt"),
             RevokeTokenKind::AccessToken,
@@ -285,5 +290,49 @@ mod tests {
             invalid,
             RevokeError::InvalidUrl(RevokeTokenKind::AccessToken)
         );
+    }
+
+    /// Through the seam: an answer whose body could not be read counts by its status (a 200 is
+    /// a revocation, a 500 an HTTP error with the status reason); no answer is a network error.
+    #[tokio::test]
+    async fn through_the_seam_the_status_decides() {
+        use crate::http::recording::recording;
+        use crate::http::{BodyError, StatusCode};
+        let body_failed = |status| HttpError::Body {
+            status,
+            cause: BodyError::TooLarge,
+        };
+        let rows = [
+            (Err(body_failed(StatusCode::OK)), Ok(())),
+            (
+                Err(body_failed(StatusCode::INTERNAL_SERVER_ERROR)),
+                Err(RevokeError::Http {
+                    kind: RevokeTokenKind::AccessToken,
+                    status: 500,
+                    message: "Internal Server Error".into(),
+                }),
+            ),
+            (
+                Err(HttpError::Transport(TransportError::timeout())),
+                Err(RevokeError::Network {
+                    kind: RevokeTokenKind::AccessToken,
+                    what: "timeout".into(),
+                }),
+            ),
+        ];
+        for (answer, expected) in rows {
+            let (http, seen) = recording(move |_| std::future::ready(answer.clone()));
+            let result = revoke(
+                Some(&http),
+                "https://issuer.test/oauth/revoke",
+                &Secret::new("at"),
+                RevokeTokenKind::AccessToken,
+                TIMEOUT,
+            )
+            .await;
+            assert_eq!(result, expected);
+            assert_eq!(seen.count(), 1);
+            assert_eq!(seen.all()[0].json()["token"], "at");
+        }
     }
 }

@@ -8,7 +8,9 @@ use std::collections::HashSet;
 use std::fs::{Metadata, OpenOptions};
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
-use std::sync::{LazyLock, Mutex, PoisonError};
+use std::sync::LazyLock;
+
+use parking_lot::Mutex;
 
 /// The largest file we read (1 MiB); a real `auth.json` is a few kilobytes.
 pub const MAX_FILE_BYTES: u64 = 1 << 20;
@@ -112,12 +114,7 @@ static WARNED_WRITABLE: LazyLock<Mutex<HashSet<PathBuf>>> =
 /// Warns once per path and process when `path` (the home or a credential file) is group- or
 /// world-writable, as OpenSSH's StrictModes would: another user could replace the credentials.
 pub fn warn_if_writable_by_others(path: &Path) {
-    if is_writable_by_others(path)
-        && WARNED_WRITABLE
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(path.to_path_buf())
-    {
+    if is_writable_by_others(path) && WARNED_WRITABLE.lock().insert(path.to_path_buf()) {
         tracing::warn!(target: "auth_core", path = %path.display(),
             "writable by other users, who could replace the credentials; consider `chmod go-w`");
     }

@@ -2,7 +2,9 @@
 //! with a capturing subscriber on this thread and look at what it logged.
 
 use std::fmt::Write as _;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
@@ -52,14 +54,11 @@ impl Subscriber for Capture {
             ..Fields::default()
         };
         event.record(&mut fields);
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(Captured {
-                level: *meta.level(),
-                message: fields.message,
-                text: fields.text,
-            });
+        self.0.lock().push(Captured {
+            level: *meta.level(),
+            message: fields.message,
+            text: fields.text,
+        });
     }
     fn enter(&self, _: &Id) {}
     fn exit(&self, _: &Id) {}
@@ -68,11 +67,7 @@ impl Subscriber for Capture {
 fn capture<T>(f: impl FnOnce() -> T) -> (T, Vec<Captured>) {
     let capture = Capture::default();
     let result = tracing::subscriber::with_default(capture.clone(), f);
-    let seen = capture
-        .0
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .clone();
+    let seen = capture.0.lock().clone();
     (result, seen)
 }
 

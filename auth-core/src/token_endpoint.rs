@@ -1,14 +1,18 @@
-//! The refresh-token request (AUTH.md §5): one POST, no retries (retrying is the manager's job).
+//! The refresh-token request (AUTH.md §5): one POST through the HTTP seam ([`crate::http`]), no
+//! retries (retrying is the manager's job).
 //!
 //! Errors never carry reqwest's `Display` (it can contain the URL) or a response body.
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue, RETRY_AFTER, USER_AGENT};
+use reqwest::header::{ACCEPT, HeaderName, HeaderValue, RETRY_AFTER, USER_AGENT};
 use serde::Deserialize;
 
 use crate::classify::{AttemptError, TransientKind, classify_response};
+use crate::http::{
+    BodyError, HttpError, HttpRequest, ReqwestHttp, SharedHttpClient, TransportError,
+};
 use crate::secret::Secret;
 
 /// The Codex CLI OAuth client id.
@@ -53,7 +57,7 @@ pub enum EndpointError {
 /// A configured token endpoint.
 #[derive(Debug, Clone)]
 pub struct TokenEndpoint {
-    client: reqwest::Client,
+    http: SharedHttpClient,
     url: String,
     client_id: String,
     originator: HeaderValue,
@@ -61,7 +65,8 @@ pub struct TokenEndpoint {
 }
 
 impl TokenEndpoint {
-    /// An endpoint at `url`, sending `originator` and `User-Agent: <originator>/<version>`.
+    /// An endpoint at `url`, sending `originator` and `User-Agent: <originator>/<version>`, over
+    /// reqwest with `connect_timeout`, `total_timeout` and no redirects.
     pub fn new(
         url: String,
         originator: String,
@@ -70,14 +75,11 @@ impl TokenEndpoint {
     ) -> Result<Self, EndpointError> {
         check_http_url(&url)?;
         let user_agent = format!("{originator}/{}", env!("CARGO_PKG_VERSION"));
-        let client = reqwest::Client::builder()
-            .connect_timeout(connect_timeout)
-            .timeout(total_timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|_| EndpointError::Client)?;
+        let http = ReqwestHttp::no_redirects(Some(connect_timeout), total_timeout)
+            .map_err(|_| EndpointError::Client)?
+            .shared();
         Ok(TokenEndpoint {
-            client,
+            http,
             url,
             client_id: CLIENT_ID.to_owned(),
             originator: HeaderValue::from_str(&originator)
@@ -93,7 +95,16 @@ impl TokenEndpoint {
         self
     }
 
+    /// Sends through `http` instead of reqwest (`None` keeps reqwest).
+    pub fn with_http(mut self, http: Option<SharedHttpClient>) -> Self {
+        if let Some(http) = http {
+            self.http = http;
+        }
+        self
+    }
+
     /// The endpoint URL.
+    #[cfg(test)]
     pub fn url(&self) -> &str {
         &self.url
     }
@@ -109,39 +120,39 @@ impl TokenEndpoint {
             "grant_type": "refresh_token",
             "refresh_token": refresh_token.expose(),
         });
-        let response = self
-            .client
-            .post(&self.url)
-            .header(CONTENT_TYPE, "application/json")
-            .header(ACCEPT, "application/json")
-            .header("originator", self.originator.clone())
-            .header(USER_AGENT, self.user_agent.clone())
-            .body(body.to_string())
-            .send()
-            .await
-            .map_err(transport_error)?;
-        let status = response.status();
-        let retry_after = response
-            .headers()
-            .get(RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let bytes = match crate::http_body::read_capped(response).await {
-            Ok(bytes) => bytes,
-            Err(crate::http_body::BodyError::Transport(err)) => return Err(transport_error(err)),
-            Err(crate::http_body::BodyError::TooLarge) => {
-                return Err(AttemptError::Transient(TransientKind::BadResponse));
-            }
+        let request = HttpRequest::post_json(self.url.clone(), &body)
+            .header(ACCEPT, HeaderValue::from_static("application/json"))
+            .header(
+                HeaderName::from_static("originator"),
+                self.originator.clone(),
+            )
+            .header(USER_AGENT, self.user_agent.clone());
+        let response = match self.http.send(request).await {
+            Ok(response) => response,
+            Err(HttpError::Transport(err)) => return Err(transport_error(err)),
+            Err(HttpError::Body {
+                cause: BodyError::Transport(err),
+                ..
+            }) => return Err(transport_error(err)),
+            Err(HttpError::Body {
+                cause: BodyError::TooLarge,
+                ..
+            }) => return Err(AttemptError::Transient(TransientKind::BadResponse)),
         };
+        let status = response.status;
         if !status.is_success() {
+            let retry_after = response
+                .headers
+                .get(RETRY_AFTER)
+                .and_then(|v| v.to_str().ok());
             return Err(classify_response(
                 status.as_u16(),
-                retry_after.as_deref(),
-                &bytes,
+                retry_after,
+                &response.body,
                 now,
             ));
         }
-        match serde_json::from_slice::<TokenResponse>(&bytes) {
+        match serde_json::from_slice::<TokenResponse>(&response.body) {
             Ok(tokens)
                 if tokens.id_token.is_some()
                     || tokens.access_token.is_some()
@@ -164,49 +175,16 @@ pub(crate) fn check_http_url(url: &str) -> Result<url::Url, EndpointError> {
     }
 }
 
-/// Maps a reqwest failure to a short kind and the host it could not reach, never its `Display`
-/// (which can contain the whole URL).
-pub(crate) fn transport_error(err: reqwest::Error) -> AttemptError {
-    AttemptError::Transient(match transport_kind(&err) {
-        Some(kind) => TransientKind::Network(match err.url().and_then(|u| u.host_str()) {
+/// A transport failure as a transient attempt error: a short kind and the host it could not
+/// reach (never a URL).
+pub(crate) fn transport_error(err: TransportError) -> AttemptError {
+    AttemptError::Transient(match err.kind {
+        Some(kind) => TransientKind::Network(match err.host {
             Some(host) => format!("could not reach {host} ({kind})"),
             None => kind.to_owned(),
         }),
         None => TransientKind::Timeout,
     })
-}
-
-/// `None` means timeout; otherwise a short network error kind.
-pub(crate) fn transport_kind(err: &reqwest::Error) -> Option<&'static str> {
-    if err.is_timeout() {
-        return None;
-    }
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
-    let mut described = String::new();
-    while let Some(cause) = source {
-        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
-            match io.kind() {
-                std::io::ErrorKind::ConnectionRefused => return Some("connection refused"),
-                std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::ConnectionAborted => {
-                    return Some("reset");
-                }
-                std::io::ErrorKind::TimedOut => return None,
-                _ => {}
-            }
-        }
-        // Only used to pick a kind below; never returned or logged.
-        described.push_str(&cause.to_string().to_ascii_lowercase());
-        source = cause.source();
-    }
-    if described.contains("dns") {
-        Some("dns")
-    } else if described.contains("certificate") || described.contains("tls") {
-        Some("tls")
-    } else if err.is_connect() {
-        Some("connect")
-    } else {
-        Some("network")
-    }
 }
 
 #[cfg(test)]

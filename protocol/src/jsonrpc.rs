@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use ts_rs::TS;
 
+use crate::redacted::Redacted;
+
 /// `-32700`: the line is not UTF-8 JSON (answered with `"id": null`).
 pub const PARSE_ERROR: i64 = -32700;
 /// `-32600`: bad envelope, handshake errors, and the Codex application errors of §2.
@@ -45,7 +47,7 @@ impl std::fmt::Display for RequestId {
 }
 
 /// A request: `{"id", "method", "params"?}`.
-#[derive(Clone, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
 pub struct JSONRPCRequest {
     /// The request id, echoed in the answer.
     pub id: RequestId,
@@ -53,28 +55,29 @@ pub struct JSONRPCRequest {
     pub method: String,
     /// The params; absent or `null` is treated as `{}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional = nullable)]
-    pub params: Option<Value>,
+    #[ts(optional = nullable, as = "Option<Value>")]
+    pub params: Option<Redacted<Value>>,
 }
 
 /// A notification: `{"method", "params"?}` without `id`; never answered.
-#[derive(Clone, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
 pub struct JSONRPCNotification {
     /// The notification method name.
     pub method: String,
     /// The params, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(optional = nullable)]
-    pub params: Option<Value>,
+    #[ts(optional = nullable, as = "Option<Value>")]
+    pub params: Option<Redacted<Value>>,
 }
 
 /// A successful answer: `{"id", "result"}`.
-#[derive(Clone, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
 pub struct JSONRPCResponse {
     /// The id of the request this answers.
     pub id: RequestId,
     /// The method's result.
-    pub result: Value,
+    #[ts(as = "Value")]
+    pub result: Redacted<Value>,
 }
 
 /// An error answer: `{"id", "error"}`; `id` is `null` when the request id could not be read.

@@ -8,12 +8,14 @@
 //!
 //! Layout: `jsonrpc` (envelopes, ids, error codes), `v1` (handshake, v1 methods, `AuthMode`,
 //! `PlanType`), `v2` (`account/*` methods and our extensions), `methods` (method names and the
-//! method unions), `schema` (the generated file set).
+//! method unions), `requests` (the `Method` trait, one type per client request and the one list
+//! of them), `schema` (the generated file set).
 #![warn(missing_docs)]
 
 pub mod jsonrpc;
 pub mod methods;
-mod redact;
+pub mod redacted;
+pub mod requests;
 pub mod schema;
 pub mod v1;
 pub mod v2;

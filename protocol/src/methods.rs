@@ -2,8 +2,9 @@
 //! `ServerNotification`, `ServerRequest`.
 //!
 //! The unions describe whole messages (`{"method", "id"?, "params"}`) and are what the schema
-//! publishes. A server decodes requests in two steps (envelope, then the params type named by the
-//! method) so that an unknown method and bad params get different error codes.
+//! publishes. A server decodes requests in two steps (envelope, then the params type of the
+//! method's [`crate::requests::Method`]) so that an unknown method and bad params get different
+//! error codes.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -60,23 +61,6 @@ pub const ACCOUNT_LOGIN_COMPLETED: &str = "account/login/completed";
 
 /// `account/chatgptAuthTokens/refresh` (server request, §4.15).
 pub const ACCOUNT_CHATGPT_AUTH_TOKENS_REFRESH: &str = "account/chatgptAuthTokens/refresh";
-
-/// Every client request method, in PROTOCOL.md order.
-pub const CLIENT_REQUEST_METHODS: [&str; 13] = [
-    INITIALIZE,
-    GET_AUTH_STATUS,
-    LOGIN_API_KEY,
-    LOGIN_CHAT_GPT,
-    CANCEL_LOGIN_CHAT_GPT,
-    LOGOUT_CHAT_GPT,
-    USER_INFO,
-    GET_USER_AGENT,
-    ACCOUNT_READ,
-    ACCOUNT_LOGIN_START,
-    ACCOUNT_LOGIN_CANCEL,
-    ACCOUNT_LOGOUT,
-    ACCOUNT_REPORT_UNAUTHORIZED,
-];
 
 /// A request from the client, tagged by `method`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, TS)]

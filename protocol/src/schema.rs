@@ -2,6 +2,7 @@
 //! type, v2 types under `v2/`. Pure: the `gen_schema` binary writes the files and the freshness
 //! test compares them with the checked-in `schema/` tree.
 
+use std::any::TypeId;
 use std::path::{Path, PathBuf};
 
 use schemars::JsonSchema;
@@ -16,6 +17,7 @@ use crate::methods::{
     ClientNotification, ClientRequest, ServerNotification, ServerNotificationEnvelope,
     ServerRequest,
 };
+use crate::requests::{Method, MethodVisitor, NoParams, for_each_client_request};
 use crate::v1::*;
 use crate::v2::*;
 
@@ -48,36 +50,16 @@ pub fn generate() -> Vec<GeneratedFile> {
     add::<ServerNotification>(&mut files, ToClient);
     add::<ServerNotificationEnvelope>(&mut files, ToClient);
     add::<ServerRequest>(&mut files, ToClient);
-    // Handshake and v1.
+    // Handshake, v1 and v2 types besides the requests' params and results.
     add::<AuthMode>(&mut files, ToClient);
     add::<PlanType>(&mut files, ToClient);
     add::<ClientInfo>(&mut files, ToServer);
     add::<InitializeCapabilities>(&mut files, ToServer);
-    add::<InitializeParams>(&mut files, ToServer);
-    add::<InitializeResponse>(&mut files, ToClient);
-    add::<GetAuthStatusParams>(&mut files, ToServer);
-    add::<GetAuthStatusResponse>(&mut files, ToClient);
-    add::<LoginApiKeyParams>(&mut files, ToServer);
-    add::<LoginApiKeyResponse>(&mut files, ToClient);
-    add::<LoginChatGptResponse>(&mut files, ToClient);
-    add::<CancelLoginChatGptParams>(&mut files, ToServer);
-    add::<CancelLoginChatGptResponse>(&mut files, ToClient);
-    add::<LogoutChatGptResponse>(&mut files, ToClient);
-    add::<UserInfoResponse>(&mut files, ToClient);
-    add::<GetUserAgentResponse>(&mut files, ToClient);
     add::<AuthStatusChangeNotification>(&mut files, ToClient);
     add::<LoginChatGptCompleteNotification>(&mut files, ToClient);
-    // v2 and extensions.
     add::<Account>(&mut files, ToClient);
-    add::<GetAccountParams>(&mut files, ToServer);
-    add::<GetAccountResponse>(&mut files, ToClient);
-    add::<LoginAccountParams>(&mut files, ToServer);
     add::<LoginAppBrand>(&mut files, ToServer);
-    add::<LoginAccountResponse>(&mut files, ToClient);
-    add::<CancelLoginAccountParams>(&mut files, ToServer);
-    add::<CancelLoginAccountResponse>(&mut files, ToClient);
     add::<CancelLoginAccountStatus>(&mut files, ToClient);
-    add::<LogoutAccountResponse>(&mut files, ToClient);
     add::<AccountUpdatedNotification>(&mut files, ToClient);
     add::<AccountLoginCompletedNotification>(&mut files, ToClient);
     add::<AccountUpdateReason>(&mut files, ToClient);
@@ -89,12 +71,24 @@ pub fn generate() -> Vec<GeneratedFile> {
     add::<ChatgptAuthTokensRefreshResponse>(&mut files, ToServer);
     add::<RefreshFailure>(&mut files, ToClient);
     add::<RefreshFailureReason>(&mut files, ToClient);
-    add::<ReportUnauthorizedParams>(&mut files, ToServer);
-    add::<ReportUnauthorizedResponse>(&mut files, ToClient);
-    // Network transport (§7).
+    // Every client request's params and result.
+    let mut methods = MethodTypes(&mut files);
+    for_each_client_request(&mut methods);
     add_indexes(&mut files);
     files.sort();
     files
+}
+
+/// Adds the params (unless it is [`NoParams`]) and result type of each method it visits.
+struct MethodTypes<'a>(&'a mut Vec<GeneratedFile>);
+
+impl MethodVisitor for MethodTypes<'_> {
+    fn visit<M: Method>(&mut self) {
+        if TypeId::of::<M::Params>() != TypeId::of::<NoParams>() {
+            add::<M::Params>(self.0, Direction::ToServer);
+        }
+        add::<M::Result>(self.0, Direction::ToClient);
+    }
 }
 
 /// The TypeScript settings: 64-bit integers are plain `number` (ids are `string | number`).

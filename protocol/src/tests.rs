@@ -170,7 +170,7 @@ fn notifications_serialize_as_method_and_params() {
 
 #[test]
 fn method_consts_match_the_client_request_union() {
-    for method in CLIENT_REQUEST_METHODS {
+    for method in requests::client_request_names() {
         let message = json!({"method": method, "id": 1, "params": {
             "clientInfo": {"name": "n", "version": "1"},
             "apiKey": "k", "loginId": "1b4e28ba-2fa1-4d2e-883f-0016d3cca427", "type": "chatgpt"
@@ -178,6 +178,77 @@ fn method_consts_match_the_client_request_union() {
         let request: ClientRequest = serde_json::from_value(message).unwrap();
         assert_eq!(wire(&request)["method"], json!(method));
     }
+}
+
+/// The published `ClientRequest` union has one variant per [`requests::Method`], with a `params`
+/// key exactly when the method takes params, of the method's params type.
+#[test]
+fn the_client_request_union_and_the_method_list_agree() {
+    struct Expected(Vec<(String, Option<String>)>);
+    impl requests::MethodVisitor for Expected {
+        fn visit<M: requests::Method>(&mut self) {
+            let params = (std::any::TypeId::of::<M::Params>()
+                != std::any::TypeId::of::<requests::NoParams>())
+            .then(|| <M::Params as schemars::JsonSchema>::schema_name().into_owned());
+            self.0.push((M::NAME.to_owned(), params));
+        }
+    }
+    let mut expected = Expected(Vec::new());
+    requests::for_each_client_request(&mut expected);
+
+    let schema = schemars::generate::SchemaSettings::draft07()
+        .into_generator()
+        .into_root_schema_for::<ClientRequest>()
+        .to_value();
+    let union: Vec<(String, Option<String>)> = schema["oneOf"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|variant| {
+            let properties = &variant["properties"];
+            let method = properties["method"]["const"].as_str().unwrap().to_owned();
+            let params = properties.get("params").map(|params| {
+                let reference = params["allOf"][0]["$ref"].as_str().unwrap();
+                reference.trim_start_matches("#/definitions/").to_owned()
+            });
+            (method, params)
+        })
+        .collect();
+    assert_eq!(union, expected.0);
+}
+
+#[test]
+fn barriers_are_initialize_and_the_credential_changing_methods() {
+    struct Barriers(Vec<&'static str>);
+    impl requests::MethodVisitor for Barriers {
+        fn visit<M: requests::Method>(&mut self) {
+            if M::BARRIER {
+                self.0.push(M::NAME);
+            }
+        }
+    }
+    let mut barriers = Barriers(Vec::new());
+    requests::for_each_client_request(&mut barriers);
+    assert_eq!(
+        barriers.0,
+        [
+            INITIALIZE,
+            LOGIN_API_KEY,
+            LOGIN_CHAT_GPT,
+            CANCEL_LOGIN_CHAT_GPT,
+            LOGOUT_CHAT_GPT,
+            ACCOUNT_LOGIN_START,
+            ACCOUNT_LOGIN_CANCEL,
+            ACCOUNT_LOGOUT
+        ]
+    );
+}
+
+#[test]
+fn no_params_accepts_any_object() {
+    let decode = |value| serde_json::from_value::<requests::NoParams>(value);
+    assert!(decode(json!({})).is_ok());
+    assert!(decode(json!({"anything": [1, 2]})).is_ok());
 }
 
 #[test]

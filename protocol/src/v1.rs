@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 use uuid::Uuid;
 
+use crate::redacted::Redacted;
 use crate::v2::RefreshFailure;
 
 /// How the current credentials authenticate. Note the all-lower-case `"apikey"`.
@@ -143,13 +144,14 @@ pub struct GetAuthStatusParams {
 }
 
 /// Result of `getAuthStatus`.
-#[derive(Clone, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct GetAuthStatusResponse {
     /// The mode in effect; null when signed out, not required, or unusable.
     pub auth_method: Option<AuthMode>,
     /// The API key or access token; only with `includeToken` and usable credentials.
-    pub auth_token: Option<String>,
+    #[ts(as = "Option<String>")]
+    pub auth_token: Option<Redacted<String>>,
     /// Whether the configured provider needs OpenAI auth.
     pub requires_openai_auth: bool,
     /// Extension (§6.1): present only when `includeRefreshFailure` was true.
@@ -159,11 +161,12 @@ pub struct GetAuthStatusResponse {
 }
 
 /// Params of `loginApiKey`.
-#[derive(Clone, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct LoginApiKeyParams {
     /// The API key (trimmed; must not be empty).
-    pub api_key: String,
+    #[ts(as = "String")]
+    pub api_key: Redacted<String>,
 }
 
 /// Result of `loginApiKey`: `{}`.

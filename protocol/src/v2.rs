@@ -5,6 +5,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+use crate::redacted::Redacted;
 use crate::v1::{AuthMode, PlanType};
 
 /// The signed-in account, tagged by `type` (note the camel-case `"apiKey"`).
@@ -70,7 +71,7 @@ pub struct GetAccountResponse {
 }
 
 /// Params of `account/login/start`, tagged by `type`.
-#[derive(Clone, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
 #[serde(
     tag = "type",
     rename_all = "camelCase",
@@ -81,7 +82,8 @@ pub enum LoginAccountParams {
     /// Store an API key.
     ApiKey {
         /// The API key (must not be empty).
-        api_key: String,
+        #[ts(as = "String")]
+        api_key: Redacted<String>,
     },
     /// Start a browser login.
     Chatgpt {
@@ -104,7 +106,8 @@ pub enum LoginAccountParams {
     /// Hold client-supplied ChatGPT tokens in memory.
     ChatgptAuthTokens {
         /// The access token (a JWT).
-        access_token: String,
+        #[ts(as = "String")]
+        access_token: Redacted<String>,
         /// The ChatGPT account (workspace) id.
         chatgpt_account_id: String,
         /// The plan, if the client knows it.
@@ -291,12 +294,13 @@ pub struct ChatgptAuthTokensRefreshParams {
 }
 
 /// The client's result for `account/chatgptAuthTokens/refresh`.
-#[derive(Clone, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
 #[serde(rename_all = "camelCase")]
 #[ts(export_to = "v2/")]
 pub struct ChatgptAuthTokensRefreshResponse {
     /// The new access token (a JWT).
-    pub access_token: String,
+    #[ts(as = "String")]
+    pub access_token: Redacted<String>,
     /// The ChatGPT account (workspace) id.
     pub chatgpt_account_id: String,
     /// The plan, if the client knows it.
@@ -336,14 +340,14 @@ pub struct RefreshFailure {
 }
 
 /// Params of `account/reportUnauthorized` (extension, §6.2).
-#[derive(Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
 #[serde(rename_all = "camelCase")]
 #[ts(export_to = "v2/")]
 pub struct ReportUnauthorizedParams {
     /// The bearer the backend rejected; default: the current one.
     #[serde(default)]
-    #[ts(optional = nullable)]
-    pub access_token: Option<String>,
+    #[ts(optional = nullable, as = "Option<String>")]
+    pub access_token: Option<Redacted<String>>,
     /// Return the bearer in `authToken` (default **true**).
     #[serde(default)]
     #[ts(optional = nullable)]
@@ -355,14 +359,15 @@ pub struct ReportUnauthorizedParams {
 }
 
 /// Result of `account/reportUnauthorized`: the `getAuthStatus` shape plus `refreshed`.
-#[derive(Clone, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, TS)]
 #[serde(rename_all = "camelCase")]
 #[ts(export_to = "v2/")]
 pub struct ReportUnauthorizedResponse {
     /// The mode in effect, or null.
     pub auth_method: Option<AuthMode>,
     /// The bearer (with `includeToken`), or null.
-    pub auth_token: Option<String>,
+    #[ts(as = "Option<String>")]
+    pub auth_token: Option<Redacted<String>>,
     /// Whether the configured provider needs OpenAI auth.
     pub requires_openai_auth: bool,
     /// Present only when `includeRefreshFailure` was true.

@@ -15,14 +15,15 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::Command;
 
-use crate::support::creds::{access_token, seed_fresh, seed_stale};
+use crate::support::creds::{access_token, read_auth, seed_fresh, seed_stale};
 use crate::support::issuer_options;
 
 const TIMEOUT: Duration = Duration::from_secs(60);
 
-/// `app-server --login-issuer <issuer> <args>` on `home`, nothing inherited that could leak in.
+/// `app-server --login-issuer <issuer> <args>` on `home`, nothing inherited that could leak in
+/// (the launcher clears the environment: no `BROWSER` or `DISPLAY`, so no browser ever opens).
 fn app(home: &Path, issuer: &FakeIssuer, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_app-server-smoke"));
+    let mut command = crate::support::launcher::app_server();
     command
         .arg("--login-issuer")
         .arg(issuer.url())
@@ -31,14 +32,6 @@ fn app(home: &Path, issuer: &FakeIssuer, args: &[&str]) -> Command {
         .env("HOME", home)
         .env("CODEX_REFRESH_TOKEN_URL_OVERRIDE", issuer.token_url())
         .env("CODEX_REVOKE_TOKEN_URL_OVERRIDE", issuer.revoke_url())
-        .env_remove("CODEX_APP_SERVER_LOGIN_ISSUER")
-        .env_remove("CODEX_API_KEY")
-        .env_remove("OPENAI_API_KEY")
-        .env_remove("RUST_LOG")
-        // No browser is ever opened by a test.
-        .env_remove("BROWSER")
-        .env_remove("DISPLAY")
-        .env_remove("WAYLAND_DISPLAY")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -157,9 +150,7 @@ async fn api_key_login_from_stdin_then_status_then_logout() {
         !stdout.contains(key) && !stderr.contains(key),
         "the key is never printed"
     );
-    let stored: Value =
-        serde_json::from_str(&std::fs::read_to_string(home.path().join("auth.json")).unwrap())
-            .unwrap();
+    let stored = read_auth(home.path()).unwrap();
     assert!(stored["OPENAI_API_KEY"] == key, "the key is stored");
 
     let (code, status) = status_json(home.path(), &issuer).await;
@@ -241,9 +232,7 @@ async fn refresh_replaces_valid_credentials_and_status_reports_them() {
     assert_exit(&refresh, 0);
     assert!(text(&refresh.stdout).contains("Refreshed"));
     assert_eq!(issuer.count(Endpoint::Refresh), 1);
-    let stored: Value =
-        serde_json::from_str(&std::fs::read_to_string(home.path().join("auth.json")).unwrap())
-            .unwrap();
+    let stored = read_auth(home.path()).unwrap();
     assert!(access_token(&stored) != old, "a new access token is stored");
     let (code, status) = status_json(home.path(), &issuer).await;
     assert_eq!(code, 0);
@@ -327,10 +316,7 @@ async fn browser_login_prints_the_url_and_completes_when_the_browser_comes_back(
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
     let (url, mut shown) = authorize_url(&mut stderr, &issuer).await;
     // Play the browser: the issuer redirects to the callback server, which redirects to /success.
-    let no_redirects = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let no_redirects = crate::support::login::Browser::new().client;
     let authorize = no_redirects.get(&url).send().await.unwrap();
     assert_eq!(authorize.status().as_u16(), 302);
     let callback = authorize.headers()["location"].to_str().unwrap().to_owned();
@@ -499,7 +485,7 @@ async fn a_terminal_gets_a_spinner_while_the_login_waits() {
 #[tokio::test]
 async fn the_fake_issuer_runs_as_its_own_process() {
     let home = tempfile::tempdir().unwrap();
-    let mut issuer = Command::new(env!("CARGO_BIN_EXE_app-server-smoke"))
+    let mut issuer = crate::support::launcher::app_server()
         .arg("fake-issuer")
         .env("HOME", home.path())
         .stdin(Stdio::null())
@@ -515,7 +501,7 @@ async fn the_fake_issuer_runs_as_its_own_process() {
         .unwrap()
         .unwrap();
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
-    let login = Command::new(env!("CARGO_BIN_EXE_app-server-smoke"))
+    let login = crate::support::launcher::app_server()
         .args(["--login-issuer", &url, "login", "--device-code"])
         .env("CODEX_HOME", home.path())
         .env("HOME", home.path())
@@ -523,7 +509,6 @@ async fn the_fake_issuer_runs_as_its_own_process() {
             "CODEX_REFRESH_TOKEN_URL_OVERRIDE",
             format!("{url}/oauth/token"),
         )
-        .env_remove("CODEX_APP_SERVER_LOGIN_ISSUER")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -539,19 +524,12 @@ async fn the_fake_issuer_runs_as_its_own_process() {
 /// `app-server --demo <args>` as a newcomer runs it: no `CODEX_HOME`, `HOME` and
 /// `XDG_STATE_HOME` inside `root`, nothing else inherited that could point elsewhere.
 fn demo(root: &Path, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_app-server-smoke"));
+    let mut command = crate::support::launcher::app_server();
     command
         .arg("--demo")
         .args(args)
         .env("HOME", root)
         .env("XDG_STATE_HOME", root.join("state"))
-        .env_remove("CODEX_HOME")
-        .env_remove("CODEX_REFRESH_TOKEN_URL_OVERRIDE")
-        .env_remove("CODEX_REVOKE_TOKEN_URL_OVERRIDE")
-        .env_remove("CODEX_APP_SERVER_LOGIN_ISSUER")
-        .env_remove("CODEX_API_KEY")
-        .env_remove("OPENAI_API_KEY")
-        .env_remove("RUST_LOG")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -8,7 +8,6 @@ use std::time::Duration;
 use pretty_assertions::assert_eq;
 use serde_json::json;
 use tokio::io::AsyncWriteExt;
-use tokio::process::Command;
 
 use crate::support::creds::write_auth;
 use crate::support::{Session, hermetic_options, state_for};
@@ -17,7 +16,7 @@ const TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Runs the real binary on `home` with `input` on stdin; returns (exit code, stdout, stderr).
 async fn run(home: &std::path::Path, input: &str) -> (Option<i32>, String, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_app-server-smoke"))
+    let mut child = crate::support::launcher::app_server()
         .env("CODEX_HOME", home)
         .env("HOME", home)
         .env("RUST_LOG", "warn")
@@ -125,7 +124,7 @@ async fn a_provider_without_openai_auth_answers_all_null_even_with_a_key() {
         r#"{"auth_mode":"apikey","OPENAI_API_KEY":"sk-stored"}"#,
     );
     let mut opts = hermetic_options(home.path());
-    opts.config = auth_core::config::parse(
+    opts.config = auth_core::parse_config(
         "model_provider = \"ollama\"\n",
         &home.path().join("config.toml"),
     )

@@ -5,7 +5,7 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::fd::AsRawFd;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 const O_NONBLOCK: u32 = 0o4000;
 
@@ -30,7 +30,7 @@ fn the_parents_pipes_are_left_blocking_while_and_after_the_server_runs() {
     let child_output = output_write.try_clone().unwrap();
     assert_eq!(flags(&input_read) & O_NONBLOCK, 0);
     assert_eq!(flags(&output_write) & O_NONBLOCK, 0);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_app-server-smoke"))
+    let mut child = crate::support::launcher::app_server_std()
         .env("CODEX_HOME", home.path())
         .env("HOME", home.path())
         .stdin(child_input)

@@ -20,7 +20,7 @@ fn python() -> String {
 async fn codex_app_server_sdk_signs_in_and_out_over_websocket_and_sees_the_notifications() {
     let python = python();
     let home = tempfile::tempdir().unwrap();
-    let mut server = tokio::process::Command::new(env!("CARGO_BIN_EXE_app-server-smoke"))
+    let mut server = crate::support::launcher::app_server()
         .args(["--listen", "ws://127.0.0.1:0"])
         .env("CODEX_HOME", home.path())
         .env("HOME", home.path())

@@ -17,7 +17,7 @@ const TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The binary on `home` with `args`, URLs pointing at a closed loopback port.
 fn app(home: &Path, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_app-server-smoke"));
+    let mut command = crate::support::launcher::app_server();
     command
         .args(args)
         .env("CODEX_HOME", home)
@@ -36,8 +36,6 @@ fn app(home: &Path, args: &[&str]) -> Command {
             app_server::startup::REQUIREMENTS_ENV,
             home.join("no-requirements.toml"),
         )
-        .env_remove("CODEX_API_KEY")
-        .env_remove("OPENAI_API_KEY")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -17,7 +17,7 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite;
 
 use crate::support::creds::{fresh_access_token, seed_fresh};
-use crate::support::wire::{Client, Listener};
+use crate::support::wire::{Client, Listener, server_request_round_trip};
 use crate::support::{TIMEOUT, client, error_of, issuer_options, state_for, test_state};
 
 /// One raw HTTP/1.1 exchange (`Connection: close`); returns the status and the body.
@@ -264,49 +264,6 @@ async fn bad_frames_get_the_stdio_errors_and_the_connection_keeps_serving() {
     server.shutdown().await;
 }
 
-async fn supply_external_tokens(client: &mut Client) -> String {
-    let token = fresh_access_token("ext-1");
-    let started = client
-        .result(
-            "account/login/start",
-            json!({"type": "chatgptAuthTokens", "accessToken": token,
-                   "chatgptAccountId": "acct-ext", "chatgptPlanType": "team"}),
-        )
-        .await;
-    assert_eq!(started, json!({"type": "chatgptAuthTokens"}));
-    token
-}
-
-/// Over `client`: a 401 report of external tokens makes the server ask this client for new
-/// ones (`account/chatgptAuthTokens/refresh`); its answer completes the report.
-pub(crate) async fn server_request_round_trip(client: &mut Client) {
-    client.initialize("host").await;
-    let rejected = supply_external_tokens(client).await;
-    let report = client
-        .send_request(
-            "account/reportUnauthorized",
-            json!({"accessToken": rejected}),
-        )
-        .await;
-    let request = loop {
-        let message = client.read().await;
-        if message["method"] == "account/chatgptAuthTokens/refresh" {
-            break message;
-        }
-        assert!(message.get("id").is_none(), "{message}");
-    };
-    assert!(request["id"].is_i64(), "{request}");
-    assert_eq!(request["params"]["previousAccountId"], "acct-ext");
-    let new = fresh_access_token("ext-2");
-    client
-        .send(json!({"id": request["id"], "result": {
-            "accessToken": new, "chatgptAccountId": "acct-ext", "chatgptPlanType": "team"}}))
-        .await;
-    let answer = client.answer_to(&report).await;
-    assert_eq!(answer["result"]["refreshed"], json!(true), "{answer}");
-    assert_eq!(answer["result"]["authToken"], json!(new));
-}
-
 #[tokio::test]
 async fn server_requests_work_over_websocket() {
     let (state, _home) = test_state();
@@ -493,7 +450,7 @@ async fn the_real_binary_warns_once_serves_ws_and_exits_zero_on_sigterm() {
         (vec!["--listen", "off"], "--listen off"),
         (vec!["--listen", "tcp://x"], "unsupported --listen URL"),
     ] {
-        let refused = tokio::process::Command::new(env!("CARGO_BIN_EXE_app-server-smoke"))
+        let refused = crate::support::launcher::app_server()
             .args(&args)
             .env("CODEX_HOME", home.path())
             .output()
@@ -504,7 +461,7 @@ async fn the_real_binary_warns_once_serves_ws_and_exits_zero_on_sigterm() {
         assert!(stderr.contains(expected), "{args:?}: {stderr}");
     }
 
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_app-server-smoke"))
+    let mut child = crate::support::launcher::app_server()
         .args(["--listen", "ws://127.0.0.1:0"])
         .env("CODEX_HOME", home.path())
         .env("HOME", home.path())

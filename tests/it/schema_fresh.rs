@@ -75,7 +75,8 @@ fn schema_directory_is_fresh() {
 
 #[test]
 fn app_server_exports_the_same_trees() {
-    use app_server::cli::{Command, export_schema};
+    use app_server::cli::Command;
+    use app_server::commands::schema::export_schema;
     let out = tempfile::tempdir().unwrap();
     let json_dir = out.path().join("json");
     let ts_dir = out.path().join("typescript");

@@ -8,14 +8,16 @@ use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use auth_core::auth_json::{self, StoredAuth};
-use auth_core::secret::Secret;
-use auth_core::store::keyring::{KEYRING_SERVICE, KeyringStore, SystemKeyring, keyring_account};
-use auth_core::store::secrets_file::{
+use auth_core::Secret;
+use auth_core::{
     CLI_AUTH_SECRET, SECRETS_KEY_SERVICE, SecretsFile, SecretsFileStore, secrets_key_account,
 };
-use auth_core::store::{CredentialStore, Stamp};
+use auth_core::{CredentialStore, Stamp};
+use auth_core::{KEYRING_SERVICE, KeyringStore, SystemKeyring, keyring_account};
+use auth_core::{StoredAuth, parse_auth_json};
 use pretty_assertions::assert_eq;
+
+use crate::support::launcher::{BIN, clean_command, inherit};
 
 /// Fails (never skips) without the Secret Service of the setup script.
 fn require_secret_service() {
@@ -126,17 +128,18 @@ fn codex_chatgpt_json() -> String {
     std::fs::read_to_string(path).unwrap().trim().to_owned()
 }
 
-/// `app-server --credentials-store keyring <args>` on `home`, nothing inherited that could leak.
+/// The Secret Service's session bus (tests/setup/secret-service.sh), passed on to the binary.
+const DBUS: &str = "DBUS_SESSION_BUS_ADDRESS";
+
+/// `app-server --credentials-store keyring <args>` on `home`, nothing inherited that could leak
+/// but the session bus of the Secret Service.
 fn app(home: &Path, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_app-server-smoke"));
-    command
+    let mut command = crate::support::launcher::app_server_std();
+    inherit(&mut command, DBUS)
         .args(["--credentials-store", "keyring"])
         .args(args)
         .env("CODEX_HOME", home)
         .env("HOME", home)
-        .env_remove("CODEX_API_KEY")
-        .env_remove("OPENAI_API_KEY")
-        .env_remove("RUST_LOG")
         .stdin(Stdio::null());
     command
 }
@@ -179,7 +182,7 @@ fn an_entry_written_by_codex_is_read_and_its_rewrite_seen() {
     let store = store(home.path()).with_reread(Duration::ZERO);
     assert_eq!(
         store.load().unwrap(),
-        Some(auth_json::parse(json.as_bytes()).unwrap())
+        Some(parse_auth_json(json.as_bytes()).unwrap())
     );
     // Codex refreshes: the rewrite shows in the stamp after a background read, then in a load.
     let before = store.stamp().unwrap();
@@ -201,11 +204,7 @@ fn the_entry_survives_a_keyutils_flush() {
     require_secret_service();
     let home = tempfile::tempdir().unwrap();
     let account = keyring_account(home.path());
-    let login = Command::new(env!("CARGO_BIN_EXE_app-server-smoke"))
-        .args(["--credentials-store", "keyring", "login", "--with-api-key"])
-        .env("CODEX_HOME", home.path())
-        .env("HOME", home.path())
-        .env_remove("RUST_LOG")
+    let login = app(home.path(), &["login", "--with-api-key"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -229,15 +228,12 @@ fn the_entry_survives_a_keyutils_flush() {
     );
     assert!(lookup(KEYRING_SERVICE, &account).is_some());
     assert!(!keyutils_has(&account));
-    let status = run(Command::new("keyctl")
+    let status = run(inherit(&mut clean_command("keyctl"), DBUS)
         .args(["session", "-"])
-        .arg(env!("CARGO_BIN_EXE_app-server-smoke"))
+        .arg(BIN)
         .args(["--credentials-store", "keyring", "status", "--json"])
         .env("CODEX_HOME", home.path())
-        .env("HOME", home.path())
-        .env_remove("CODEX_API_KEY")
-        .env_remove("OPENAI_API_KEY")
-        .env_remove("RUST_LOG"));
+        .env("HOME", home.path()));
     let stdout = String::from_utf8_lossy(&status.stdout);
     let json: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap_or_default())
         .unwrap_or_else(|err| {
@@ -331,7 +327,7 @@ fn the_secrets_file_keeps_its_key_in_the_secret_service() {
     let store = SecretsFileStore::new(home.path(), Arc::new(SystemKeyring))
         .with_work_factor(10)
         .with_timeout(Duration::from_secs(10));
-    let auth = auth_json::parse(codex_chatgpt_json().as_bytes()).unwrap();
+    let auth = parse_auth_json(codex_chatgpt_json().as_bytes()).unwrap();
     store.save(&auth).unwrap();
     let passphrase = lookup(SECRETS_KEY_SERVICE, &secrets_key_account(home.path()))
         .expect("the file key in the keyring");

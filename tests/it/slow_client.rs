@@ -68,7 +68,7 @@ fn peak_rss_kib(pid: u32) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_websocket_client_that_never_reads_is_disconnected_and_memory_stays_bounded() {
     let home = tempfile::tempdir().unwrap();
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_app-server-smoke"))
+    let mut child = crate::support::launcher::app_server()
         .args(["--listen", "ws://127.0.0.1:0"])
         .env("CODEX_HOME", home.path())
         .env("HOME", home.path())

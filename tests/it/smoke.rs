@@ -13,12 +13,11 @@ use tokio::process::Command;
 const TIMEOUT: Duration = Duration::from_secs(30);
 
 fn server(home: &std::path::Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_app-server-smoke"));
+    let mut command = crate::support::launcher::app_server();
     command
         .env("CODEX_HOME", home)
         .env("HOME", home)
         .env("RUST_LOG", "info")
-        .env_remove("CODEX_INTERNAL_ORIGINATOR_OVERRIDE")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -153,4 +152,26 @@ async fn the_readme_example_session_answers_as_documented() {
     let stdout = String::from_utf8(output.stdout).unwrap();
     let got: Vec<Value> = stdout.lines().map(normalize).collect();
     assert_eq!(got, shown);
+}
+
+/// The one launcher clears the child's environment: only PATH from the test process (which
+/// cargo fills with `CARGO_*` variables) and what the test sets reach the child.
+#[test]
+fn the_launcher_passes_only_path_and_what_a_test_sets() {
+    assert!(
+        std::env::vars_os().any(|(name, _)| name != "PATH"),
+        "the test process has more than PATH to leak"
+    );
+    let output = crate::support::launcher::clean_command("env")
+        .env("CODEX_HOME", "/nonexistent")
+        .output()
+        .expect("run env");
+    let text = String::from_utf8_lossy(&output.stdout);
+    let mut names: Vec<&str> = text.lines().filter_map(|l| l.split('=').next()).collect();
+    names.sort_unstable();
+    let mut expected = vec!["CODEX_HOME"];
+    if std::env::var_os("PATH").is_some() {
+        expected.push("PATH");
+    }
+    assert_eq!(names, expected, "{text}");
 }

@@ -13,8 +13,7 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::Role;
 
-use crate::network::server_request_round_trip;
-use crate::support::wire::{Client, Listener};
+use crate::support::wire::{Client, Listener, server_request_round_trip};
 use crate::support::{TIMEOUT, client, test_state};
 
 fn mode(path: &std::path::Path) -> u32 {

@@ -1,7 +1,7 @@
 //! `login` (browser, `--device-code`, `--with-api-key`) and `logout`.
 
+use auth_core::AuthManager;
 use auth_core::AuthMode;
-use auth_core::manager::AuthManager;
 
 use super::progress::wait_for_login;
 use super::{CommandError, Console, Exit};
@@ -102,7 +102,7 @@ pub async fn logout(auth: &AuthManager, console: &mut Console<'_>) -> Result<Exi
 
 /// Reports the credentials just saved.
 fn signed_in(auth: &AuthManager, console: &mut Console<'_>) -> std::io::Result<()> {
-    let view = auth.auth_cached();
+    let view = auth.current_view();
     match view.mode() {
         Some(AuthMode::ApiKey) => writeln!(console.out, "Signed in with an API key."),
         Some(AuthMode::Chatgpt | AuthMode::ChatgptAuthTokens) => writeln!(

@@ -17,7 +17,7 @@ use std::io::{IsTerminal, Read, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use auth_core::manager::AuthManager;
+use auth_core::AuthManager;
 
 use crate::cli::{Cli, Command, LoginArgs, LoginCommand};
 use crate::startup::{self, StartupError};
@@ -94,7 +94,7 @@ pub fn run(cli: &Cli, command: &Command, console: &mut Console<'_>) -> Result<Ex
     if let Command::GenerateJsonSchema { .. } | Command::GenerateTs { .. } | Command::AppServer(_) =
         command
     {
-        crate::cli::export_schema(command)?;
+        schema::export_schema(command)?;
         return Ok(Exit::Success);
     }
     if let Command::Login(args) = command
@@ -133,7 +133,7 @@ pub async fn execute(
         Command::Logout => logout(auth, console).await?,
         Command::Refresh => refresh(auth, console).await?,
         Command::GenerateJsonSchema { .. } | Command::GenerateTs { .. } | Command::AppServer(_) => {
-            crate::cli::export_schema(command)?;
+            schema::export_schema(command)?;
             Exit::Success
         }
         #[cfg(feature = "demo")]

@@ -2,6 +2,39 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::cli::{AppServerCommand, Command};
+
+/// Writes the `json/` or `typescript/` part of the schema set under `out` for the `generate-*`
+/// commands (ours and Codex's under `app-server`); any other command is an `InvalidInput` error.
+pub fn export_schema(command: &Command) -> std::io::Result<()> {
+    match command {
+        Command::GenerateJsonSchema { out } => export("json/", out).map(drop),
+        Command::GenerateTs { out } => export("typescript/", out).map(drop),
+        Command::AppServer(args) => match &args.command {
+            Some(AppServerCommand::GenerateJsonSchema { out, .. }) => {
+                export("json/", out).map(drop)
+            }
+            Some(AppServerCommand::GenerateTs {
+                out, prettier: bin, ..
+            }) => {
+                let written = export("typescript/", out)?;
+                match bin {
+                    Some(bin) => prettier(bin, &written),
+                    None => Ok(()),
+                }
+            }
+            None => Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "not a schema export command",
+            )),
+        },
+        _ => Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a schema export command",
+        )),
+    }
+}
+
 /// Writes every generated file whose path starts with `prefix` (`json/` or `typescript/`) under
 /// `out`, without the prefix, creating directories as needed; returns the written paths.
 pub fn export(prefix: &str, out: &Path) -> std::io::Result<Vec<PathBuf>> {

@@ -2,9 +2,9 @@
 
 use std::io::Write;
 
-use auth_core::error::{RefreshError, TransientError};
-use auth_core::manager::{AuthManager, RefreshOutcome, Trigger};
+use auth_core::{AuthManager, RefreshOutcome, Trigger};
 use auth_core::{AuthMode, AuthView};
+use auth_core::{RefreshError, TransientError};
 use protocol::{AuthMode as WireMode, PlanType, RefreshFailure};
 use serde::Serialize;
 
@@ -35,7 +35,7 @@ pub async fn status(
     json: bool,
     console: &mut Console<'_>,
 ) -> Result<Exit, CommandError> {
-    let view = auth.auth().await;
+    let view = auth.view_refreshed_if_stale().await;
     let exit = if view.is_dead() {
         Exit::ReloginRequired
     } else if view.mode().is_some() {

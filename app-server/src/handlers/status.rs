@@ -1,26 +1,29 @@
 //! Read-only auth methods: `getAuthStatus`, `account/read`, `userInfo`, and the
 //! `account/reportUnauthorized` extension (PROTOCOL.md §4.1, §4.6, §4.8, §5, §6).
 
-use auth_core::manager::RecoverOutcome;
+use std::sync::Arc;
+
 use auth_core::{AuthMode, AuthView};
+use auth_core::{RecoverOutcome, StatusRefresh};
+use protocol::requests::NoParams;
 use protocol::{
     GetAccountParams, GetAccountResponse, GetAuthStatusParams, GetAuthStatusResponse,
     ReportUnauthorizedParams, ReportUnauthorizedResponse, UserInfoResponse,
 };
 
+use crate::client::Connection;
 use crate::convert;
-use crate::dispatch::RequestCtx;
-use crate::error::RpcError;
 use crate::external_host::ConnectionHost;
+use crate::reply::Reply;
 
 /// `getAuthStatus`: never fails because a refresh failed.
 pub(crate) async fn get_auth_status(
-    ctx: &RequestCtx,
+    ctx: Arc<Connection>,
     params: GetAuthStatusParams,
-) -> Result<GetAuthStatusResponse, RpcError> {
+) -> Reply<GetAuthStatusResponse> {
     let auth = ctx.state().auth();
-    let view = auth.status(params.refresh_token.unwrap_or(false)).await;
-    Ok(status_response(
+    let view = auth.status(StatusRefresh::from(params.refresh_token)).await;
+    Reply::ok(status_response(
         &view,
         auth.requires_openai_auth(),
         params.include_token.unwrap_or(false),
@@ -37,7 +40,7 @@ fn status_response(
     GetAuthStatusResponse {
         auth_method: view.mode().map(convert::auth_mode),
         auth_token: include_token
-            .then(|| view.usable_bearer().map(str::to_owned))
+            .then(|| view.usable_bearer().map(|token| token.into()))
             .flatten(),
         requires_openai_auth,
         refresh_failure: convert::opt_in_failure(view, include_failure),
@@ -46,18 +49,18 @@ fn status_response(
 
 /// `account/read`.
 pub(crate) async fn read_account(
-    ctx: &RequestCtx,
+    ctx: Arc<Connection>,
     params: GetAccountParams,
-) -> Result<GetAccountResponse, RpcError> {
+) -> Reply<GetAccountResponse> {
     let auth = ctx.state().auth();
-    let view = auth.status(params.refresh_token.unwrap_or(false)).await;
+    let view = auth.status(StatusRefresh::from(params.refresh_token)).await;
     let account = convert::account(&view);
     // "ChatGPT user ID belonging to this account response": only with a ChatGPT account.
     let user_id = match account {
         Some(protocol::Account::Chatgpt { .. }) => view.user_id().map(str::to_owned),
         _ => None,
     };
-    Ok(GetAccountResponse {
+    Reply::ok(GetAccountResponse {
         account,
         user_id,
         requires_openai_auth: auth.requires_openai_auth(),
@@ -70,13 +73,13 @@ pub(crate) async fn read_account(
 }
 
 /// `userInfo`: the email claim of ChatGPT credentials; no network, no refresh.
-pub(crate) async fn user_info(ctx: &RequestCtx) -> Result<UserInfoResponse, RpcError> {
-    let view = ctx.state().auth().auth_cached();
+pub(crate) async fn user_info(ctx: Arc<Connection>, _: NoParams) -> Reply<UserInfoResponse> {
+    let view = ctx.state().auth().current_view();
     let chatgpt = matches!(
         view.mode(),
         Some(AuthMode::Chatgpt | AuthMode::ChatgptAuthTokens)
     );
-    Ok(UserInfoResponse {
+    Reply::ok(UserInfoResponse {
         alleged_user_email: chatgpt.then(|| view.email().map(str::to_owned)).flatten(),
     })
 }
@@ -84,15 +87,15 @@ pub(crate) async fn user_info(ctx: &RequestCtx) -> Result<UserInfoResponse, RpcE
 /// `account/reportUnauthorized` (§6.2): reload, then at most one forced refresh per rejected
 /// token; the answer is the status afterwards plus whether a refresh replaced the token.
 pub(crate) async fn report_unauthorized(
-    ctx: &RequestCtx,
+    ctx: Arc<Connection>,
     params: ReportUnauthorizedParams,
-) -> Result<ReportUnauthorizedResponse, RpcError> {
+) -> Reply<ReportUnauthorizedResponse> {
     let auth = ctx.state().auth();
     let include_token = params.include_token.unwrap_or(true);
     let include_failure = params.include_refresh_failure.unwrap_or(false);
     if !auth.requires_openai_auth() {
-        let view = auth.status(false).await;
-        return Ok(report_response(
+        let view = auth.status(StatusRefresh::WhenStale).await;
+        return Reply::ok(report_response(
             &view,
             false,
             include_token,
@@ -100,14 +103,17 @@ pub(crate) async fn report_unauthorized(
             false,
         ));
     }
-    let host = ConnectionHost::new(ctx);
+    let host = ConnectionHost::new(&ctx);
     let outcome = auth
-        .recover_unauthorized(params.access_token.as_deref(), Some(&host))
+        .recover_unauthorized(
+            params.access_token.as_deref().map(String::as_str),
+            Some(&host),
+        )
         .await;
     tracing::debug!(outcome = ?outcome, "401 report handled");
-    let view = auth.auth_cached();
+    let view = auth.current_view();
     let refreshed = outcome == RecoverOutcome::Refreshed;
-    Ok(report_response(
+    Reply::ok(report_response(
         &view,
         true,
         include_token,

@@ -269,7 +269,7 @@ fn absolute(path: &Path) -> PathBuf {
 }
 
 async fn end_active_login(state: &ServerState) {
-    for ended in state.logins().end_active(state).await {
+    for ended in state.logins().end_active(state.auth()).await {
         state.hub().broadcast(ended).await;
     }
 }

@@ -1,20 +1,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use super::*;
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::TimeZone;
 use pretty_assertions::assert_eq;
 use serde_json::json;
 
 use crate::claims::{PlanType, TokenClaims};
 
-fn jwt(payload: &Value) -> String {
-    format!(
-        "eyJhbGciOiJub25lIn0.{}.c2ln",
-        URL_SAFE_NO_PAD.encode(payload.to_string())
-    )
-}
+use crate::fake_issuer::unsigned_jwt as jwt;
 
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 23, 20, 3, 11).unwrap()

@@ -7,8 +7,8 @@ use super::ConfigError;
 /// Resolves the Codex home from the value of `CODEX_HOME` and the user's home directory.
 ///
 /// A set, non-empty `env_codex_home` must name an existing directory and is canonicalized;
-/// otherwise the error names the path. Unset or empty gives `<home_dir>/.codex`, which need not
-/// exist. Pure apart from the file-system lookups, so tests pass the values in.
+/// otherwise the error names the path. Unset or empty gives `<home_dir>/.codex`, canonical when
+/// it exists (it need not). Pure apart from the file-system lookups, so tests pass the values in.
 pub fn resolve_codex_home(
     env_codex_home: Option<&str>,
     home_dir: Option<&Path>,
@@ -29,8 +29,9 @@ pub fn resolve_codex_home(
                 })
             }
         }
-        _ => home_dir
-            .map(|home| home.join(".codex"))
-            .ok_or(ConfigError::NoHomeDir),
+        _ => {
+            let default = home_dir.ok_or(ConfigError::NoHomeDir)?.join(".codex");
+            Ok(std::fs::canonicalize(&default).unwrap_or(default))
+        }
     }
 }

@@ -11,6 +11,8 @@ mod ledger;
 mod routes;
 mod tokens;
 
+pub use tokens::unsigned_jwt;
+
 use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};

@@ -10,8 +10,9 @@ use serde_json::{Map, Value, json};
 use super::Settings;
 use crate::token_endpoint::CLIENT_ID;
 
-/// Encodes `payload` as a JWT with a fixed header and a placeholder signature.
-pub(super) fn jwt(payload: &Value) -> String {
+/// Encodes `payload` as an unsigned JWT (`alg: none`) with a placeholder signature: the one
+/// builder of the fake issuer and of every test.
+pub fn unsigned_jwt(payload: &Value) -> String {
     let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
     let body = URL_SAFE_NO_PAD.encode(payload.to_string());
     format!("{header}.{body}.fake-signature")
@@ -30,7 +31,7 @@ fn auth_claim(settings: &Settings) -> Value {
 /// An id_token: `email`, and the auth claim with plan, user id and account id.
 pub(super) fn id_token(issuer: &str, settings: &Settings) -> String {
     let now = Utc::now().timestamp();
-    jwt(&json!({
+    unsigned_jwt(&json!({
         "iss": issuer,
         "aud": CLIENT_ID,
         "sub": settings.user_id,
@@ -44,7 +45,7 @@ pub(super) fn id_token(issuer: &str, settings: &Settings) -> String {
 /// An access token expiring after the configured lifetime; unique per call (`jti`).
 pub(super) fn access_token(issuer: &str, settings: &Settings) -> String {
     let now = Utc::now().timestamp();
-    jwt(&json!({
+    unsigned_jwt(&json!({
         "iss": issuer,
         "aud": ["https://api.openai.com/v1"],
         "sub": settings.user_id,

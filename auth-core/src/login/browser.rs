@@ -9,7 +9,7 @@ use tokio::task::JoinSet;
 
 use super::authorize::authorize_url;
 use super::callback_server::{BindPlan, Callback, CallbackParts, bind, register, unregister};
-use super::exchange::http_client;
+use super::exchange::login_http;
 use super::handle::{LoginControl, LoginHandle, LoginKind};
 use super::pkce::{Pkce, generate_state};
 use super::serve::serve_connection;
@@ -35,7 +35,7 @@ pub(crate) async fn start_with_plan(
     persist: Persist,
     plan: &BindPlan,
 ) -> Result<(LoginHandle, String), LoginError> {
-    let client = http_client(opts.issuer(), opts.http_timeout).map_err(LoginError::Server)?;
+    let client = login_http(opts).map_err(LoginError::Server)?;
     let listener = bind(plan).await?;
     let port = listener
         .local_addr()

@@ -12,12 +12,12 @@ use tokio::sync::watch;
 
 use super::exchange::{exchange_api_key, exchange_code};
 use super::handle::{LoginOutcome, LoginSuccess};
-use super::pkce::constant_time_eq;
 use super::serve::{Request, Response, html_escape};
 use super::success_page::{SuccessPage, hosted_redirect};
 use super::{LoginError, Persist, checked_tokens, login_document};
 use crate::config::Config;
 use crate::secret::Secret;
+use subtle::ConstantTimeEq;
 
 /// The callback port registered with the authorization server.
 pub const DEFAULT_CALLBACK_PORT: u16 = 1455;
@@ -147,7 +147,7 @@ pub(crate) struct Callback {
     pub state: Secret,
     pub verifier: Secret,
     pub config: Config,
-    pub client: reqwest::Client,
+    pub client: crate::http::SharedHttpClient,
     pub persist: Persist,
     pub success_page: SuccessPage,
     /// The decided outcome; the first decision wins.
@@ -247,13 +247,14 @@ impl Callback {
         let params = req.query_params();
         let got = params.get("state")?;
         let expected = self.state.expose();
-        if constant_time_eq(got, expected) {
+        if bool::from(got.as_bytes().ct_eq(expected.as_bytes())) {
             return Some(None);
         }
         let (base, suffix) = got.split_at_checked(expected.len())?;
         let entrypoint = suffix.strip_prefix(ONBOARDING_SUFFIX)?;
-        (constant_time_eq(base, expected) && ONBOARDING_ENTRYPOINTS.contains(&entrypoint))
-            .then(|| Some(entrypoint.to_owned()))
+        (bool::from(base.as_bytes().ct_eq(expected.as_bytes()))
+            && ONBOARDING_ENTRYPOINTS.contains(&entrypoint))
+        .then(|| Some(entrypoint.to_owned()))
     }
 
     async fn callback(self: &Arc<Self>, req: &Request) -> Response {
@@ -403,7 +404,7 @@ pub(crate) struct CallbackParts {
     pub state: Secret,
     pub verifier: Secret,
     pub config: Config,
-    pub client: reqwest::Client,
+    pub client: crate::http::SharedHttpClient,
     pub persist: Persist,
     pub success_page: SuccessPage,
 }

@@ -7,9 +7,12 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::exchange::{exchange_code, http_client};
+use super::exchange::{exchange_code, login_http};
 use super::handle::{LoginHandle, LoginKind, LoginSuccess};
 use super::{LoginError, LoginOptions, Persist, checked_tokens, login_document};
+use crate::http::{
+    HttpError, HttpRequest, HttpResponse, SharedHttpClient, StatusCode, answered_status,
+};
 use crate::secret::Secret;
 
 /// The poll interval when the issuer sends none, or zero.
@@ -46,8 +49,7 @@ pub async fn start_device_login(
     opts: &LoginOptions,
     persist: Persist,
 ) -> Result<(LoginHandle, DeviceCode), LoginError> {
-    let client =
-        http_client(opts.issuer(), opts.http_timeout).map_err(LoginError::DeviceCodeRequest)?;
+    let client = login_http(opts).map_err(LoginError::DeviceCodeRequest)?;
     let issuer = opts.issuer().to_owned();
     let client_id = opts.client_id.clone();
     let code = request_user_code(&client, &issuer, &client_id).await?;
@@ -94,22 +96,20 @@ pub async fn start_device_login(
 
 /// `POST <issuer>/api/accounts/deviceauth/usercode` with `{"client_id":…}`.
 pub(crate) async fn request_user_code(
-    client: &reqwest::Client,
+    client: &SharedHttpClient,
     issuer: &str,
     client_id: &str,
 ) -> Result<UserCode, LoginError> {
-    let transport = |e: reqwest::Error| LoginError::DeviceCodeRequest(e.without_url().to_string());
-    let resp = client
-        .post(format!("{issuer}/api/accounts/deviceauth/usercode"))
-        .json(&json!({ "client_id": client_id }))
-        .send()
-        .await
-        .map_err(transport)?;
-    let status = resp.status();
-    if status == reqwest::StatusCode::NOT_FOUND {
+    let request = HttpRequest::post_json(
+        format!("{issuer}/api/accounts/deviceauth/usercode"),
+        &json!({ "client_id": client_id }),
+    );
+    let resp = client.send(request).await;
+    let status = answered_status(&resp);
+    if status == Some(StatusCode::NOT_FOUND) {
         return Err(LoginError::DeviceCodeNotEnabled);
     }
-    if !status.is_success() {
+    if let Some(status) = status.filter(|s| !s.is_success()) {
         return Err(LoginError::DeviceCodeStatus(status.to_string()));
     }
     #[derive(Deserialize)]
@@ -119,9 +119,7 @@ pub(crate) async fn request_user_code(
         user_code: Option<String>,
         interval: Option<Value>,
     }
-    let raw: Raw = read_json(resp)
-        .await
-        .map_err(LoginError::DeviceCodeRequest)?;
+    let raw: Raw = read_json(resp).map_err(LoginError::DeviceCodeRequest)?;
     let missing = |name: &str| LoginError::DeviceCodeRequest(format!("response is missing {name}"));
     Ok(UserCode {
         device_auth_id: raw
@@ -132,11 +130,11 @@ pub(crate) async fn request_user_code(
     })
 }
 
-/// A JSON answer read under the body cap; the error is a short text (never the URL or body).
-async fn read_json<T: serde::de::DeserializeOwned>(resp: reqwest::Response) -> Result<T, String> {
-    let body = crate::http_body::read_capped(resp)
-        .await
-        .map_err(|e| e.describe())?;
+/// A JSON answer; the error is a short text (never the URL or body).
+fn read_json<T: serde::de::DeserializeOwned>(
+    resp: Result<HttpResponse, HttpError>,
+) -> Result<T, String> {
+    let body = resp.map_err(|e| e.to_string())?.body;
     serde_json::from_slice(&body).map_err(|e| format!("invalid JSON answer ({:?})", e.classify()))
 }
 
@@ -160,36 +158,29 @@ pub(crate) fn parse_interval(raw: Option<&Value>) -> Duration {
 
 /// One poll of `POST <issuer>/api/accounts/deviceauth/token`: `None` while pending (403, 404).
 async fn poll_once(
-    client: &reqwest::Client,
+    client: &SharedHttpClient,
     issuer: &str,
     code: &UserCode,
 ) -> Result<Option<DeviceGrant>, LoginError> {
-    let transport = |e: reqwest::Error| LoginError::DeviceAuthRequest(e.without_url().to_string());
     let body = json!({
         "device_auth_id": code.device_auth_id.expose(),
         "user_code": code.user_code,
     });
-    let resp = client
-        .post(format!("{issuer}/api/accounts/deviceauth/token"))
-        .json(&body)
-        .send()
-        .await
-        .map_err(transport)?;
-    let status = resp.status();
-    if status == reqwest::StatusCode::FORBIDDEN || status == reqwest::StatusCode::NOT_FOUND {
-        return Ok(None);
-    }
-    if !status.is_success() {
-        return Err(LoginError::DeviceAuthStatus(status.to_string()));
+    let request = HttpRequest::post_json(format!("{issuer}/api/accounts/deviceauth/token"), &body);
+    let resp = client.send(request).await;
+    match answered_status(&resp) {
+        Some(StatusCode::FORBIDDEN | StatusCode::NOT_FOUND) => return Ok(None),
+        Some(status) if !status.is_success() => {
+            return Err(LoginError::DeviceAuthStatus(status.to_string()));
+        }
+        _ => {}
     }
     #[derive(Deserialize)]
     struct Raw {
         authorization_code: Secret,
         code_verifier: Secret,
     }
-    let raw: Raw = read_json(resp)
-        .await
-        .map_err(LoginError::DeviceAuthRequest)?;
+    let raw: Raw = read_json(resp).map_err(LoginError::DeviceAuthRequest)?;
     Ok(Some(DeviceGrant {
         authorization_code: raw.authorization_code,
         code_verifier: raw.code_verifier,

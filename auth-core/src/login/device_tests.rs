@@ -1,8 +1,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
+use parking_lot::Mutex;
 use pretty_assertions::assert_eq;
 use serde_json::json;
 use tokio::time::Instant;
@@ -44,7 +45,7 @@ async fn a_maximal_interval_or_timeout_never_panics_the_poll_loop() {
     let (times, poll) = scripted(1, Ok(Some(grant())));
     let result = poll_until_approved(Duration::MAX, Duration::from_secs(1), poll).await;
     assert_eq!(result.unwrap_err(), LoginError::DeviceTimedOut);
-    assert_eq!(times.lock().unwrap().len(), 1);
+    assert_eq!(times.lock().len(), 1);
     let (_, poll) = scripted(0, Ok(Some(grant())));
     assert!(
         poll_until_approved(Duration::MAX, Duration::MAX, poll)
@@ -66,7 +67,7 @@ fn scripted(
     let times = Arc::new(Mutex::new(Vec::new()));
     let seen = Arc::clone(&times);
     let poll = move || {
-        let mut t = seen.lock().unwrap();
+        let mut t = seen.lock();
         t.push(Instant::now());
         let answer = if t.len() <= pending {
             Ok(None)
@@ -86,7 +87,6 @@ async fn polls_at_once_then_every_interval_until_approved() {
     assert_eq!(got, Ok(grant()));
     let offsets: Vec<u64> = times
         .lock()
-        .unwrap()
         .iter()
         .map(|t| (*t - start).as_secs())
         .collect();
@@ -105,7 +105,7 @@ async fn gives_up_after_fifteen_virtual_minutes() {
     );
     assert_eq!(Instant::now() - start, Duration::from_secs(15 * 60));
     // Polls at 0, 5, ..., 895 s: 180 of them, never a busy loop.
-    assert_eq!(times.lock().unwrap().len(), 180);
+    assert_eq!(times.lock().len(), 180);
 }
 
 #[tokio::test(start_paused = true)]
@@ -121,5 +121,5 @@ async fn a_poll_error_ends_the_polling() {
         got.unwrap_err().to_string(),
         "device auth failed with status 500 Internal Server Error"
     );
-    assert_eq!(times.lock().unwrap().len(), 2);
+    assert_eq!(times.lock().len(), 2);
 }

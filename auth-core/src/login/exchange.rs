@@ -7,6 +7,10 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::LoginOptions;
+use crate::http::{
+    HttpError, HttpRequest, HttpResponse, ReqwestHttp, SharedHttpClient, answered_status,
+};
 use crate::secret::Secret;
 
 /// The longest server message kept in an error.
@@ -28,16 +32,28 @@ pub struct CodeTokens {
 #[error("{0}")]
 pub struct ExchangeError(String);
 
-/// An HTTP client for one login: `timeout` per call, and no proxy for a loopback issuer (the fake
-/// issuer and tests), which a proxy could not reach.
-pub fn http_client(issuer: &str, timeout: Duration) -> Result<reqwest::Client, String> {
+/// The reqwest client of one login: `timeout` per call (connect and total), reqwest's default
+/// redirect policy, and no proxy for a loopback issuer (the fake issuer and tests), which a proxy
+/// could not reach.
+pub fn http_client(issuer: &str, timeout: Duration) -> Result<SharedHttpClient, String> {
     let mut builder = reqwest::Client::builder()
         .timeout(timeout)
         .connect_timeout(timeout);
     if is_loopback_url(issuer) {
         builder = builder.no_proxy();
     }
-    builder.build().map_err(|e| e.without_url().to_string())
+    builder
+        .build()
+        .map(|client| ReqwestHttp::from_client(client).shared())
+        .map_err(|e| e.without_url().to_string())
+}
+
+/// The HTTP client of a login with `opts`: the injected one, else [`http_client`].
+pub(crate) fn login_http(opts: &LoginOptions) -> Result<SharedHttpClient, String> {
+    match &opts.http {
+        Some(http) => Ok(http.clone()),
+        None => http_client(opts.issuer(), opts.http_timeout),
+    }
 }
 
 fn is_loopback_url(url: &str) -> bool {
@@ -60,7 +76,7 @@ pub fn token_url(issuer: &str) -> String {
 /// Exchanges an authorization code: a form POST of `grant_type=authorization_code`, `code`,
 /// `redirect_uri`, `client_id` and `code_verifier`. All three tokens are required.
 pub async fn exchange_code(
-    client: &reqwest::Client,
+    client: &SharedHttpClient,
     issuer: &str,
     client_id: &str,
     redirect_uri: &str,
@@ -75,16 +91,12 @@ pub async fn exchange_code(
         ("code_verifier", verifier.expose()),
     ];
     let resp = client
-        .post(token_url(issuer))
-        .form(&form)
-        .send()
-        .await
-        .map_err(|e| ExchangeError(e.without_url().to_string()))?;
-    let status = resp.status();
-    tracing::info!(target: "auth_core", http_status = status.as_u16(), "login code exchange answered");
-    let body = crate::http_body::read_capped(resp)
-        .await
-        .map_err(|e| ExchangeError(e.describe()))?;
+        .send(HttpRequest::post_form(token_url(issuer), &form))
+        .await;
+    if let Some(status) = answered_status(&resp) {
+        tracing::info!(target: "auth_core", http_status = status.as_u16(), "login code exchange answered");
+    }
+    let HttpResponse { status, body, .. } = resp.map_err(|e| ExchangeError(e.to_string()))?;
     if !status.is_success() {
         return Err(ExchangeError(format!(
             "token endpoint returned status {status}: {}",
@@ -109,7 +121,7 @@ pub async fn exchange_code(
 
 /// Trades an id_token for an API key (`requested_token=openai-api-key`). Any failure is `None`.
 pub async fn exchange_api_key(
-    client: &reqwest::Client,
+    client: &SharedHttpClient,
     issuer: &str,
     client_id: &str,
     id_token: &Secret,
@@ -127,30 +139,29 @@ pub async fn exchange_api_key(
             "urn:ietf:params:oauth:token-type:id_token",
         ),
     ];
-    let result = client.post(token_url(issuer)).form(&form).send().await;
-    let resp = match result {
-        Ok(resp) => resp,
-        Err(err) => {
-            tracing::warn!(target: "auth_core", cause = %err.without_url(), "API-key exchange failed");
-            return None;
-        }
-    };
-    let status = resp.status();
-    if !status.is_success() {
+    let result = client
+        .send(HttpRequest::post_form(token_url(issuer), &form))
+        .await;
+    if let Some(status) = answered_status(&result).filter(|s| !s.is_success()) {
         tracing::warn!(target: "auth_core", http_status = status.as_u16(), "API-key exchange refused");
         return None;
     }
+    let body = match result {
+        Ok(resp) => Ok(resp.body),
+        Err(HttpError::Transport(err)) => {
+            tracing::warn!(target: "auth_core", cause = %err.detail, "API-key exchange failed");
+            return None;
+        }
+        Err(err) => Err(err),
+    };
     #[derive(Deserialize)]
     struct Raw {
         access_token: Option<Secret>,
     }
-    let body = crate::http_body::read_capped(resp)
-        .await
-        .map_err(|e| e.describe());
-    match body.and_then(|b| serde_json::from_slice::<Raw>(&b).map_err(|_| String::new())) {
-        Ok(Raw {
+    match body.map(|b| serde_json::from_slice::<Raw>(&b)) {
+        Ok(Ok(Raw {
             access_token: Some(key),
-        }) if !key.is_empty() => Some(key),
+        })) if !key.is_empty() => Some(key),
         _ => {
             tracing::warn!(target: "auth_core", "API-key exchange answer had no access_token");
             None

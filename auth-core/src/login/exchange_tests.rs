@@ -1,37 +1,24 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::time::Duration;
-
 use pretty_assertions::assert_eq;
-use wiremock::matchers::{body_string, header, method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use serde_json::json;
 
 use super::*;
+use crate::http::TransportError;
+use crate::http::recording::{answering, recording};
 use crate::token_endpoint::CLIENT_ID;
 
-fn client(server: &MockServer) -> reqwest::Client {
-    http_client(&server.uri(), Duration::from_secs(5)).unwrap()
-}
+const ISSUER: &str = "https://issuer.test";
 
 #[tokio::test]
 async fn code_exchange_posts_the_form_and_reads_three_tokens() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/oauth/token"))
-        .and(header("content-type", "application/x-www-form-urlencoded"))
-        .and(body_string(
-            "grant_type=authorization_code&code=c%2Fode&redirect_uri=http%3A%2F%2Flocalhost%3A1455%2Fauth%2Fcallback\
-             &client_id=app_EMoamEEZ73f0CkXaXp7hrann&code_verifier=ver",
-        ))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
-            "id_token": "i.d.t", "access_token": "acc", "refresh_token": "ref"
-        })))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let (http, seen) = answering(HttpResponse::json(
+        200,
+        &json!({"id_token": "i.d.t", "access_token": "acc", "refresh_token": "ref"}),
+    ));
     let tokens = exchange_code(
-        &client(&server),
-        &server.uri(),
+        &http,
+        ISSUER,
         CLIENT_ID,
         "http://localhost:1455/auth/callback",
         &Secret::new("c/ode"),
@@ -42,50 +29,44 @@ async fn code_exchange_posts_the_form_and_reads_three_tokens() {
     assert_eq!(tokens.id_token.expose(), "i.d.t");
     assert_eq!(tokens.access_token.expose(), "acc");
     assert_eq!(tokens.refresh_token.expose(), "ref");
+    let requests = seen.all();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].method, crate::http::Method::POST);
+    assert_eq!(requests[0].url, "https://issuer.test/oauth/token");
+    assert_eq!(
+        requests[0].headers["content-type"],
+        "application/x-www-form-urlencoded"
+    );
+    assert_eq!(
+        String::from_utf8(requests[0].body.clone()).unwrap(),
+        "grant_type=authorization_code&code=c%2Fode&redirect_uri=http%3A%2F%2Flocalhost%3A1455%2Fauth%2Fcallback\
+         &client_id=app_EMoamEEZ73f0CkXaXp7hrann&code_verifier=ver"
+    );
 }
 
 #[tokio::test]
 async fn code_exchange_failures_keep_status_and_message_only() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(400).set_body_json(serde_json::json!({
-            "error": "invalid_grant", "error_description": "code already used"
-        })))
-        .up_to_n_times(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(serde_json::json!({"id_token": "x", "access_token": "y"})),
-        )
-        .mount(&server)
-        .await;
+    let (http, _) = recording(|_| {
+        std::future::ready(Ok(HttpResponse::json(
+            400,
+            &json!({"error": "invalid_grant", "error_description": "code already used"}),
+        )))
+    });
     let (code, verifier) = (Secret::new("the-code"), Secret::new("the-verifier"));
-    let err = exchange_code(
-        &client(&server),
-        &server.uri(),
-        CLIENT_ID,
-        "r",
-        &code,
-        &verifier,
-    )
-    .await
-    .unwrap_err();
+    let err = exchange_code(&http, ISSUER, CLIENT_ID, "r", &code, &verifier)
+        .await
+        .unwrap_err();
     assert_eq!(
         err.to_string(),
         "token endpoint returned status 400 Bad Request: code already used"
     );
-    let err = exchange_code(
-        &client(&server),
-        &server.uri(),
-        CLIENT_ID,
-        "r",
-        &code,
-        &verifier,
-    )
-    .await
-    .unwrap_err();
+    let (http, _) = answering(HttpResponse::json(
+        200,
+        &json!({"id_token": "x", "access_token": "y"}),
+    ));
+    let err = exchange_code(&http, ISSUER, CLIENT_ID, "r", &code, &verifier)
+        .await
+        .unwrap_err();
     assert_eq!(
         err.to_string(),
         "token endpoint response is missing refresh_token"
@@ -94,54 +75,96 @@ async fn code_exchange_failures_keep_status_and_message_only() {
 }
 
 #[tokio::test]
+async fn code_exchange_transport_and_body_failures_are_short_texts() {
+    let (http, _) =
+        recording(|_| std::future::ready(Err(HttpError::Transport(TransportError::timeout()))));
+    let (code, verifier) = (Secret::new("the-code"), Secret::new("the-verifier"));
+    let err = exchange_code(&http, ISSUER, CLIENT_ID, "r", &code, &verifier)
+        .await
+        .unwrap_err();
+    assert_eq!(err.to_string(), "operation timed out");
+    let (http, _) = recording(|_| {
+        std::future::ready(Err(HttpError::Body {
+            status: crate::http::StatusCode::OK,
+            cause: crate::http::BodyError::TooLarge,
+        }))
+    });
+    let err = exchange_code(&http, ISSUER, CLIENT_ID, "r", &code, &verifier)
+        .await
+        .unwrap_err();
+    assert_eq!(err.to_string(), "response body over 262144 bytes");
+}
+
+#[tokio::test]
 async fn api_key_exchange_sends_the_token_exchange_form() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(body_string(
-            "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Atoken-exchange\
-             &client_id=app_EMoamEEZ73f0CkXaXp7hrann&requested_token=openai-api-key&subject_token=idt\
-             &subject_token_type=urn%3Aietf%3Aparams%3Aoauth%3Atoken-type%3Aid_token",
-        ))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"access_token": "sk-x"})))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let key = exchange_api_key(
-        &client(&server),
-        &server.uri(),
-        CLIENT_ID,
-        &Secret::new("idt"),
-    )
-    .await;
+    let (http, seen) = answering(HttpResponse::json(200, &json!({"access_token": "sk-x"})));
+    let key = exchange_api_key(&http, ISSUER, CLIENT_ID, &Secret::new("idt")).await;
     assert_eq!(key, Some(Secret::new("sk-x")));
+    let requests = seen.all();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].url, "https://issuer.test/oauth/token");
+    assert_eq!(
+        String::from_utf8(requests[0].body.clone()).unwrap(),
+        "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Atoken-exchange\
+         &client_id=app_EMoamEEZ73f0CkXaXp7hrann&requested_token=openai-api-key&subject_token=idt\
+         &subject_token_type=urn%3Aietf%3Aparams%3Aoauth%3Atoken-type%3Aid_token"
+    );
 }
 
 #[tokio::test]
 async fn api_key_exchange_failures_are_none() {
+    let answers = [
+        Ok(HttpResponse::status(500)),
+        Ok(HttpResponse {
+            body: b"not json".to_vec(),
+            ..HttpResponse::status(200)
+        }),
+        Ok(HttpResponse::json(200, &json!({"access_token": ""}))),
+        Err(HttpError::Transport(TransportError::network(
+            "connection refused",
+            Some("issuer.test"),
+        ))),
+    ];
+    for answer in answers {
+        let (http, seen) = recording(move |_| std::future::ready(answer.clone()));
+        assert_eq!(
+            exchange_api_key(&http, ISSUER, CLIENT_ID, &Secret::new("i")).await,
+            None
+        );
+        assert_eq!(seen.count(), 1);
+    }
+}
+
+/// The reqwest client of a login really reaches a loopback issuer (no proxy) with the form.
+#[tokio::test]
+async fn the_reqwest_login_client_posts_the_form_over_http() {
+    use wiremock::matchers::{body_string, header, method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
     let server = MockServer::start().await;
     Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(500))
-        .up_to_n_times(1)
+        .and(path("/oauth/token"))
+        .and(header("content-type", "application/x-www-form-urlencoded"))
+        .and(body_string(
+            "grant_type=authorization_code&code=c&redirect_uri=r&client_id=app_EMoamEEZ73f0CkXaXp7hrann&code_verifier=v",
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id_token": "i.d.t", "access_token": "acc", "refresh_token": "ref"
+        })))
+        .expect(1)
         .mount(&server)
         .await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_body_string("not json"))
-        .mount(&server)
-        .await;
-    let c = client(&server);
-    assert_eq!(
-        exchange_api_key(&c, &server.uri(), CLIENT_ID, &Secret::new("i")).await,
-        None
-    );
-    assert_eq!(
-        exchange_api_key(&c, &server.uri(), CLIENT_ID, &Secret::new("i")).await,
-        None
-    );
-    // Nothing listens on port 9 of loopback in the test environment: a transport error.
-    assert_eq!(
-        exchange_api_key(&c, "http://127.0.0.1:9", CLIENT_ID, &Secret::new("i")).await,
-        None
-    );
+    let http = http_client(&server.uri(), std::time::Duration::from_secs(5)).unwrap();
+    let tokens = exchange_code(
+        &http,
+        &server.uri(),
+        CLIENT_ID,
+        "r",
+        &Secret::new("c"),
+        &Secret::new("v"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(tokens.refresh_token.expose(), "ref");
 }
 
 #[test]

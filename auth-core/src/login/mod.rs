@@ -26,20 +26,27 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use authorize::{SCOPE, authorize_url, percent_encode};
+#[cfg(test)]
+pub use authorize::authorize_url;
 pub use browser::start_browser_login;
-pub use callback_server::{DEFAULT_CALLBACK_PORT, FALLBACK_CALLBACK_PORT};
+pub use callback_server::DEFAULT_CALLBACK_PORT;
 pub use device::{DeviceCode, start_device_login};
-pub use error::{DEVICE_CODE_NOT_ENABLED, LoginError};
-pub use exchange::{
-    CodeTokens, ExchangeError, exchange_api_key, exchange_code, http_client, token_url,
-};
-pub use handle::{LoginHandle, LoginKind, LoginOutcome, LoginSuccess};
-pub use pkce::{Pkce, generate_state, s256_challenge};
+pub use error::LoginError;
+pub use exchange::CodeTokens;
+#[cfg(test)]
+pub use exchange::{exchange_code, http_client};
+#[cfg(test)]
+pub use handle::LoginSuccess;
+pub use handle::{LoginHandle, LoginKind, LoginOutcome};
+#[cfg(test)]
+pub use pkce::Pkce;
+#[cfg(any(test, feature = "fake-issuer"))]
+pub use pkce::s256_challenge;
 pub use success_page::{AppBrand, HOSTED_SUCCESS_URL, SuccessPage};
 
 use crate::auth_json::{IdToken, StoredAuth, TokenData};
 use crate::config::Config;
+use crate::http::SharedHttpClient;
 use crate::secret::Secret;
 
 /// The issuer used when none is configured.
@@ -75,13 +82,15 @@ pub struct LoginOptions {
     pub success_page: SuccessPage,
     /// How long the callback server waits for a request's headers (slowloris, item 16).
     pub header_timeout: Duration,
+    /// The HTTP client of the login's issuer calls; `None`: reqwest with `http_timeout`.
+    pub http: Option<SharedHttpClient>,
 }
 
 impl Default for LoginOptions {
     fn default() -> Self {
         LoginOptions {
             issuer: DEFAULT_ISSUER.to_owned(),
-            originator: "codex_cli_rs".to_owned(),
+            originator: crate::token_endpoint::DEFAULT_ORIGINATOR.to_owned(),
             callback_port: DEFAULT_CALLBACK_PORT,
             allowed_workspaces: Vec::new(),
             config: Config::default(),
@@ -91,6 +100,7 @@ impl Default for LoginOptions {
             client_id: crate::token_endpoint::CLIENT_ID.to_owned(),
             success_page: SuccessPage::Local,
             header_timeout: Duration::from_secs(10),
+            http: None,
         }
     }
 }

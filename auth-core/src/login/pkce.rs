@@ -48,15 +48,6 @@ fn random_base64url<const N: usize>() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// Compares two secrets in time that depends only on their lengths.
-pub(crate) fn constant_time_eq(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,13 +89,5 @@ mod tests {
         let debug = format!("{pkce:?}");
         assert!(!debug.contains(pkce.verifier.expose()));
         assert!(debug.contains("[REDACTED]"));
-    }
-
-    #[test]
-    fn constant_time_eq_compares_exactly() {
-        assert!(constant_time_eq("abc", "abc"));
-        assert!(!constant_time_eq("abc", "abd"));
-        assert!(!constant_time_eq("abc", "abcd"));
-        assert!(constant_time_eq("", ""));
     }
 }

@@ -59,15 +59,12 @@ pub(crate) fn hosted_redirect(page: &SuccessPage, id_token: &str) -> Option<Stri
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use base64::Engine;
     use pretty_assertions::assert_eq;
 
     fn jwt(auth: Value) -> String {
-        let enc = |v: &Value| {
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string().as_bytes())
-        };
-        let payload = serde_json::json!({ "https://api.openai.com/auth": auth });
-        format!("{}.{}.sig", enc(&serde_json::json!({})), enc(&payload))
+        crate::fake_issuer::unsigned_jwt(
+            &serde_json::json!({ "https://api.openai.com/auth": auth }),
+        )
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::AuthManager;
-use super::refresh::Trigger;
+use super::refresh::LockPurpose;
 use crate::auth_json::{AuthMode, IdToken, StoredAuth, TokenData};
 use crate::claims::{PlanType, is_jwt};
 use crate::config::ForcedLoginMethod;
@@ -13,6 +13,7 @@ use crate::restrictions::{self, API_KEY_LOGIN_DISABLED, EXTERNAL_AUTH_DISABLED};
 use crate::revoke::{RevokeTokenKind, revoke, revoke_url};
 use crate::secret::Secret;
 use crate::snapshot::{Origin, Snapshot};
+use crate::store::StoreError;
 
 /// Tokens pushed by a host application (`chatgptAuthTokens`).
 #[derive(Debug, Clone)]
@@ -56,37 +57,39 @@ impl AuthManager {
 
     /// Fails when external tokens are active (PROTOCOL.md §2 "External auth is active").
     pub fn ensure_no_external(&self) -> Result<(), AuthError> {
-        if self.state().external.is_some() {
+        if self.state().has_external() {
             return Err(AuthError::ExternalAuthActive);
         }
         Ok(())
     }
 
     /// Saves the credentials of a completed login under the gate and the file lock, replaces the
-    /// snapshot (clearing any remembered failure), deletes the failure record and notifies.
+    /// snapshot (clearing any remembered failure) and deletes the failure record. The store I/O
+    /// runs on the blocking pool.
     pub async fn save_login(&self, stored: StoredAuth) -> Result<(), AuthError> {
         let _gate = self.inner.gate.lock().await;
         let snapshot = Arc::new(self.snapshot_from_store(stored));
         let _lock = self
-            .lock_credentials(Trigger::Forced, Some(snapshot.fingerprint()))
+            .lock_credentials(LockPurpose::Login, Some(snapshot.fingerprint()))
             .await
             .map_err(|_| AuthError::LockTimeout)?;
-        let serial = self.inner.reload.lock();
-        // What the store held before this login, read under the lock (else the cache).
-        let previous = match self.inner.store.load() {
-            Ok(Some(auth)) => Some(Arc::new(self.snapshot_from_store(auth))),
-            _ => self.state().stored.clone(),
-        };
-        self.inner.store.save(&snapshot.stored)?;
-        self.delete_record();
+        let saving = Arc::clone(&snapshot);
+        let previous = self
+            .with_store_io(move |this| {
+                // What the store held before this login, read under the lock (else the cache).
+                let previous = match this.inner.store.load() {
+                    Ok(Some(auth)) => Some(Arc::new(this.snapshot_from_store(auth))),
+                    _ => this.state().stored().cloned(),
+                };
+                this.inner.store.save(&saving.stored)?;
+                this.delete_record();
+                let stamp = this.inner.store.stamp();
+                let now = this.now();
+                this.state().logged_in(saving, stamp, now);
+                Ok::<_, StoreError>(previous)
+            })
+            .await??;
         self.revoke_replaced(previous.as_deref(), &snapshot);
-        let stamp = self.inner.store.stamp();
-        self.replace(|st| {
-            st.stored = Some(Arc::clone(&snapshot));
-            st.pending_save = None;
-            st.store_stamp = super::outcome::seen(stamp);
-        });
-        drop(serial);
         tracing::info!(target: "auth_core", fp = %snapshot.fingerprint(), mode = ?snapshot.mode(), "login saved");
         Ok(())
     }
@@ -117,49 +120,43 @@ impl AuthManager {
         if let Some(plan) = tokens.chatgpt_plan_type.as_deref() {
             snapshot.claims.plan = Some(PlanType::from_claim(plan));
         }
-        let snapshot = Arc::new(snapshot);
-        self.replace(|st| st.external = Some(snapshot));
+        let now = self.now();
+        self.state().set_external(Arc::new(snapshot), now);
         Ok(())
     }
 
     /// Signs out (AUTH.md §9): best-effort revoke, delete every store and the failure record,
-    /// reset all memory, notify. Returns whether anything was removed. A lock held elsewhere for
-    /// longer than `lock_wait` does not stop a logout: the user asked to be signed out.
+    /// reset all memory. Returns whether anything was removed. A lock held elsewhere for longer
+    /// than `lock_wait` does not stop a logout: the user asked to be signed out. The store I/O
+    /// runs on the blocking pool.
     pub async fn logout(&self) -> Result<bool, AuthError> {
         let _gate = self.inner.gate.lock().await;
         let _lock = self
-            .lock_credentials(Trigger::Forced, None)
+            .lock_credentials(LockPurpose::Logout, None)
             .await
             .ok()
             .flatten();
-        let stored = match self.inner.store.load() {
-            Ok(Some(auth)) => Some(auth),
-            _ => self.state().stored.as_ref().map(|s| s.stored.clone()),
+        let stored = match self.with_store_io(|this| this.inner.store.load()).await {
+            Ok(Ok(Some(auth))) => Some(auth),
+            _ => self.state().stored().map(|s| s.stored.clone()),
         };
         if let Some(stored) = &stored {
             self.revoke_best_effort(stored).await;
         }
-        let had_external = self.state().external.is_some();
-        let serial = self.inner.reload.lock();
-        // What is stored at the moment of deletion: a lock-unaware writer may have rotated the
-        // token during the revoke; that one is revoked too, whether or not the delete succeeds
-        // (issue 12 item 19).
-        let at_delete = self.inner.store.load().ok().flatten();
-        let deleted = self.inner.store.delete();
-        let record_deleted = self.delete_record();
-        self.replace(|st| {
-            st.stored = None;
-            st.external = None;
-            st.pending_save = None;
-            st.recovered.clear();
-            st.store_stamp = None;
-        });
-        drop(serial);
-        {
-            let mut st = self.state();
-            st.permanent = None;
-            st.backoff = None;
-        }
+        let had_external = self.state().has_external();
+        let (at_delete, deleted, record_deleted) = self
+            .with_store_io(|this| {
+                // What is stored at the moment of deletion: a lock-unaware writer may have
+                // rotated the token during the revoke; that one is revoked too, whether or not
+                // the delete succeeds (issue 12 item 19).
+                let at_delete = this.inner.store.load().ok().flatten();
+                let deleted = this.inner.store.delete();
+                let record_deleted = this.delete_record();
+                let now = this.now();
+                this.state().sign_out(now);
+                (at_delete, deleted, record_deleted)
+            })
+            .await?;
         let refresh_of = |a: &StoredAuth| a.tokens.as_ref().map(|t| t.refresh_token.clone());
         if let Some(rotated) =
             at_delete.filter(|a| refresh_of(a) != stored.as_ref().and_then(refresh_of))
@@ -176,36 +173,32 @@ impl AuthManager {
     /// Takes the gate and `auth.json.lock` only when something must be deleted: a startup with
     /// nothing to enforce never waits on a lock held elsewhere (issue 12 item 3).
     pub async fn enforce_login_restrictions(&self) -> Result<Option<String>, AuthError> {
-        let restricted = self
-            .state()
-            .stored
-            .as_ref()
-            .is_some_and(|s| s.restricted.is_some());
-        if !restricted {
+        let restricted =
+            |this: &AuthManager| this.state().stored().and_then(|s| s.restricted.clone());
+        if restricted(self).is_none() {
             return Ok(None);
         }
         let _gate = self.inner.gate.lock().await;
         let _lock = self
-            .lock_credentials(Trigger::Forced, None)
+            .lock_credentials(LockPurpose::RemoveRestricted, None)
             .await
             .map_err(|_| AuthError::LockTimeout)?;
-        let _serial = self.inner.reload.lock();
-        let Some(why) = self
-            .state()
-            .stored
-            .as_ref()
-            .and_then(|s| s.restricted.clone())
-        else {
-            return Ok(None);
-        };
-        self.inner.store.delete()?;
-        self.delete_record();
-        self.replace(|st| {
-            st.stored = None;
-            st.store_stamp = None;
-        });
-        tracing::warn!(target: "auth_core", reason = %why, "stored credentials removed at startup");
-        Ok(Some(why))
+        let removed = self
+            .with_store_io(move |this| {
+                let Some(why) = restricted(this) else {
+                    return Ok(None);
+                };
+                this.inner.store.delete()?;
+                this.delete_record();
+                let now = this.now();
+                this.state().remove_stored(now);
+                Ok::<_, StoreError>(Some(why))
+            })
+            .await??;
+        if let Some(why) = &removed {
+            tracing::warn!(target: "auth_core", reason = %why, "stored credentials removed at startup");
+        }
+        Ok(removed)
     }
 
     /// After a ChatGPT login, revokes the previous managed refresh token when it differs from the
@@ -241,7 +234,7 @@ impl AuthManager {
         };
         let opts = &self.inner.opts;
         let url = revoke_url(opts.revoke_url.as_deref(), opts.refresh_url.as_deref());
-        match revoke(&url, token, kind, opts.revoke_timeout).await {
+        match revoke(opts.http.as_ref(), &url, token, kind, opts.revoke_timeout).await {
             Ok(()) => tracing::info!(target: "auth_core", "revoked tokens at logout"),
             Err(err) => tracing::warn!(target: "auth_core", error = %err,
                 "failed to revoke auth tokens during logout"),
@@ -256,21 +249,6 @@ impl AuthManager {
                 false
             }
             None => false,
-        }
-    }
-
-    /// Applies `change` to the state under the clearing rule and notifies when the snapshot in
-    /// effect changed.
-    fn replace(&self, change: impl FnOnce(&mut super::state::State)) {
-        let now = self.now();
-        let mut st = self.state();
-        let previous = st.current(self.inner.env_key.as_ref()).cloned();
-        let before = previous.as_ref().map(|s| s.fingerprint());
-        change(&mut st);
-        let changed = st.after_change(self.inner.env_key.as_ref(), before, now);
-        drop(st);
-        if changed {
-            self.notify(previous.as_ref());
         }
     }
 }

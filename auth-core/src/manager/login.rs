@@ -84,6 +84,7 @@ impl AuthManager {
             client_id: opts.client_id.clone(),
             success_page: crate::login::SuccessPage::Local,
             header_timeout: std::time::Duration::from_secs(10),
+            http: opts.http.clone(),
         }
     }
 

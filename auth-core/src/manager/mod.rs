@@ -1,10 +1,14 @@
 //! `AuthManager`: the cached credential snapshot, single-flight refresh, the remembered permanent
 //! failure and 401 recovery (AUTH.md §7), plus logins and logout (§8, §9).
 //!
-//! Layout: `state.rs` holds the one mutable `State` and the clearing rule; `poll.rs` notices
-//! changes in the store and the failure record; `refresh.rs` is the refresh algorithm;
-//! `recover.rs` the 401 recovery; `account.rs` logins, external tokens and logout; `view.rs` what
-//! status calls return.
+//! Layout: `state.rs` holds the one mutable `State`, its named transitions and the clearing rule;
+//! `store_io.rs` runs store I/O off the runtime's thread; `poll.rs` notices changes in the store
+//! and the failure record; `refresh.rs` is the refresh algorithm, `outcome.rs` records what a
+//! token request ended with, `saveable.rs` the checks before a refresh commits to a request;
+//! `recover.rs` the 401 recovery; `account.rs` logins, external tokens and logout, `login.rs` the
+//! browser and device-code entry points; `view.rs` what status calls return, `detached.rs` the
+//! refreshes they start but need not wait for; `options.rs` what a manager is built from. The
+//! locks and their order: `Inner`, below.
 
 mod account;
 mod detached;
@@ -16,6 +20,7 @@ pub(crate) mod recover;
 mod refresh;
 mod saveable;
 mod state;
+mod store_io;
 mod view;
 
 use std::fmt;
@@ -24,38 +29,23 @@ use std::sync::atomic::AtomicBool;
 
 use chrono::{DateTime, Utc};
 use parking_lot::{Mutex, MutexGuard};
-use tokio::sync::watch;
 
 pub use account::ExternalTokens;
 pub use login::LoginStartError;
 pub use options::ManagerOptions;
 pub use recover::{ExternalAuthHost, RecoverOutcome};
 pub use refresh::{RefreshOutcome, Trigger};
-pub use state::FailureSource;
-pub use view::{AuthView, RefreshFailureView};
+pub use view::{AuthView, RefreshFailureView, StatusRefresh};
 
-use crate::auth_json::AuthMode;
 use crate::auth_json::StoredAuth;
 use crate::config::Config;
 use crate::coordination::{Coordinator, FileCoordinator};
-use crate::fingerprint::Fingerprint;
 use crate::secret::Secret;
 use crate::snapshot::{Origin, Snapshot};
 use crate::store::CredentialStore;
 use crate::store::open::open_configured;
 use crate::token_endpoint::{DEFAULT_REFRESH_URL, TokenEndpoint};
 use state::State;
-
-/// Sent to subscribers whenever the snapshot in effect changes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChangeEvent {
-    /// Fingerprint of the new snapshot, `None` when signed out.
-    pub fingerprint: Option<Fingerprint>,
-    /// Mode of the new snapshot.
-    pub mode: Option<AuthMode>,
-    /// Whether the account (workspace) differs from the previous snapshot's.
-    pub account_changed: bool,
-}
 
 /// Why a manager could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -74,26 +64,34 @@ pub struct AuthManager {
     inner: Arc<Inner>,
 }
 
+/// The lock order, outermost first. A task takes a lock only while holding none listed below it:
+///
+/// 1. `recover_gate` (tokio): one 401 recovery at a time (`recover.rs`).
+/// 2. `gate` (tokio): the refresh gate, every refresh-path and credential-changing operation.
+/// 3. The credential lock: `auth.json.lock`, or the store's lease (Redis), taken by
+///    `lock_credentials` and held across the token request.
+/// 4. `store_io` (tokio): serializes store reads and writes, and a refresh's write of the
+///    failure record (`store_io.rs`). Held while the I/O runs on the blocking pool, so an older
+///    read never replaces a newer adoption and a poll never re-installs what a save replaces. The status path's poll only `try_lock`s it and
+///    serves the cache while it is busy: a poll never waits on locks 1 to 4 (a status call that
+///    waits for a refresh waits for its task, bounded: `detached.rs`).
+/// 5. `state` and `lock_timed_out_at` (parking_lot): leaves, held for a few field operations,
+///    never across `.await` or I/O, never together.
 struct Inner {
     opts: ManagerOptions,
     store: Arc<dyn CredentialStore>,
     /// The refresh lease and the shared failure record: the store's own (Redis), else the
-    /// lock file and record in `CODEX_HOME`; `None` for the ephemeral store.
+    /// lock file and record in `CODEX_HOME`; `None` for a store that does not persist.
     coord: Option<Arc<dyn Coordinator>>,
     endpoint: TokenEndpoint,
-    env_key: Option<Arc<Snapshot>>,
-    state: Mutex<State>,
-    /// Serializes store re-reads so an older read never replaces a newer adoption.
-    reload: Mutex<()>,
-    /// The refresh gate: serializes refresh-path work in the process (AUTH.md §7.1).
-    gate: tokio::sync::Mutex<()>,
-    /// Serializes 401 recoveries so concurrent reports of one token share one outcome.
     recover_gate: tokio::sync::Mutex<()>,
-    changes: watch::Sender<ChangeEvent>,
-    lock_degraded_logged: AtomicBool,
+    gate: tokio::sync::Mutex<()>,
+    store_io: Arc<tokio::sync::Mutex<()>>,
+    state: Mutex<State>,
     /// When the last wait for `auth.json.lock` timed out: callers that were already waiting for
     /// the gate then share that wait instead of each waiting `lock_wait` in turn.
     lock_timed_out_at: Mutex<Option<std::time::Instant>>,
+    lock_degraded_logged: AtomicBool,
 }
 
 impl AuthManager {
@@ -105,7 +103,7 @@ impl AuthManager {
             None => open_configured(&opts.config, &opts.codex_home)
                 .map_err(|e| ManagerError::Store(e.to_string()))?,
         };
-        let persistent = store.kind() != "ephemeral";
+        let persistent = store.persists();
         if persistent {
             crate::atomic_write::remove_stale_temps(
                 &opts.codex_home,
@@ -125,7 +123,8 @@ impl AuthManager {
             opts.request_timeout,
         )
         .map_err(|e| ManagerError::Endpoint(e.to_string()))?
-        .with_client_id(opts.client_id.clone());
+        .with_client_id(opts.client_id.clone())
+        .with_http(opts.http.clone());
         let env_key = opts
             .codex_api_key
             .as_deref()
@@ -137,11 +136,6 @@ impl AuthManager {
                     Origin::EnvKey,
                 ))
             });
-        let (changes, _) = watch::channel(ChangeEvent {
-            fingerprint: None,
-            mode: None,
-            account_changed: false,
-        });
         let manager = AuthManager {
             inner: Arc::new(Inner {
                 coord: persistent.then(|| {
@@ -152,23 +146,16 @@ impl AuthManager {
                 opts,
                 store,
                 endpoint,
-                env_key,
-                state: Mutex::new(State::default()),
-                reload: Mutex::new(()),
-                gate: tokio::sync::Mutex::new(()),
                 recover_gate: tokio::sync::Mutex::new(()),
-                changes,
-                lock_degraded_logged: AtomicBool::new(false),
+                gate: tokio::sync::Mutex::new(()),
+                store_io: Arc::new(tokio::sync::Mutex::new(())),
+                state: Mutex::new(State::new(env_key)),
                 lock_timed_out_at: Mutex::new(None),
+                lock_degraded_logged: AtomicBool::new(false),
             }),
         };
         manager.initial_load();
         Ok(manager)
-    }
-
-    /// A receiver of [`ChangeEvent`]s, one per change of the snapshot in effect.
-    pub fn subscribe(&self) -> watch::Receiver<ChangeEvent> {
-        self.inner.changes.subscribe()
     }
 
     /// Whether the configured provider needs OpenAI auth at all.
@@ -196,28 +183,7 @@ impl AuthManager {
 
     /// The snapshot in effect right now (no polling).
     fn current(&self) -> Option<Arc<Snapshot>> {
-        self.state().current(self.inner.env_key.as_ref()).cloned()
-    }
-
-    fn current_fingerprint(&self, state: &State) -> Option<Fingerprint> {
-        state
-            .current(self.inner.env_key.as_ref())
-            .map(|s| s.fingerprint())
-    }
-
-    /// Publishes a change event after the snapshot in effect changed from `previous`.
-    fn notify(&self, previous: Option<&Arc<Snapshot>>) {
-        let current = self.current();
-        let account_changed = previous.and_then(|p| p.account_id().map(str::to_owned))
-            != current
-                .as_ref()
-                .and_then(|c| c.account_id().map(str::to_owned))
-            || previous.and_then(|p| p.mode()) != current.as_ref().and_then(|c| c.mode());
-        self.inner.changes.send_replace(ChangeEvent {
-            fingerprint: current.as_ref().map(|c| c.fingerprint()),
-            mode: current.as_ref().and_then(|c| c.mode()),
-            account_changed,
-        });
+        self.state().current().cloned()
     }
 }
 
@@ -226,8 +192,13 @@ impl fmt::Debug for AuthManager {
         let state = self.state();
         f.debug_struct("AuthManager")
             .field("store", &self.inner.store.kind())
-            .field("current", &state.current(self.inner.env_key.as_ref()))
-            .field("permanent_failure", &state.permanent)
+            .field("current", &state.current())
+            .field(
+                "permanent_failure",
+                &state
+                    .current_fingerprint()
+                    .and_then(|fp| state.failure_of(fp)),
+            )
             .finish()
     }
 }

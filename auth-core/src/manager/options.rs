@@ -1,5 +1,5 @@
-//! What a manager is built from. Every edge (clock, jitter, URLs, store, environment values) is
-//! injected here, so tests never touch the real environment or network.
+//! What a manager is built from. Every edge (clock, jitter, HTTP, URLs, store, environment
+//! values) is injected here, so tests never touch the real environment or network.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -8,6 +8,7 @@ use std::time::Duration;
 use crate::backoff::{Jitter, RandomJitter};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
+use crate::http::SharedHttpClient;
 use crate::lock::CredentialLock;
 use crate::store::CredentialStore;
 
@@ -22,6 +23,9 @@ pub struct ManagerOptions {
     pub store: Option<Arc<dyn CredentialStore>>,
     /// A lock to use instead of `auth.json.lock` in the home (tests inject lock faults here).
     pub lock: Option<CredentialLock>,
+    /// The HTTP client of every issuer call (refresh, revoke, logins) instead of reqwest with
+    /// each call's timeouts (tests inject a closure here and count what it saw).
+    pub http: Option<SharedHttpClient>,
     /// `CODEX_REFRESH_TOKEN_URL_OVERRIDE`; `None` means the default token URL.
     pub refresh_url: Option<String>,
     /// `CODEX_REVOKE_TOKEN_URL_OVERRIDE`.
@@ -73,9 +77,10 @@ impl ManagerOptions {
             config: Config::default(),
             store: None,
             lock: None,
+            http: None,
             refresh_url: None,
             revoke_url: None,
-            originator: "codex_cli_rs".to_owned(),
+            originator: crate::token_endpoint::DEFAULT_ORIGINATOR.to_owned(),
             clock: Arc::new(SystemClock),
             jitter: Arc::new(RandomJitter),
             lock_wait: Duration::from_secs(10),

@@ -3,41 +3,67 @@
 //! of a permanent failure, and the backoff after a transient one.
 
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use super::AuthManager;
 use super::poll::Reload;
-use super::refresh::Trigger;
-use super::state::{FailureSource, KnownFailure, PendingSave, SeenStamp};
-use crate::backoff::Backoff;
+use super::refresh::{LockPurpose, Trigger};
 use crate::classify::{PermanentFailure, TransientKind};
 use crate::failure_record::FailureRecord;
 use crate::fingerprint::Fingerprint;
 use crate::snapshot::Snapshot;
 
+/// What a save of refreshed tokens did.
+enum Saved {
+    /// Saved, or kept in memory as a pending save: installed either way.
+    Installed,
+    /// A fenced store refused it: someone else stored newer credentials meanwhile.
+    Refused,
+}
+
 impl AuthManager {
     /// Step 8: save the merged tokens (a fenced write over `attempted`), drop the failure record,
-    /// make them current. Store reads are held off meanwhile, so a poll never re-installs what
-    /// this save replaces. `None` when installed; when a fenced store refused the save because
-    /// someone else stored newer credentials meanwhile (a lease that expired while its holder
-    /// stalled), those are adopted instead and the re-read's result is returned.
-    pub(super) fn install_refreshed(
+    /// make them current, all on the blocking pool under the store lock, so a poll never
+    /// re-installs what this save replaces. `None` when installed; when a fenced store refused
+    /// the save because someone else stored newer credentials meanwhile (a lease that expired
+    /// while its holder stalled), those are adopted instead and the re-read's result is returned.
+    pub(super) async fn install_refreshed(
         &self,
         trigger: Trigger,
         attempted: Fingerprint,
         fresh: Arc<Snapshot>,
         elapsed_ms: u64,
     ) -> Option<Reload> {
-        let serial = self.inner.reload.lock();
+        let installing = Arc::clone(&fresh);
+        let saved = self
+            .with_store_io(move |this| this.save_refreshed(trigger, attempted, installing))
+            .await;
+        match saved {
+            Ok(Saved::Installed) => {
+                tracing::info!(target: "auth_core", decision = "refreshed", trigger = trigger.as_str(),
+                    fp = %attempted, new_fp = %fresh.fingerprint(), elapsed_ms, "refreshed credentials");
+                None
+            }
+            Ok(Saved::Refused) => {
+                tracing::warn!(target: "auth_core", decision = "stale_save_refused", trigger = trigger.as_str(),
+                    fp = %attempted, elapsed_ms, "newer credentials were stored meanwhile; adopting them");
+                Some(self.reload_if_moved(attempted).await)
+            }
+            // The runtime is shutting down: nothing was saved or installed.
+            Err(_) => Some(Reload::Unchanged),
+        }
+    }
+
+    /// The save of step 8 and the install after it; the caller holds the store lock.
+    fn save_refreshed(
+        &self,
+        trigger: Trigger,
+        attempted: Fingerprint,
+        fresh: Arc<Snapshot>,
+    ) -> Saved {
         let saved = self.inner.store.replace(attempted, &fresh.stored);
         match &saved {
             Ok(true) => {}
-            Ok(false) => {
-                drop(serial);
-                tracing::warn!(target: "auth_core", decision = "stale_save_refused", trigger = trigger.as_str(),
-                    fp = %attempted, elapsed_ms, "newer credentials were stored meanwhile; adopting them");
-                return Some(self.reload_if_moved(attempted));
-            }
+            Ok(false) => return Saved::Refused,
             Err(err) => {
                 tracing::error!(target: "auth_core", decision = "persist_failed", trigger = trigger.as_str(),
                     fp = %fresh.fingerprint(), error = %err, "new tokens kept in memory only");
@@ -48,73 +74,62 @@ impl AuthManager {
         {
             tracing::warn!(target: "auth_core", error = %err, "could not delete the failure record");
         }
+        // An unreachable store has no stamp now: the last one seen stands for what it holds.
         let stamp = self.inner.store.stamp();
         let now = self.now();
-        let mut st = self.state();
-        let previous = st.current(self.inner.env_key.as_ref()).cloned();
-        let before = previous.as_ref().map(|s| s.fingerprint());
-        st.stored = Some(Arc::clone(&fresh));
-        // An unreachable store has no stamp now: the last one seen stands for what it holds.
-        let file_stamp = stamp.or(st.store_stamp.map(|s| s.stamp));
-        st.pending_save = saved.is_err().then_some(PendingSave {
-            file_stamp,
-            replaces: attempted,
-        });
-        if saved.is_ok() {
-            st.store_stamp = seen(stamp);
-        }
-        let changed = st.after_change(self.inner.env_key.as_ref(), before, now);
-        drop(st);
-        drop(serial);
-        tracing::info!(target: "auth_core", decision = "refreshed", trigger = trigger.as_str(),
-            fp = %attempted, new_fp = %fresh.fingerprint(), elapsed_ms, "refreshed credentials");
-        if changed {
-            self.notify(previous.as_ref());
-        }
-        None
+        self.state()
+            .install_refreshed(attempted, fresh, saved.is_ok(), stamp, now);
+        Saved::Installed
     }
 
     /// Retries a save that failed after an earlier successful refresh (AUTH.md §12 item 36),
-    /// unless someone else wrote the store meanwhile: then their credentials are adopted.
+    /// unless someone else wrote the store meanwhile: then their credentials are adopted. The
+    /// caller holds the gate.
     pub(super) async fn flush_pending_save(&self) {
-        let Some(pending) = self.state().pending_save.clone() else {
-            return;
-        };
-        let Some(snapshot) = self.state().stored.clone() else {
-            return;
+        let (pending, snapshot) = {
+            let st = self.state();
+            match (st.pending_save().cloned(), st.stored().cloned()) {
+                (Some(pending), Some(snapshot)) => (pending, snapshot),
+                _ => return,
+            }
         };
         let Ok(_lock) = self
-            .lock_credentials(Trigger::Proactive, Some(snapshot.fingerprint()))
+            .lock_credentials(LockPurpose::PendingSave, Some(snapshot.fingerprint()))
             .await
         else {
             return;
         };
-        let serial = self.inner.reload.lock();
-        if self.inner.store.stamp() != pending.file_stamp {
-            drop(serial);
-            self.state().pending_save = None;
-            self.reload();
-            return;
-        }
-        let saved = self.inner.store.replace(pending.replaces, &snapshot.stored);
-        if let Ok(false) = saved {
-            drop(serial);
-            self.state().pending_save = None;
-            self.reload();
-            return;
-        }
-        if saved.is_ok() {
-            let stamp = self.inner.store.stamp();
-            let mut st = self.state();
-            st.pending_save = None;
-            st.store_stamp = seen(stamp);
-            tracing::info!(target: "auth_core", fp = %snapshot.fingerprint(), "saved tokens that were kept in memory");
+        let overtaken = self
+            .with_store_io(move |this| {
+                if this.inner.store.stamp() != pending.file_stamp {
+                    this.state().drop_pending_save();
+                    return true;
+                }
+                match this.inner.store.replace(pending.replaces, &snapshot.stored) {
+                    Ok(false) => {
+                        this.state().drop_pending_save();
+                        true
+                    }
+                    Ok(true) => {
+                        let stamp = this.inner.store.stamp();
+                        this.state().pending_saved(stamp);
+                        tracing::info!(target: "auth_core", fp = %snapshot.fingerprint(),
+                            "saved tokens that were kept in memory");
+                        false
+                    }
+                    Err(_) => false,
+                }
+            })
+            .await;
+        if overtaken.unwrap_or(false) {
+            self.reload().await;
         }
     }
 
     /// Step 9: compare-and-set in memory (only if `fp` is still current) and in the shared record
-    /// (only when the store was re-read and still holds `fp`: `write_record`).
-    pub(super) fn record_permanent(
+    /// (only when the store was re-read and still holds `fp`: `write_record`), written on the
+    /// blocking pool like the store.
+    pub(super) async fn record_permanent(
         &self,
         trigger: Trigger,
         fp: Fingerprint,
@@ -122,18 +137,8 @@ impl AuthManager {
         write_record: bool,
         elapsed_ms: u64,
     ) {
-        {
-            let mut st = self.state();
-            if self.current_fingerprint(&st) == Some(fp) {
-                st.permanent = Some(KnownFailure {
-                    fingerprint: fp,
-                    failure: failure.clone(),
-                    source: FailureSource::Memory,
-                });
-                st.backoff = None;
-            }
-        }
-        if let Some(record) = self.inner.coord.as_ref().filter(|_| write_record) {
+        self.state().remember_permanent(fp, failure.clone());
+        if let Some(record) = self.inner.coord.clone().filter(|_| write_record) {
             let rec = FailureRecord {
                 fingerprint: fp,
                 reason: failure.reason,
@@ -142,7 +147,11 @@ impl AuthManager {
                 recorded_at: self.now(),
                 recorded_by_pid: std::process::id(),
             };
-            if let Err(err) = record.save_failure(&rec) {
+            let written = self
+                .with_store_io(move |_| record.save_failure(&rec))
+                .await
+                .and_then(|written| written);
+            if let Err(err) = written {
                 tracing::warn!(target: "auth_core", error = %err, "could not write the failure record");
             }
         }
@@ -183,21 +192,6 @@ impl AuthManager {
         message: String,
     ) -> (chrono::DateTime<chrono::Utc>, u32) {
         let jitter = self.inner.opts.jitter.factor();
-        let mut st = self.state();
-        let next =
-            Backoff::after_failure(st.backoff.as_ref(), fp, now, retry_after, jitter, message);
-        let out = (next.next_attempt_at, next.attempts);
-        if self.current_fingerprint(&st) == Some(fp) {
-            st.backoff = Some(next);
-        }
-        out
+        self.state().back_off(fp, now, retry_after, jitter, message)
     }
-}
-
-/// A stamp we just wrote ourselves, with its trust decided now.
-pub(super) fn seen(stamp: Option<crate::store::Stamp>) -> Option<SeenStamp> {
-    stamp.map(|stamp| SeenStamp {
-        stamp,
-        trusted: stamp.is_trusted(SystemTime::now()),
-    })
 }

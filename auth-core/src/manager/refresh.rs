@@ -15,7 +15,7 @@ use crate::secret::Secret;
 use crate::snapshot::Snapshot;
 
 /// `Requested` refreshes within this long of the snapshot becoming current are coalesced.
-const FRESH_WINDOW_SECS: i64 = 30;
+const FRESH_WINDOW: chrono::Duration = chrono::Duration::seconds(30);
 
 /// Why a refresh is attempted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,6 +34,33 @@ impl Trigger {
             Trigger::Proactive => "proactive",
             Trigger::Requested => "requested",
             Trigger::Forced => "forced",
+        }
+    }
+}
+
+/// Why the credential lock (`auth.json.lock` or the lease) is taken; named in its log lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LockPurpose {
+    /// A refresh with this trigger (AUTH.md §7.3 step 4).
+    Refresh(Trigger),
+    /// The retry of a save that failed after a refresh (§7.3 step 8).
+    PendingSave,
+    /// Saving a completed login (§8).
+    Login,
+    /// Logout (§9).
+    Logout,
+    /// Deleting stored credentials that break a login restriction at startup (§8.5).
+    RemoveRestricted,
+}
+
+impl LockPurpose {
+    fn as_str(self) -> &'static str {
+        match self {
+            LockPurpose::Refresh(trigger) => trigger.as_str(),
+            LockPurpose::PendingSave => "pending_save",
+            LockPurpose::Login => "login",
+            LockPurpose::Logout => "logout",
+            LockPurpose::RemoveRestricted => "startup_restriction",
         }
     }
 }
@@ -72,7 +99,7 @@ impl AuthManager {
         trigger: Trigger,
         rejected: Option<&Secret>,
     ) -> Result<RefreshOutcome, RefreshError> {
-        if self.state().pending_save.is_some() {
+        if self.state().pending_save().is_some() {
             let _gate = self.inner.gate.lock().await;
             self.flush_pending_save().await;
         }
@@ -105,13 +132,12 @@ impl AuthManager {
             Precheck::Done(result) => return result,
         };
         // Step 4.
-        let _lock = match self.lock_credentials(trigger, Some(f0)).await {
-            Ok(lock) => lock,
-            Err(err) => return Err(err),
-        };
+        let _lock = self
+            .lock_credentials(LockPurpose::Refresh(trigger), Some(f0))
+            .await?;
         // Step 5: re-read under the lock. The cache may also have moved while we waited for the
         // lock (status polls adopt without the gate), so compare with what we meant to spend.
-        let reloaded = self.reload();
+        let reloaded = self.reload().await;
         let current = self.current();
         if current.as_ref().map(|s| s.fingerprint()) != Some(snapshot.fingerprint()) {
             let account_changed = current.is_none()
@@ -153,7 +179,7 @@ impl AuthManager {
     fn precheck(&self, trigger: Trigger) -> Precheck {
         let now = self.now();
         let st = self.state();
-        let Some(snapshot) = st.current(self.inner.env_key.as_ref()).cloned() else {
+        let Some(snapshot) = st.current().cloned() else {
             return Precheck::Done(Err(RefreshError::NotLoggedIn));
         };
         if snapshot.mode().is_none() {
@@ -172,7 +198,7 @@ impl AuthManager {
                 "permanent refresh failure already known for these credentials");
             return Precheck::Done(Err(RefreshError::Permanent(failure)));
         }
-        if let Some(backoff) = st.backoff.as_ref().filter(|b| b.blocks(fp, now)) {
+        if let Some(backoff) = st.backoff_of(fp).filter(|b| b.blocks(fp, now)) {
             let retry_at = backoff.next_attempt_at;
             drop(st);
             tracing::debug!(target: "auth_core", decision = "backed_off", trigger = trigger.as_str(),
@@ -186,10 +212,7 @@ impl AuthManager {
             Trigger::Proactive => !snapshot.should_refresh(now),
             // A stale snapshot is refreshed whatever asked; coalescing is for healthy ones.
             Trigger::Requested => {
-                !snapshot.should_refresh(now)
-                    && st.fresh_since.is_some_and(|(f, at)| {
-                        f == fp && (now - at).num_seconds() < FRESH_WINDOW_SECS
-                    })
+                !snapshot.should_refresh(now) && st.became_current_within(fp, now, FRESH_WINDOW)
             }
             Trigger::Forced => false,
         };
@@ -218,7 +241,7 @@ impl AuthManager {
     /// `LockTimeout`, or `Coordination` when the shared store cannot be reached.
     pub(crate) async fn lock_credentials(
         &self,
-        trigger: Trigger,
+        purpose: LockPurpose,
         fp: Option<Fingerprint>,
     ) -> Result<Option<Lease>, RefreshError> {
         let Some(lock) = &self.inner.coord else {
@@ -232,14 +255,14 @@ impl AuthManager {
                     .lock_degraded_logged
                     .swap(true, Ordering::Relaxed)
                 {
-                    tracing::warn!(target: "auth_core", decision = "lock_degraded", trigger = trigger.as_str(),
+                    tracing::warn!(target: "auth_core", decision = "lock_degraded", trigger = purpose.as_str(),
                         fp = ?fp, error = %err, "credential lock unsupported; continuing without it");
                 }
                 Ok(None)
             }
             Err(LeaseError::Timeout(waited)) => {
                 *self.inner.lock_timed_out_at.lock() = Some(std::time::Instant::now());
-                tracing::warn!(target: "auth_core", decision = "lock_timeout", trigger = trigger.as_str(),
+                tracing::warn!(target: "auth_core", decision = "lock_timeout", trigger = purpose.as_str(),
                     fp = ?fp, waited_ms = waited.as_millis() as u64, "credential lock held elsewhere");
                 Err(RefreshError::Transient {
                     kind: TransientError::LockTimeout,
@@ -247,7 +270,7 @@ impl AuthManager {
                 })
             }
             Err(LeaseError::Unavailable(why)) => {
-                tracing::warn!(target: "auth_core", decision = "lease_unavailable", trigger = trigger.as_str(),
+                tracing::warn!(target: "auth_core", decision = "lease_unavailable", trigger = purpose.as_str(),
                     fp = ?fp, error = %why, "no refresh without the shared lease; cached token still served");
                 Err(RefreshError::Transient {
                     kind: TransientError::Coordination(why),
@@ -276,7 +299,7 @@ impl AuthManager {
         let elapsed_ms = started.elapsed().as_millis() as u64;
         match result {
             Ok(response) => {
-                if let Reload::Adopted { account_changed } = self.reload_if_moved(fp) {
+                if let Reload::Adopted { account_changed } = self.reload_if_moved(fp).await {
                     tracing::warn!(target: "auth_core", decision = "discarded_own_result", trigger = trigger.as_str(),
                         fp = %fp, elapsed_ms, "credentials changed during the request; keeping theirs");
                     return Ok(RefreshOutcome::Adopted { account_changed });
@@ -284,7 +307,7 @@ impl AuthManager {
                 let mut stored = snapshot.stored.clone();
                 stored.merge_refresh(&response, self.now());
                 let fresh = Arc::new(self.snapshot_from_store(stored));
-                match self.install_refreshed(trigger, fp, fresh, elapsed_ms) {
+                match self.install_refreshed(trigger, fp, fresh, elapsed_ms).await {
                     None => Ok(RefreshOutcome::Refreshed),
                     Some(Reload::Adopted { account_changed }) => {
                         Ok(RefreshOutcome::Adopted { account_changed })
@@ -295,14 +318,15 @@ impl AuthManager {
                 }
             }
             Err(AttemptError::Permanent(failure)) => {
-                let reread = self.reload_if_moved(fp);
+                let reread = self.reload_if_moved(fp).await;
                 if let Reload::Adopted { account_changed } = reread {
                     tracing::info!(target: "auth_core", decision = "adopted", trigger = trigger.as_str(),
                         fp = %fp, account_changed, "permanent failure, but new credentials were stored meanwhile");
                     return Ok(RefreshOutcome::Adopted { account_changed });
                 }
                 let write_record = reread == Reload::Unchanged;
-                self.record_permanent(trigger, fp, &failure, write_record, elapsed_ms);
+                self.record_permanent(trigger, fp, &failure, write_record, elapsed_ms)
+                    .await;
                 Err(RefreshError::Permanent(failure))
             }
             Err(AttemptError::Transient(kind)) => {
@@ -318,9 +342,9 @@ impl AuthManager {
     /// Re-reads the store after a request; `Adopted` when the cache no longer holds `fp`, whether
     /// this re-read or a concurrent poll adopted the newer credentials; else what the re-read saw
     /// (`Unchanged`, or `Unreadable` when the store could not be read).
-    pub(super) fn reload_if_moved(&self, fp: Fingerprint) -> Reload {
-        let reload = self.reload();
-        if self.state().stored.as_ref().map(|s| s.fingerprint()) == Some(fp) {
+    pub(super) async fn reload_if_moved(&self, fp: Fingerprint) -> Reload {
+        let reload = self.reload().await;
+        if self.state().stored().map(|s| s.fingerprint()) == Some(fp) {
             return match reload {
                 Reload::Adopted { .. } => Reload::Unchanged,
                 other => other,

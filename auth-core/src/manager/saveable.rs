@@ -25,7 +25,7 @@ impl AuthManager {
         trigger: Trigger,
         snapshot: &Snapshot,
     ) -> Result<(), RefreshError> {
-        if self.inner.store.kind() != "file" {
+        if !self.inner.store.saves_auth_json() {
             return Ok(());
         }
         let dir = &self.inner.opts.codex_home;

@@ -4,10 +4,12 @@
 mod support;
 
 mod backoff;
+mod blocking;
 mod changes;
 mod concurrency;
 mod failures;
 mod hardening;
 mod recovery;
 mod redis;
+mod seam;
 mod stores;

@@ -86,16 +86,37 @@ impl AuthView {
     }
 }
 
+/// Which refresh a polling client's status call runs (`getAuthStatus`'s `refreshToken`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusRefresh {
+    /// A proactive refresh, only when the credentials are stale (`refreshToken` false or absent).
+    WhenStale,
+    /// One `Requested` refresh whose result is ignored (`refreshToken: true`).
+    Requested,
+}
+
+impl From<Option<bool>> for StatusRefresh {
+    /// The `refreshToken` parameter: `Requested` when the client sent `true`, else `WhenStale`.
+    fn from(refresh_token: Option<bool>) -> StatusRefresh {
+        if refresh_token == Some(true) {
+            StatusRefresh::Requested
+        } else {
+            StatusRefresh::WhenStale
+        }
+    }
+}
+
 impl AuthManager {
-    /// Polls the store and returns the current view; never uses the network.
-    pub fn auth_cached(&self) -> AuthView {
+    /// The credentials in effect now: polls the store (AUTH.md §4.2) and never refreshes or uses
+    /// the network.
+    pub fn current_view(&self) -> AuthView {
         self.poll();
-        self.view()
+        self.view_of_state()
     }
 
-    /// Like [`AuthManager::auth_cached`], plus a proactive refresh when the credentials are stale.
-    /// Refresh errors are logged, never returned.
-    pub async fn auth(&self) -> AuthView {
+    /// Like [`AuthManager::current_view`], after a proactive refresh when the credentials are
+    /// stale. Refresh errors are logged, never returned.
+    pub async fn view_refreshed_if_stale(&self) -> AuthView {
         self.poll();
         let now = self.now();
         let current = self.current();
@@ -107,40 +128,38 @@ impl AuthManager {
             let wait = valid.then_some(self.inner.opts.valid_proactive_wait);
             self.refresh_detached(Trigger::Proactive, wait).await;
         }
-        self.view()
+        self.view_of_state()
     }
 
-    /// The polling clients' status (AUTH.md §7.5): with `refresh`, one `Requested` refresh whose
-    /// result is ignored; without, a proactive refresh when stale. Empty when the provider needs
-    /// no OpenAI auth.
-    pub async fn status(&self, refresh: bool) -> AuthView {
+    /// The polling clients' status (AUTH.md §7.5): the refresh `refresh` names, then the view.
+    /// Empty when the provider needs no OpenAI auth.
+    pub async fn status(&self, refresh: StatusRefresh) -> AuthView {
         if !self.requires_openai_auth() {
             return AuthView::empty();
         }
-        if refresh {
-            self.poll();
-            let valid = self.current().is_some_and(|s| s.is_known_valid(self.now()));
-            let wait = valid.then_some(self.inner.opts.valid_requested_wait);
-            self.refresh_detached(Trigger::Requested, wait).await;
-            self.auth_cached()
-        } else {
-            self.auth().await
+        match refresh {
+            StatusRefresh::Requested => {
+                self.poll();
+                let valid = self.current().is_some_and(|s| s.is_known_valid(self.now()));
+                let wait = valid.then_some(self.inner.opts.valid_requested_wait);
+                self.refresh_detached(Trigger::Requested, wait).await;
+                self.current_view()
+            }
+            StatusRefresh::WhenStale => self.view_refreshed_if_stale().await,
         }
     }
 
     /// The view of the current state, without polling.
-    pub(crate) fn view(&self) -> AuthView {
+    fn view_of_state(&self) -> AuthView {
         let now = self.now();
         let st = self.state();
-        let Some(snapshot) = st.current(self.inner.env_key.as_ref()).cloned() else {
+        let Some(snapshot) = st.current().cloned() else {
             return AuthView::empty();
         };
         let fp = snapshot.fingerprint();
         let permanent = st.failure_of(fp).map(|k| k.failure.clone());
         let transient = st
-            .backoff
-            .as_ref()
-            .filter(|b| b.fingerprint == fp)
+            .backoff_of(fp)
             .map(|b| (b.last_error.clone(), b.next_attempt_at));
         drop(st);
         let dead = permanent.is_some();

@@ -6,23 +6,18 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::OnceLock;
+
+use parking_lot::Mutex;
 
 use crate::auth_json::StoredAuth;
 use crate::store::keyring::keyring_account;
 use crate::store::{CredentialStore, Stamp, StoreError};
 
-/// The process-wide entries. A std `Mutex`: it is held only for a map operation, never across an
-/// `.await` or any I/O.
+/// The process-wide entries, locked only for a map operation, never across an `.await` or any I/O.
 fn entries() -> &'static Mutex<HashMap<String, StoredAuth>> {
     static ENTRIES: OnceLock<Mutex<HashMap<String, StoredAuth>>> = OnceLock::new();
     ENTRIES.get_or_init(|| Mutex::new(HashMap::new()))
-}
-
-/// Locks a mutex, recovering the data if a panicking thread poisoned it: every critical section
-/// in these stores is a single map or field operation, so the data is always consistent.
-pub(crate) fn lock_ignoring_poison<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// An in-memory credential store shared by every instance with the same key in this process.
@@ -39,11 +34,13 @@ impl EphemeralStore {
         }
     }
 
+    #[cfg(test)]
     /// A store under an arbitrary key (for example for external tokens kept apart from a home).
     pub fn with_key(key: String) -> Self {
         EphemeralStore { key }
     }
 
+    #[cfg(test)]
     /// The key of this store's entry in the process-wide map.
     pub fn key(&self) -> &str {
         &self.key
@@ -52,16 +49,16 @@ impl EphemeralStore {
 
 impl CredentialStore for EphemeralStore {
     fn load(&self) -> Result<Option<StoredAuth>, StoreError> {
-        Ok(lock_ignoring_poison(entries()).get(&self.key).cloned())
+        Ok(entries().lock().get(&self.key).cloned())
     }
 
     fn save(&self, auth: &StoredAuth) -> Result<(), StoreError> {
-        lock_ignoring_poison(entries()).insert(self.key.clone(), auth.clone());
+        entries().lock().insert(self.key.clone(), auth.clone());
         Ok(())
     }
 
     fn delete(&self) -> Result<bool, StoreError> {
-        Ok(lock_ignoring_poison(entries()).remove(&self.key).is_some())
+        Ok(entries().lock().remove(&self.key).is_some())
     }
 
     fn stamp(&self) -> Option<Stamp> {
@@ -70,6 +67,10 @@ impl CredentialStore for EphemeralStore {
 
     fn kind(&self) -> &'static str {
         "ephemeral"
+    }
+
+    fn persists(&self) -> bool {
+        false
     }
 }
 

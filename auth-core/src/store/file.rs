@@ -118,6 +118,10 @@ impl CredentialStore for FileStore {
     fn kind(&self) -> &'static str {
         "file"
     }
+
+    fn saves_auth_json(&self) -> bool {
+        true
+    }
 }
 
 #[cfg(unix)]

@@ -7,6 +7,8 @@ use crate::auth_json::{ParseError, StoredAuth};
 use crate::coordination::Coordinator;
 use crate::fingerprint::Fingerprint;
 
+// Without the `keyring` feature only the tests build keyring-backed stores.
+#[cfg_attr(not(feature = "keyring"), allow(dead_code))]
 pub mod auto;
 pub mod ephemeral;
 pub mod file;
@@ -29,9 +31,26 @@ pub trait CredentialStore: Send + Sync + std::fmt::Debug {
     /// Cheap change stamp of the backing file; `None` when the store cannot be stamped (keyring:
     /// re-read on a timer; ephemeral: never changes behind our back).
     fn stamp(&self) -> Option<Stamp>;
-    /// Short name for logs: `"file"`, `"keyring"`, `"secrets"` (the secrets file), `"auto"`,
-    /// `"ephemeral"`, `"redis"`.
+    /// Short name for logs only (never compared to decide anything): `"file"`, `"keyring"`,
+    /// `"secrets"` (the secrets file), `"auto"`, `"ephemeral"`, `"redis"`.
     fn kind(&self) -> &'static str;
+    /// Whether the credentials outlive this process, where other processes can change them:
+    /// only such a store is polled for outside writers and coordinated by a refresh lock and a
+    /// failure record. False for the in-memory `ephemeral` store.
+    fn persists(&self) -> bool {
+        true
+    }
+    /// Whether `save` writes `auth.json` (the `file` store): a refresh then first checks that
+    /// `CODEX_HOME` can take the new file (AUTH.md §10, "Unsaveable refreshes").
+    fn saves_auth_json(&self) -> bool {
+        false
+    }
+    /// Whether `load` may wait on something slower than a local file: the OS keyring (up to its
+    /// timeout, §3). A status poll that must re-read such a store does it on the blocking pool
+    /// and answers from the cache meanwhile (§4.2).
+    fn load_may_wait(&self) -> bool {
+        false
+    }
     /// A fenced write: replaces the stored credentials only while they are still the snapshot
     /// `expected`; `Ok(false)` when someone else stored others meanwhile. Stores serialized by
     /// the lock file have nothing to compare with and save unconditionally.
@@ -77,4 +96,7 @@ pub enum StoreError {
         /// What is wrong and what to do.
         message: String,
     },
+    /// The server is shutting down: a store operation it had queued did not run.
+    #[error("the credential store operation did not run: the server is shutting down")]
+    Interrupted,
 }

@@ -25,15 +25,13 @@ async fn drive(driver: &str) -> Value {
         .join("interop")
         .join(format!("{driver}.py"));
     let home = tempfile::tempdir().unwrap();
-    let child = Command::new(python)
+    // The client spawns the binary with its own environment: cleared here, as the launcher does.
+    let child = Command::from(crate::support::launcher::clean_command(python))
         .arg(&script)
-        .arg(env!("CARGO_BIN_EXE_app-server-smoke"))
+        .arg(crate::support::launcher::BIN)
         .env("CODEX_HOME", home.path())
         .env("HOME", home.path())
         .env("RUST_LOG", "warn")
-        .env_remove("CODEX_API_KEY")
-        .env_remove("OPENAI_API_KEY")
-        .env_remove("CODEX_APP_SERVER_LOGIN_ISSUER")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -16,8 +16,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use auth_core::fake_issuer::{Endpoint, FakeIssuer, ScriptedResponse};
 use serde_json::{Value, json};
 
-use super::{RealServer, command, scale};
 use crate::support::creds::{jwt, write_auth};
+use crate::support::real_server::{RealServer, command, scale};
 
 /// Scripted answers added before each process starts (more than one process can use).
 const ANSWERS_PER_PROCESS: usize = 80;

@@ -9,12 +9,12 @@ use chrono::TimeDelta;
 use serde_json::{Value, json};
 use tokio::io::AsyncReadExt;
 
-use super::{RealServer, command};
+use crate::support::real_server::{RealServer, command};
 
 const API_KEY: &str = "sk-hygiene-0123456789abcdefABCDEF";
 
 fn auth_json(home: &std::path::Path) -> Value {
-    serde_json::from_slice(&std::fs::read(home.join("auth.json")).unwrap()).unwrap()
+    crate::support::creds::read_auth(home).expect("auth.json")
 }
 
 /// The value itself, plus the distinctive parts of a JWT (payload and signature segments).
@@ -63,10 +63,7 @@ async fn trace_logs_of_sign_in_refresh_and_logout_hold_no_secret() {
     let login = server
         .result("account/login/start", json!({"type": "chatgpt"}))
         .await;
-    let browser = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let browser = crate::support::login::Browser::new().client;
     let page = browser
         .get(login["authUrl"].as_str().unwrap())
         .send()

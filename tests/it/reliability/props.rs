@@ -9,8 +9,8 @@ use app_server::transport::{Incoming, LineReader, classify};
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 
-use super::scale;
 use crate::support::Session;
+use crate::support::real_server::scale;
 
 /// Request methods the dispatcher knows, plus unknown ones and near misses.
 const METHODS: &[&str] = &[

@@ -7,8 +7,8 @@
 use auth_core::fake_issuer::{Endpoint, FakeIssuer};
 use serde_json::{Value, json};
 
-use super::{RealServer, command, scale};
 use crate::support::creds::seed_fresh;
+use crate::support::real_server::{RealServer, command, scale};
 
 const PROCESSES: usize = 8;
 

@@ -9,8 +9,9 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{Arc, LazyLock};
 
+use parking_lot::Mutex;
 use serde_json::{Value, json};
 
 /// The vendored bundle: every Codex type under `definitions` (`v2/` types nested).
@@ -42,7 +43,7 @@ fn result_type(method: &str) -> Option<&'static str> {
 
 /// The validator of the definition at `path` (`/`-separated below `definitions`).
 fn validator(path: &str) -> Arc<jsonschema::Validator> {
-    let mut cache = VALIDATORS.lock().expect("validator cache");
+    let mut cache = VALIDATORS.lock();
     let entry = cache.entry(path.to_owned()).or_insert_with(|| {
         let schema = json!({
             "definitions": BUNDLE["definitions"],

@@ -3,16 +3,12 @@
 use std::path::Path;
 
 use auth_core::fake_issuer::FakeIssuer;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::TimeDelta;
 use serde_json::{Value, json};
 
-/// An unsigned JWT with `claims` as payload.
+/// An unsigned JWT with `claims` as payload (the fake issuer's builder).
 pub fn jwt(claims: Value) -> String {
-    let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none"}"#);
-    let payload = URL_SAFE_NO_PAD.encode(claims.to_string());
-    format!("{header}.{payload}.sig")
+    auth_core::fake_issuer::unsigned_jwt(&claims)
 }
 
 /// An access token valid for two hours, distinguishable by `tag`.
@@ -36,8 +32,14 @@ pub fn seed_fresh(home: &Path, issuer: &FakeIssuer) -> Value {
 
 /// Writes `auth.json` atomically (as another process would) and returns it parsed.
 pub fn write_auth(home: &Path, doc: &str) -> Value {
-    auth_core::atomic_write::write_atomic(&home.join("auth.json"), doc.as_bytes()).unwrap();
+    auth_core::write_atomic(&home.join("auth.json"), doc.as_bytes()).unwrap();
     serde_json::from_str(doc).unwrap()
+}
+
+/// `auth.json` in `home`, parsed; `None` when there is none.
+pub fn read_auth(home: &Path) -> Option<Value> {
+    let bytes = std::fs::read(home.join("auth.json")).ok()?;
+    Some(serde_json::from_slice(&bytes).expect("auth.json is JSON"))
 }
 
 /// The access token of an `auth.json` document.

@@ -3,6 +3,9 @@
 
 pub mod codex_schema;
 pub mod creds;
+pub mod launcher;
+pub mod login;
+pub mod real_server;
 pub mod wire;
 
 use std::collections::HashMap;
@@ -11,7 +14,7 @@ use std::time::Duration;
 
 use app_server::{ServeError, ServerConfig, ServerState};
 use auth_core::fake_issuer::FakeIssuer;
-use auth_core::manager::{AuthManager, ManagerOptions};
+use auth_core::{AuthManager, ManagerOptions};
 use serde_json::{Value, json};
 use tempfile::TempDir;
 use tokio::io::{
@@ -31,7 +34,7 @@ pub struct Session {
     next_id: i64,
     /// The method of each request sent through this session, by id (as JSON text), to check
     /// its answer against the schema of that method's result.
-    methods: std::sync::Mutex<HashMap<String, String>>,
+    methods: parking_lot::Mutex<HashMap<String, String>>,
     /// Set once a test writes through [`Session::writer`]: the ids are no longer known, so
     /// answers are checked against the response envelope only.
     untracked: std::sync::atomic::AtomicBool,
@@ -146,7 +149,7 @@ impl Session {
     /// Remembers the method of every request line in `bytes` by its id (a line with an id but
     /// no method forgets the id).
     fn note_requests(&self, bytes: &[u8]) {
-        let mut methods = self.methods.lock().expect("methods");
+        let mut methods = self.methods.lock();
         for line in bytes.split(|b| *b == b'\n') {
             let Ok(Value::Object(message)) = serde_json::from_slice::<Value>(line) else {
                 continue;
@@ -229,13 +232,7 @@ impl Session {
         let request = message
             .get("id")
             .filter(|_| tracked && message.get("method").is_none())
-            .and_then(|id| {
-                self.methods
-                    .lock()
-                    .expect("methods")
-                    .get(&id.to_string())
-                    .cloned()
-            });
+            .and_then(|id| self.methods.lock().get(&id.to_string()).cloned());
         codex_schema::check(&message, request.as_deref());
         if let Some(object) = message.as_object_mut()
             && object.contains_key("method")

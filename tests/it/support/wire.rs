@@ -17,6 +17,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+use super::creds::fresh_access_token;
 use super::{TIMEOUT, client};
 
 /// A listener started in process; stops when dropped.
@@ -270,4 +271,48 @@ impl Client {
     pub async fn closed(&mut self) {
         while self.try_read().await.is_some() {}
     }
+}
+
+/// Signs in `client` with external ChatGPT tokens; returns the access token.
+async fn supply_external_tokens(client: &mut Client) -> String {
+    let token = fresh_access_token("ext-1");
+    let started = client
+        .result(
+            "account/login/start",
+            json!({"type": "chatgptAuthTokens", "accessToken": token,
+                   "chatgptAccountId": "acct-ext", "chatgptPlanType": "team"}),
+        )
+        .await;
+    assert_eq!(started, json!({"type": "chatgptAuthTokens"}));
+    token
+}
+
+/// Over `client`: a 401 report of external tokens makes the server ask this client for new
+/// ones (`account/chatgptAuthTokens/refresh`); its answer completes the report.
+pub async fn server_request_round_trip(client: &mut Client) {
+    client.initialize("host").await;
+    let rejected = supply_external_tokens(client).await;
+    let report = client
+        .send_request(
+            "account/reportUnauthorized",
+            json!({"accessToken": rejected}),
+        )
+        .await;
+    let request = loop {
+        let message = client.read().await;
+        if message["method"] == "account/chatgptAuthTokens/refresh" {
+            break message;
+        }
+        assert!(message.get("id").is_none(), "{message}");
+    };
+    assert!(request["id"].is_i64(), "{request}");
+    assert_eq!(request["params"]["previousAccountId"], "acct-ext");
+    let new = fresh_access_token("ext-2");
+    client
+        .send(json!({"id": request["id"], "result": {
+            "accessToken": new, "chatgptAccountId": "acct-ext", "chatgptPlanType": "team"}}))
+        .await;
+    let answer = client.answer_to(&report).await;
+    assert_eq!(answer["result"]["refreshed"], json!(true), "{answer}");
+    assert_eq!(answer["result"]["authToken"], json!(new));
 }

@@ -1,11 +1,11 @@
 use std::time::Duration;
 
 use pretty_assertions::assert_eq;
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use super::support::*;
 use crate::fake_issuer::{Endpoint, FakeIssuer};
+use crate::http::recording::scripted;
+use crate::http::{HttpResponse, SharedHttpClient};
 use crate::login::{LoginError, LoginOptions, start_device_login};
 
 #[tokio::test]
@@ -97,43 +97,38 @@ async fn a_restricted_workspace_saves_nothing() {
     assert!(saved.lock().is_empty());
 }
 
-fn mock_options(server: &MockServer) -> LoginOptions {
+/// Options whose issuer calls go to `http` (the issuer URL is never contacted).
+fn seam_options(http: SharedHttpClient) -> LoginOptions {
     LoginOptions {
-        issuer: server.uri(),
-        http_timeout: Duration::from_secs(5),
+        issuer: "https://issuer.test".to_owned(),
+        http: Some(http),
         ..LoginOptions::default()
     }
 }
 
-#[tokio::test]
+const USER_CODE: &str = "/api/accounts/deviceauth/usercode";
+const DEVICE_TOKEN: &str = "/api/accounts/deviceauth/token";
+
+#[tokio::test(start_paused = true)]
 async fn other_statuses_fail_with_their_texts() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/api/accounts/deviceauth/usercode"))
-        .respond_with(ResponseTemplate::new(500))
-        .up_to_n_times(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/api/accounts/deviceauth/usercode"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
-            "device_auth_id": "d", "usercode": "U-1", "interval": "1"
-        })))
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/api/accounts/deviceauth/token"))
-        .respond_with(ResponseTemplate::new(404))
-        .up_to_n_times(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/api/accounts/deviceauth/token"))
-        .respond_with(ResponseTemplate::new(500))
-        .mount(&server)
-        .await;
+    let (http, seen) = scripted(&[
+        (
+            USER_CODE,
+            vec![
+                HttpResponse::status(500),
+                HttpResponse::json(
+                    200,
+                    &serde_json::json!({"device_auth_id": "d", "usercode": "U-1", "interval": "1"}),
+                ),
+            ],
+        ),
+        (
+            DEVICE_TOKEN,
+            vec![HttpResponse::status(404), HttpResponse::status(500)],
+        ),
+    ]);
     let (persist, _) = recording();
-    let err = start_device_login(&mock_options(&server), persist.clone())
+    let err = start_device_login(&seam_options(http.clone()), persist.clone())
         .await
         .unwrap_err();
     assert_eq!(
@@ -141,7 +136,7 @@ async fn other_statuses_fail_with_their_texts() {
         "device code request failed with status 500 Internal Server Error"
     );
 
-    let (handle, code) = start_device_login(&mock_options(&server), persist)
+    let (handle, code) = start_device_login(&seam_options(http), persist)
         .await
         .unwrap();
     assert_eq!(code.user_code, "U-1");
@@ -149,4 +144,65 @@ async fn other_statuses_fail_with_their_texts() {
         handle.wait().await.unwrap_err().to_string(),
         "device auth failed with status 500 Internal Server Error"
     );
+    // One pending poll (404), then the failing one.
+    assert_eq!(seen.count_path(USER_CODE), 2);
+    assert_eq!(seen.count_path(DEVICE_TOKEN), 2);
+}
+
+/// The poll schedule on the paused clock: at once, then every `interval` (here 7 s) while the
+/// issuer answers "pending" (403), until the grant; then one code exchange at the token
+/// endpoint with the device redirect URI.
+#[tokio::test(start_paused = true)]
+async fn polls_follow_the_interval_until_the_grant() {
+    let id_token = crate::fake_issuer::unsigned_jwt(&serde_json::json!({
+        "email": "u@example.com",
+        "https://api.openai.com/auth": {"chatgpt_account_id": "ws1"}
+    }));
+    let (http, seen) = scripted(&[
+        (
+            USER_CODE,
+            vec![HttpResponse::json(
+                200,
+                &serde_json::json!({"device_auth_id": "d", "user_code": "U-2", "interval": "7"}),
+            )],
+        ),
+        (
+            DEVICE_TOKEN,
+            vec![
+                HttpResponse::status(403),
+                HttpResponse::status(403),
+                HttpResponse::json(
+                    200,
+                    &serde_json::json!({"authorization_code": "ac", "code_verifier": "cv"}),
+                ),
+            ],
+        ),
+        (
+            "/oauth/token",
+            vec![HttpResponse::json(
+                200,
+                &serde_json::json!({"id_token": id_token, "access_token": "a", "refresh_token": "r"}),
+            )],
+        ),
+    ]);
+    let (persist, saved) = recording();
+    let started = tokio::time::Instant::now();
+    let (handle, _) = start_device_login(&seam_options(http), persist)
+        .await
+        .unwrap();
+    assert!(handle.wait().await.is_ok());
+    assert_eq!(started.elapsed(), Duration::from_secs(14));
+    assert_eq!(seen.count_path(DEVICE_TOKEN), 3);
+    let exchanges: Vec<_> = seen
+        .all()
+        .into_iter()
+        .filter(|r| r.path() == "/oauth/token")
+        .collect();
+    assert_eq!(exchanges.len(), 1);
+    let form = String::from_utf8(exchanges[0].body.clone()).unwrap();
+    assert!(
+        form.contains("redirect_uri=https%3A%2F%2Fissuer.test%2Fdeviceauth%2Fcallback"),
+        "{form}"
+    );
+    assert_eq!(saved.lock().len(), 1);
 }

@@ -3,43 +3,41 @@ use std::time::Duration;
 use pretty_assertions::assert_eq;
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use super::support::*;
 use crate::fake_issuer::FakeIssuer;
+use crate::http::recording::{recording as recording_http, scripted};
+use crate::http::{HttpError, HttpResponse, SharedHttpClient};
 use crate::login::{AppBrand, LoginError, LoginOptions, SuccessPage, start_browser_login};
 
 fn jwt(claims: serde_json::Value) -> String {
-    use base64::Engine;
-    let enc = |v: &serde_json::Value| {
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string().as_bytes())
-    };
-    format!("{}.{}.sig", enc(&json!({"alg": "none"})), enc(&claims))
+    crate::fake_issuer::unsigned_jwt(&claims)
 }
 
-/// A wiremock issuer whose token endpoint answers every grant with tokens after `delay`.
-async fn slow_issuer(delay: Duration) -> MockServer {
-    let server = MockServer::start().await;
+/// Tokens as the token endpoint answers a code.
+fn code_tokens() -> HttpResponse {
     let id_token = jwt(json!({"email": "u@example.com",
         "https://api.openai.com/auth": {"chatgpt_account_id": "ws1"}}));
-    Mock::given(method("POST"))
-        .and(path("/oauth/token"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(
-                    json!({"id_token": id_token, "access_token": "acc", "refresh_token": "ref"}),
-                )
-                .set_delay(delay),
-        )
-        .mount(&server)
-        .await;
-    server
+    HttpResponse::json(
+        200,
+        &json!({"id_token": id_token, "access_token": "acc", "refresh_token": "ref"}),
+    )
 }
 
-fn mock_options(server: &MockServer) -> LoginOptions {
+/// An issuer (the HTTP seam) whose token endpoint answers every grant with tokens after `delay`.
+fn slow_issuer(delay: Duration) -> SharedHttpClient {
+    recording_http(move |_| async move {
+        tokio::time::sleep(delay).await;
+        Ok::<_, HttpError>(code_tokens())
+    })
+    .0
+}
+
+/// Options whose issuer calls go to `http`; the callback server is real (the browser side).
+fn mock_options(http: SharedHttpClient) -> LoginOptions {
     LoginOptions {
-        issuer: server.uri(),
+        issuer: "https://issuer.test".to_owned(),
+        http: Some(http),
         callback_port: 0,
         login_timeout: Duration::from_secs(30),
         http_timeout: Duration::from_secs(10),
@@ -51,11 +49,13 @@ fn mock_options(server: &MockServer) -> LoginOptions {
 /// anyway and the login succeeds (it stayed claimed, every retry waited 30 s and got 409).
 #[tokio::test]
 async fn an_aborted_callback_still_saves_and_ends_the_login() {
-    let server = slow_issuer(Duration::from_millis(600)).await;
     let (persist, saved) = recording();
-    let (handle, auth_url) = start_browser_login(&mock_options(&server), persist)
-        .await
-        .unwrap();
+    let (handle, auth_url) = start_browser_login(
+        &mock_options(slow_issuer(Duration::from_millis(600))),
+        persist,
+    )
+    .await
+    .unwrap();
     let state = param(&auth_url, "state");
     let url = format!(
         "{}/auth/callback?code=c1&state={state}",
@@ -80,23 +80,12 @@ async fn an_aborted_callback_still_saves_and_ends_the_login() {
 /// Item 2: after a failed (transient) exchange, the user can sign in again with the same login.
 #[tokio::test]
 async fn a_retry_after_a_failed_exchange_succeeds() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/oauth/token"))
-        .respond_with(ResponseTemplate::new(503))
-        .up_to_n_times(1)
-        .mount(&server)
-        .await;
-    let id_token = jwt(json!({"https://api.openai.com/auth": {"chatgpt_account_id": "ws1"}}));
-    Mock::given(method("POST"))
-        .and(path("/oauth/token"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
-            json!({"id_token": id_token, "access_token": "acc", "refresh_token": "ref"}),
-        ))
-        .mount(&server)
-        .await;
+    let (http, seen) = scripted(&[(
+        "/oauth/token",
+        vec![HttpResponse::status(503), code_tokens()],
+    )]);
     let (persist, saved) = recording();
-    let (handle, auth_url) = start_browser_login(&mock_options(&server), persist)
+    let (handle, auth_url) = start_browser_login(&mock_options(http), persist)
         .await
         .unwrap();
     let state = param(&auth_url, "state");
@@ -124,6 +113,8 @@ async fn a_retry_after_a_failed_exchange_succeeds() {
         .unwrap();
     assert!(handle.wait().await.is_ok());
     assert_eq!(saved.lock().len(), 1);
+    // The failed exchange, the successful one, and its API-key exchange.
+    assert_eq!(seen.count_path("/oauth/token"), 3);
 }
 
 /// Item 17: a cross-site `/cancel` (no state, or a wrong one) does not end the login; the

@@ -6,7 +6,7 @@ use wiremock::ResponseTemplate;
 
 use super::support::*;
 use crate::error::{RefreshError, TransientError};
-use crate::manager::{RefreshOutcome, Trigger};
+use crate::manager::{RefreshOutcome, StatusRefresh, Trigger};
 
 fn backed_off(r: &Result<RefreshOutcome, RefreshError>) -> bool {
     matches!(
@@ -46,13 +46,13 @@ async fn ten_seconds_of_polling_an_outage_sends_four_requests_and_serves_the_old
     fx.token_endpoint(ResponseTemplate::new(500)).await;
     let m = fx.manager();
     for _ in 0..100 {
-        let view = m.status(true).await;
+        let view = m.status(StatusRefresh::Requested).await;
         assert_eq!(view.usable_bearer(), Some(old.as_str()));
         fx.clock.advance(Duration::from_millis(100));
     }
     // t = 0, 1, 3, 7 s.
     assert_eq!(fx.token_requests().await, 4);
-    let failure = m.auth_cached().refresh_failure().cloned().unwrap();
+    let failure = m.current_view().refresh_failure().cloned().unwrap();
     assert!(failure.transient);
     assert!(
         failure.message.starts_with("Failed to refresh token: 500"),
@@ -119,7 +119,7 @@ async fn proactive_rule_follows_exp_then_last_refresh() {
         let fx = Fixture::new().await;
         fx.write_auth(&chatgpt_json(&access("a", T0 + exp_offset), "rt-a"));
         fx.token_ok("b", "rt-b").await;
-        let _ = fx.manager().auth().await;
+        let _ = fx.manager().view_refreshed_if_stale().await;
         assert_eq!(fx.token_requests().await, expected, "exp in {exp_offset} s");
     }
     // A non-JWT access token falls back to last_refresh: 9 days old refreshes, 7 does not.
@@ -131,7 +131,7 @@ async fn proactive_rule_follows_exp_then_last_refresh() {
         doc["last_refresh"] = serde_json::json!(last.to_rfc3339());
         fx.write_auth(&doc.to_string());
         fx.token_ok("b", "rt-b").await;
-        let _ = fx.manager().auth().await;
+        let _ = fx.manager().view_refreshed_if_stale().await;
         assert_eq!(
             fx.token_requests().await,
             expected,

@@ -18,7 +18,7 @@ async fn untouched_file_with_trusted_stamp_is_not_reread() {
     let m = AuthManager::new(opts).unwrap();
     let loads_after_construction = store.loads.load(Ordering::SeqCst);
     for _ in 0..100 {
-        assert!(m.auth_cached().usable_bearer().is_some());
+        assert!(m.current_view().usable_bearer().is_some());
     }
     assert_eq!(store.loads.load(Ordering::SeqCst), loads_after_construction);
     assert_eq!(fx.token_requests().await, 0);
@@ -30,14 +30,11 @@ async fn another_writer_clears_the_failure_and_is_served_next() {
     fx.write_stale("a", "rt-a");
     fx.token_reused().await;
     let m = fx.manager();
-    let mut changes = m.subscribe();
     assert!(m.refresh(Trigger::Proactive).await.is_err());
-    changes.mark_unchanged();
     let new_token = fx.write_fresh("b", "rt-b");
-    let view = m.auth_cached();
+    let view = m.current_view();
     assert_eq!(view.usable_bearer(), Some(new_token.as_str()));
     assert!(view.refresh_failure().is_none());
-    assert!(changes.has_changed().unwrap(), "a change event is sent");
     assert_eq!(fx.token_requests().await, 1);
 }
 
@@ -48,14 +45,14 @@ async fn in_place_rewrite_within_one_tick_is_detected_and_truncation_is_not_a_lo
     let b = access("bbbb", T0 + 3600);
     std::fs::write(fx.auth_path(), chatgpt_json(&a, "rt-a")).unwrap();
     let m = fx.manager();
-    assert_eq!(m.auth_cached().usable_bearer(), Some(a.as_str()));
+    assert_eq!(m.current_view().usable_bearer(), Some(a.as_str()));
     // Same length, same second: only the untrusted stamp makes this visible.
     std::fs::write(fx.auth_path(), chatgpt_json(&b, "rt-a")).unwrap();
-    assert_eq!(m.auth_cached().usable_bearer(), Some(b.as_str()));
+    assert_eq!(m.current_view().usable_bearer(), Some(b.as_str()));
     std::fs::write(fx.auth_path(), &chatgpt_json(&a, "rt-a")[..40]).unwrap();
-    assert_eq!(m.auth_cached().usable_bearer(), Some(b.as_str()));
+    assert_eq!(m.current_view().usable_bearer(), Some(b.as_str()));
     std::fs::write(fx.auth_path(), chatgpt_json(&a, "rt-a")).unwrap();
-    assert_eq!(m.auth_cached().usable_bearer(), Some(a.as_str()));
+    assert_eq!(m.current_view().usable_bearer(), Some(a.as_str()));
     assert_eq!(fx.token_requests().await, 0);
 }
 
@@ -116,7 +113,7 @@ async fn same_data_in_another_format_keeps_the_failure() {
     assert!(m.refresh(Trigger::Proactive).await.is_err());
     let pretty = String::from_utf8(fx.stored().to_file_json()).unwrap();
     fx.write_auth(&pretty);
-    assert!(m.auth_cached().is_dead());
+    assert!(m.current_view().is_dead());
     assert!(m.refresh(Trigger::Proactive).await.is_err());
     assert_eq!(fx.token_requests().await, 1);
 }
@@ -129,7 +126,7 @@ async fn api_key_login_and_logout_clear_the_failure() {
     let m = fx.manager();
     assert!(m.refresh(Trigger::Proactive).await.is_err());
     m.login_with_api_key("sk-new").await.unwrap();
-    let view = m.auth_cached();
+    let view = m.current_view();
     assert_eq!(view.usable_bearer(), Some("sk-new"));
     assert!(!fx.home().join("auth.json.refresh-failure").exists());
 
@@ -160,12 +157,12 @@ async fn save_failure_keeps_new_tokens_in_memory_and_saves_later() {
         m.refresh(Trigger::Proactive).await,
         Ok(RefreshOutcome::Refreshed)
     );
-    assert_eq!(m.auth_cached().usable_bearer(), Some(token.as_str()));
+    assert_eq!(m.current_view().usable_bearer(), Some(token.as_str()));
     assert_eq!(fx.stored().tokens.unwrap().refresh_token.expose(), "rt-a");
     store.fail_saves.store(false, Ordering::SeqCst);
     let _ = m.refresh(Trigger::Proactive).await;
     assert_eq!(fx.stored().tokens.unwrap().refresh_token.expose(), "rt-b");
-    assert_eq!(m.auth_cached().usable_bearer(), Some(token.as_str()));
+    assert_eq!(m.current_view().usable_bearer(), Some(token.as_str()));
     assert_eq!(fx.token_requests().await, 1);
 }
 
@@ -220,7 +217,7 @@ async fn a_delayed_save_never_overwrites_credentials_written_meanwhile() {
         fx.stored().tokens.unwrap().refresh_token.expose(),
         "rt-theirs"
     );
-    assert_eq!(m.auth_cached().usable_bearer(), Some(theirs.as_str()));
+    assert_eq!(m.current_view().usable_bearer(), Some(theirs.as_str()));
     assert_eq!(fx.token_requests().await, 1);
 }
 
@@ -232,17 +229,17 @@ async fn a_settled_invalid_file_is_not_reread_on_every_poll() {
     let mut opts = fx.options();
     opts.store = Some(store.clone());
     let m = AuthManager::new(opts).unwrap();
-    assert_eq!(m.auth_cached().usable_bearer(), Some(token.as_str()));
+    assert_eq!(m.current_view().usable_bearer(), Some(token.as_str()));
     std::fs::write(fx.auth_path(), "{ not json").unwrap();
     age_file(&fx.auth_path());
     assert_eq!(
-        m.auth_cached().usable_bearer(),
+        m.current_view().usable_bearer(),
         Some(token.as_str()),
         "cache kept"
     );
     let loads = store.loads.load(Ordering::SeqCst);
     for _ in 0..20 {
-        assert_eq!(m.auth_cached().usable_bearer(), Some(token.as_str()));
+        assert_eq!(m.current_view().usable_bearer(), Some(token.as_str()));
     }
     assert_eq!(
         store.loads.load(Ordering::SeqCst),
@@ -250,5 +247,5 @@ async fn a_settled_invalid_file_is_not_reread_on_every_poll() {
         "no re-read of an unchanged file"
     );
     let fixed = fx.write_fresh("b", "rt-b");
-    assert_eq!(m.auth_cached().usable_bearer(), Some(fixed.as_str()));
+    assert_eq!(m.current_view().usable_bearer(), Some(fixed.as_str()));
 }

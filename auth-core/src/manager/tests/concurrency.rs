@@ -33,7 +33,7 @@ async fn twenty_concurrent_refreshes_share_one_request() {
             RefreshOutcome::Refreshed | RefreshOutcome::Adopted { .. }
         ));
     }
-    assert_eq!(m.auth_cached().usable_bearer(), Some(token.as_str()));
+    assert_eq!(m.current_view().usable_bearer(), Some(token.as_str()));
     assert_eq!(fx.token_requests().await, 1);
     assert_eq!(fx.stored().tokens.unwrap().refresh_token.expose(), "rt-b");
 }
@@ -82,8 +82,8 @@ async fn two_managers_on_one_home_spend_the_refresh_token_once() {
         1,
         "{outcomes:?}"
     );
-    assert_eq!(a.auth_cached().usable_bearer(), Some(token.as_str()));
-    assert_eq!(b.auth_cached().usable_bearer(), Some(token.as_str()));
+    assert_eq!(a.current_view().usable_bearer(), Some(token.as_str()));
+    assert_eq!(b.current_view().usable_bearer(), Some(token.as_str()));
     assert_eq!(fx.token_requests().await, 1);
 }
 
@@ -102,9 +102,9 @@ async fn lock_held_elsewhere_times_out_without_request_or_backoff() {
             ..
         }
     ));
-    assert_eq!(m.auth_cached().usable_bearer(), Some(old.as_str()));
+    assert_eq!(m.current_view().usable_bearer(), Some(old.as_str()));
     assert!(
-        m.auth_cached().refresh_failure().is_none(),
+        m.current_view().refresh_failure().is_none(),
         "no backoff after a lock timeout"
     );
     assert_eq!(fx.token_requests().await, 0);
@@ -133,7 +133,7 @@ async fn lock_unaware_rotation_during_a_reused_failure_is_adopted() {
         matches!(outcome, Ok(RefreshOutcome::Adopted { .. })),
         "{outcome:?}"
     );
-    assert_eq!(m.auth_cached().usable_bearer(), Some(rotated.as_str()));
+    assert_eq!(m.current_view().usable_bearer(), Some(rotated.as_str()));
     assert!(!fx.home().join("auth.json.refresh-failure").exists());
     assert_eq!(fx.token_requests().await, 1);
 }
@@ -154,7 +154,7 @@ async fn a_forced_refresh_never_spends_a_token_replaced_while_it_waited_for_the_
     // Another process rotates the tokens while holding the lock; a status poll here adopts them
     // before the waiting recovery gets the lock.
     let rotated = fx.write_fresh("b", "rt-b");
-    assert_eq!(m.auth_cached().usable_bearer(), Some(rotated.as_str()));
+    assert_eq!(m.current_view().usable_bearer(), Some(rotated.as_str()));
     drop(held);
     let outcome = recovering.await.unwrap();
     assert!(

@@ -9,7 +9,7 @@ use wiremock::ResponseTemplate;
 use super::support::*;
 use crate::classify::FailureReason;
 use crate::error::RefreshError;
-use crate::manager::Trigger;
+use crate::manager::{StatusRefresh, Trigger};
 
 fn reason_of(err: &RefreshError) -> Option<FailureReason> {
     match err {
@@ -48,7 +48,7 @@ async fn status_after_permanent_failure_keeps_mode_withholds_bearer() {
     fx.token_reused().await;
     let m = fx.manager();
     for _ in 0..10 {
-        let view = m.status(true).await;
+        let view = m.status(StatusRefresh::Requested).await;
         assert_eq!(view.mode(), Some(crate::AuthMode::Chatgpt));
         assert_eq!(view.usable_bearer(), None);
         assert_eq!(
@@ -57,7 +57,10 @@ async fn status_after_permanent_failure_keeps_mode_withholds_bearer() {
         );
     }
     for _ in 0..50 {
-        assert_eq!(m.status(false).await.usable_bearer(), None);
+        assert_eq!(
+            m.status(StatusRefresh::WhenStale).await.usable_bearer(),
+            None
+        );
     }
     assert_eq!(fx.token_requests().await, 1);
 }
@@ -74,10 +77,10 @@ async fn failure_during_which_new_tokens_were_adopted_is_not_recorded() {
     });
     tokio::time::sleep(Duration::from_millis(150)).await;
     let new_token = fx.write_fresh("b", "rt-b");
-    assert_eq!(m.auth_cached().usable_bearer(), Some(new_token.as_str()));
+    assert_eq!(m.current_view().usable_bearer(), Some(new_token.as_str()));
     let outcome = refreshing.await.unwrap();
     assert!(outcome.is_ok(), "expected Adopted, got {outcome:?}");
-    let view = m.auth_cached();
+    let view = m.current_view();
     assert_eq!(view.usable_bearer(), Some(new_token.as_str()));
     assert!(view.refresh_failure().is_none());
     assert!(!fx.home().join("auth.json.refresh-failure").exists());
@@ -131,7 +134,7 @@ async fn sibling_and_restarted_processes_fail_fast_from_the_record() {
     assert_eq!(reason_of(&from_b), Some(FailureReason::Exhausted));
     drop(a);
     let restarted = fx.manager();
-    let view = restarted.status(true).await;
+    let view = restarted.status(StatusRefresh::Requested).await;
     assert_eq!(view.mode(), Some(crate::AuthMode::Chatgpt));
     assert_eq!(view.usable_bearer(), None);
     assert_eq!(fx.token_requests().await, 1);

@@ -3,6 +3,7 @@
 use std::time::{Duration, Instant, SystemTime};
 
 use super::support::*;
+use crate::manager::StatusRefresh;
 
 /// Item 10: a truncated `auth.json` with a future mtime (never trusted) is re-read by every
 /// poll; the re-read must not sleep on the runtime (it slept 100 ms per poll).
@@ -20,7 +21,7 @@ async fn polls_of_a_broken_file_never_sleep() {
         .unwrap();
     let started = Instant::now();
     for _ in 0..20 {
-        assert_eq!(m.auth_cached().usable_bearer(), Some(token.as_str()));
+        assert_eq!(m.current_view().usable_bearer(), Some(token.as_str()));
     }
     assert!(
         started.elapsed() < Duration::from_millis(500),
@@ -48,10 +49,10 @@ async fn a_fifo_at_auth_json_does_not_freeze_the_manager() {
     let (tx, rx) = std::sync::mpsc::channel();
     let opts = fx.options();
     std::thread::spawn(move || {
-        let served = m.auth_cached().usable_bearer().map(str::to_owned);
+        let served = m.current_view().usable_bearer().map(str::to_owned);
         // A fresh manager on that home starts, signed out, without blocking.
         let other = crate::manager::AuthManager::new(opts).unwrap();
-        let _ = tx.send((served, other.auth_cached().usable_bearer().is_none()));
+        let _ = tx.send((served, other.current_view().usable_bearer().is_none()));
     });
     let (served, other_signed_out) = rx
         .recv_timeout(Duration::from_secs(2))
@@ -156,14 +157,20 @@ async fn a_valid_cached_token_is_served_at_once_whatever_the_issuer_or_lock_do()
     let m = crate::manager::AuthManager::new(opts).unwrap();
 
     let started = Instant::now();
-    assert_eq!(m.status(false).await.usable_bearer(), Some(token.as_str()));
+    assert_eq!(
+        m.status(StatusRefresh::WhenStale).await.usable_bearer(),
+        Some(token.as_str())
+    );
     assert!(
         started.elapsed() < Duration::from_millis(200),
         "{:?}",
         started.elapsed()
     );
     let started = Instant::now();
-    assert_eq!(m.status(true).await.usable_bearer(), Some(token.as_str()));
+    assert_eq!(
+        m.status(StatusRefresh::Requested).await.usable_bearer(),
+        Some(token.as_str())
+    );
     let waited = started.elapsed();
     assert!(waited < Duration::from_millis(1000), "{waited:?}");
 
@@ -175,7 +182,10 @@ async fn a_valid_cached_token_is_served_at_once_whatever_the_issuer_or_lock_do()
     let m2 = crate::manager::AuthManager::new(opts).unwrap();
     let _held = fx2.hold_lock().await;
     let started = Instant::now();
-    assert_eq!(m2.status(false).await.usable_bearer(), Some(token.as_str()));
+    assert_eq!(
+        m2.status(StatusRefresh::WhenStale).await.usable_bearer(),
+        Some(token.as_str())
+    );
     assert!(
         started.elapsed() < Duration::from_millis(200),
         "{:?}",
@@ -245,7 +255,7 @@ async fn a_read_only_home_never_spends_the_refresh_token() {
     assert!(text.contains(&fx.home().display().to_string()), "{text}");
     assert!(text.contains("not writable"), "{text}");
     assert_eq!(fx.token_requests().await, 0);
-    let view = m.status(false).await;
+    let view = m.status(StatusRefresh::WhenStale).await;
     assert_eq!(view.usable_bearer(), Some(old.as_str()));
     let failure = view.refresh_failure().expect("the reason is shown");
     assert!(failure.transient);

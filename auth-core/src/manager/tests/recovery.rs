@@ -5,7 +5,7 @@ use std::time::Duration;
 use wiremock::ResponseTemplate;
 
 use super::support::*;
-use crate::manager::RecoverOutcome;
+use crate::manager::{RecoverOutcome, StatusRefresh};
 
 #[tokio::test]
 async fn a_stale_report_is_already_current_and_a_changed_store_is_adopted() {
@@ -22,7 +22,7 @@ async fn a_stale_report_is_already_current_and_a_changed_store_is_adopted() {
     let newer = fx.write_fresh("d", "rt-d");
     let outcome = m.recover_unauthorized(Some(&current), None).await;
     assert_eq!(outcome, RecoverOutcome::AlreadyCurrent);
-    assert_eq!(m.auth_cached().usable_bearer(), Some(newer.as_str()));
+    assert_eq!(m.current_view().usable_bearer(), Some(newer.as_str()));
     assert_eq!(fx.token_requests().await, 0);
 }
 
@@ -36,7 +36,7 @@ async fn a_rejected_current_token_forces_exactly_one_refresh() {
         m.recover_unauthorized(Some(&current), None).await,
         RecoverOutcome::Refreshed
     );
-    assert_eq!(m.auth_cached().usable_bearer(), Some(new.as_str()));
+    assert_eq!(m.current_view().usable_bearer(), Some(new.as_str()));
     assert_eq!(
         m.recover_unauthorized(Some(&current), None).await,
         RecoverOutcome::AlreadyCurrent
@@ -110,7 +110,7 @@ async fn api_keys_are_not_refreshable_and_dead_tokens_send_nothing() {
     let current = fx.write_stale("a", "rt-a");
     fx.token_reused().await;
     let m = fx.manager();
-    assert!(m.status(true).await.is_dead());
+    assert!(m.status(StatusRefresh::Requested).await.is_dead());
     assert!(matches!(
         m.recover_unauthorized(Some(&current), None).await,
         RecoverOutcome::Failed(crate::error::RefreshError::Permanent(_))

@@ -100,7 +100,7 @@ async fn a_save_over_credentials_replaced_meanwhile_is_refused_and_theirs_adopte
         "{outcome:?}"
     );
     assert_eq!(other.load().unwrap(), Some(newer.clone()), "theirs kept");
-    let view = manager.auth_cached();
+    let view = manager.current_view();
     assert_eq!(
         view.usable_bearer(),
         Some(access("theirs", T0 + 3600).as_str())
@@ -123,9 +123,12 @@ async fn a_refresh_on_one_machine_is_served_by_another_on_its_next_poll() {
         a.refresh(Trigger::Proactive).await.unwrap(),
         RefreshOutcome::Refreshed
     );
-    assert_eq!(b.auth_cached().usable_bearer(), Some(new.as_str()));
+    assert_eq!(b.current_view().usable_bearer(), Some(new.as_str()));
     // B's own proactive check finds nothing left to do
-    assert_eq!(b.auth().await.usable_bearer(), Some(new.as_str()));
+    assert_eq!(
+        b.view_refreshed_if_stale().await.usable_bearer(),
+        Some(new.as_str())
+    );
     assert_eq!(fx.token_requests().await, 1);
 }
 
@@ -137,11 +140,11 @@ async fn without_redis_the_cached_token_is_served_and_a_refresh_fails_as_transie
     store(&redis).save(&fresh).unwrap();
     let manager = AuthManager::new(options(&fx, store(&redis))).unwrap();
     let token = access("cached", T0 + 3600);
-    assert_eq!(manager.auth_cached().usable_bearer(), Some(token.as_str()));
+    assert_eq!(manager.current_view().usable_bearer(), Some(token.as_str()));
     redis.kill();
     let started = std::time::Instant::now();
     for _ in 0..20 {
-        assert_eq!(manager.auth_cached().usable_bearer(), Some(token.as_str()));
+        assert_eq!(manager.current_view().usable_bearer(), Some(token.as_str()));
     }
     assert!(
         started.elapsed() < Duration::from_secs(1),
@@ -163,7 +166,7 @@ async fn without_redis_the_cached_token_is_served_and_a_refresh_fails_as_transie
         retry_at: None,
     };
     assert_eq!(err.to_string(), "shared credential store unavailable: x");
-    assert_eq!(manager.auth_cached().usable_bearer(), Some(token.as_str()));
+    assert_eq!(manager.current_view().usable_bearer(), Some(token.as_str()));
     assert_eq!(fx.token_requests().await, 0);
 }
 
@@ -176,7 +179,7 @@ async fn a_stalled_redis_costs_the_polling_path_one_short_deadline_per_breaker_w
         .unwrap();
     let manager = AuthManager::new(options(&fx, store(&redis))).unwrap();
     let token = access("cached", T0 + 3600);
-    assert_eq!(manager.auth_cached().usable_bearer(), Some(token.as_str()));
+    assert_eq!(manager.current_view().usable_bearer(), Some(token.as_str()));
     // SIGSTOP: the server accepts nothing and answers nothing, like a partition
     let pid = redis.pid().unwrap().to_string();
     let stop = |sig: &str| {
@@ -191,7 +194,7 @@ async fn a_stalled_redis_costs_the_polling_path_one_short_deadline_per_breaker_w
     stop("-STOP");
     let started = std::time::Instant::now();
     for _ in 0..50 {
-        assert_eq!(manager.auth_cached().usable_bearer(), Some(token.as_str()));
+        assert_eq!(manager.current_view().usable_bearer(), Some(token.as_str()));
     }
     let elapsed = started.elapsed();
     stop("-CONT");
@@ -224,7 +227,7 @@ async fn an_unchanged_poll_costs_one_round_trip() {
     let manager = AuthManager::new(options(&fx, store(&redis))).unwrap();
     assert_eq!(redis.command("CONFIG RESETSTAT").unwrap().trim(), "+OK");
     for _ in 0..100 {
-        assert!(manager.auth_cached().usable_bearer().is_some());
+        assert!(manager.current_view().usable_bearer().is_some());
     }
     assert_eq!(calls(&redis, "hmget"), 100, "one version check per poll");
     assert_eq!(

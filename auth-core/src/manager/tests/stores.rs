@@ -34,7 +34,7 @@ async fn keyring_store_keeps_the_failure_record_and_lock_in_the_home() {
     );
     let b = AuthManager::new(opts).unwrap();
     assert!(b.refresh(Trigger::Requested).await.is_err());
-    assert!(b.auth_cached().is_dead());
+    assert!(b.current_view().is_dead());
     assert_eq!(fx.token_requests().await, 1);
 }
 
@@ -48,7 +48,7 @@ async fn ephemeral_api_key_login_writes_nothing_and_is_shared_in_process() {
     let files: Vec<_> = std::fs::read_dir(fx.home()).unwrap().collect();
     assert!(files.is_empty(), "nothing on disk: {files:?}");
     let b = AuthManager::new(opts).unwrap();
-    assert_eq!(b.auth_cached().usable_bearer(), Some("sk-ephemeral"));
+    assert_eq!(b.current_view().usable_bearer(), Some("sk-ephemeral"));
 }
 
 #[test]
@@ -94,7 +94,7 @@ async fn startup_enforcement_logs_out_a_forbidden_api_key() {
     let mut opts = fx.options();
     opts.config.forced_login_method = Some(ForcedLoginMethod::Chatgpt);
     let m = AuthManager::new(opts).unwrap();
-    assert_eq!(m.auth_cached().usable_bearer(), None, "treated as absent");
+    assert_eq!(m.current_view().usable_bearer(), None, "treated as absent");
     assert_eq!(
         m.enforce_login_restrictions().await.unwrap().as_deref(),
         Some("ChatGPT login is required, but an API key is currently being used. Logging out.")
@@ -171,7 +171,7 @@ async fn status_polls_never_wait_for_a_hung_keyring_and_adopt_other_writers() {
     opts.store = Some(Arc::new(store));
     let manager = AuthManager::new(opts).unwrap();
     manager.login_with_api_key("sk-mine").await.unwrap();
-    assert_eq!(manager.auth_cached().usable_bearer(), Some("sk-mine"));
+    assert_eq!(manager.current_view().usable_bearer(), Some("sk-mine"));
 
     // Past the manager's 5 s re-read period for stores it cannot stamp, so a store without
     // stamps would be re-read (and waited for) by these polls.
@@ -179,7 +179,7 @@ async fn status_polls_never_wait_for_a_hung_keyring_and_adopt_other_writers() {
     keyring.delay(Some(Duration::from_secs(3)));
     let started = Instant::now();
     for _ in 0..50 {
-        assert_eq!(manager.auth_cached().usable_bearer(), Some("sk-mine"));
+        assert_eq!(manager.current_view().usable_bearer(), Some("sk-mine"));
     }
     assert!(
         started.elapsed() < Duration::from_millis(500),
@@ -194,7 +194,7 @@ async fn status_polls_never_wait_for_a_hung_keyring_and_adopt_other_writers() {
         .unwrap();
     // The hung background read may still be running: allow it and one more read to finish.
     let deadline = Instant::now() + Duration::from_secs(10);
-    while manager.auth_cached().usable_bearer() != Some("sk-other-process") {
+    while manager.current_view().usable_bearer() != Some("sk-other-process") {
         assert!(
             Instant::now() < deadline,
             "the other writer's key was never adopted"
@@ -230,17 +230,17 @@ async fn a_failed_keyring_save_is_retried_not_replaced_by_the_old_entry() {
         m.refresh(Trigger::Proactive).await,
         Ok(RefreshOutcome::Refreshed)
     );
-    assert_eq!(m.auth_cached().usable_bearer(), Some(token.as_str()));
+    assert_eq!(m.current_view().usable_bearer(), Some(token.as_str()));
     assert_eq!(keyring.value(KEYRING_SERVICE, &account), Some(stale));
     keyring.fail(KeyringOp::Set, None);
     for _ in 0..10 {
-        assert_eq!(m.auth_cached().usable_bearer(), Some(token.as_str()));
+        assert_eq!(m.current_view().usable_bearer(), Some(token.as_str()));
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let _ = m.refresh(Trigger::Proactive).await;
     let entry = keyring.value(KEYRING_SERVICE, &account).unwrap();
     let saved = crate::auth_json::parse(entry.as_bytes()).unwrap();
     assert_eq!(saved.tokens.unwrap().refresh_token.expose(), "rt-b");
-    assert_eq!(m.auth_cached().usable_bearer(), Some(token.as_str()));
+    assert_eq!(m.current_view().usable_bearer(), Some(token.as_str()));
     assert_eq!(fx.token_requests().await, 1);
 }

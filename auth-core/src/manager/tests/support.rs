@@ -5,8 +5,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
@@ -27,9 +25,7 @@ pub(crate) fn t0() -> DateTime<Utc> {
 
 /// An unsigned JWT with `claims` as payload.
 pub(crate) fn jwt(claims: Value) -> String {
-    let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none"}"#);
-    let payload = URL_SAFE_NO_PAD.encode(claims.to_string());
-    format!("{header}.{payload}.sig")
+    crate::fake_issuer::unsigned_jwt(&claims)
 }
 
 /// An access token expiring at `exp` (unique per `tag`).
@@ -229,6 +225,9 @@ impl CredentialStore for ProbeStore {
     }
     fn kind(&self) -> &'static str {
         "file"
+    }
+    fn saves_auth_json(&self) -> bool {
+        self.inner.saves_auth_json()
     }
 }
 

@@ -1,11 +1,11 @@
 //! An in-memory keyring for tests.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::Duration;
 
+use parking_lot::Mutex;
+
 use super::backend::{KeyringBackend, KeyringError};
-use crate::store::ephemeral::lock_ignoring_poison;
 
 type Key = (String, String);
 
@@ -44,7 +44,7 @@ impl MemoryKeyring {
 
     /// Makes every later `op` fail with `message` (`None` clears the failure).
     pub fn fail(&self, op: KeyringOp, message: Option<&str>) {
-        let failures = &mut lock_ignoring_poison(&self.faults).failures;
+        let failures = &mut self.faults.lock().failures;
         match message {
             Some(message) => failures.insert(op, message.to_owned()),
             None => failures.remove(&op),
@@ -53,31 +53,34 @@ impl MemoryKeyring {
 
     /// Makes every later call sleep this long first (`None` clears it).
     pub fn delay(&self, delay: Option<Duration>) {
-        lock_ignoring_poison(&self.faults).delay = delay;
+        self.faults.lock().delay = delay;
     }
 
     /// The stored value, if any (test assertions).
     pub fn value(&self, service: &str, account: &str) -> Option<String> {
-        lock_ignoring_poison(&self.entries)
+        self.entries
+            .lock()
             .get(&(service.to_owned(), account.to_owned()))
             .cloned()
     }
 
     /// Plants a local copy (a keyutils entry left by a failed write, say).
     pub fn plant_local_copy(&self, service: &str, account: &str, value: &str) {
-        lock_ignoring_poison(&self.local_copies)
+        self.local_copies
+            .lock()
             .insert((service.to_owned(), account.to_owned()), value.to_owned());
     }
 
     /// Whether a local copy exists (test assertions).
     pub fn has_local_copy(&self, service: &str, account: &str) -> bool {
-        lock_ignoring_poison(&self.local_copies)
+        self.local_copies
+            .lock()
             .contains_key(&(service.to_owned(), account.to_owned()))
     }
 
     fn check(&self, op: KeyringOp) -> Result<(), KeyringError> {
         let (delay, failure) = {
-            let faults = lock_ignoring_poison(&self.faults);
+            let faults = self.faults.lock();
             (faults.delay, faults.failures.get(&op).cloned())
         };
         if let Some(delay) = delay {
@@ -90,8 +93,8 @@ impl MemoryKeyring {
 impl std::fmt::Debug for MemoryKeyring {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MemoryKeyring")
-            .field("entries", &lock_ignoring_poison(&self.entries).len())
-            .field("faults", &*lock_ignoring_poison(&self.faults))
+            .field("entries", &self.entries.lock().len())
+            .field("faults", &*self.faults.lock())
             .finish()
     }
 }
@@ -105,14 +108,14 @@ impl KeyringBackend for MemoryKeyring {
     fn set(&self, service: &str, account: &str, value: &str) -> Result<(), KeyringError> {
         self.check(KeyringOp::Set)?;
         let key = (service.to_owned(), account.to_owned());
-        lock_ignoring_poison(&self.entries).insert(key, value.to_owned());
+        self.entries.lock().insert(key, value.to_owned());
         Ok(())
     }
 
     fn delete(&self, service: &str, account: &str) -> Result<(), KeyringError> {
         self.check(KeyringOp::Delete)?;
         let key = (service.to_owned(), account.to_owned());
-        match lock_ignoring_poison(&self.entries).remove(&key) {
+        match self.entries.lock().remove(&key) {
             Some(_) => Ok(()),
             None => Err(KeyringError::NoEntry),
         }
@@ -120,9 +123,7 @@ impl KeyringBackend for MemoryKeyring {
 
     fn forget_local_copies(&self, service: &str, account: &str) -> Result<bool, KeyringError> {
         let key = (service.to_owned(), account.to_owned());
-        Ok(lock_ignoring_poison(&self.local_copies)
-            .remove(&key)
-            .is_some())
+        Ok(self.local_copies.lock().remove(&key).is_some())
     }
 }
 

@@ -16,21 +16,24 @@ mod account;
 mod backend;
 mod call;
 mod chunks;
+#[cfg(test)]
 mod memory;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
 
 pub use account::{KEYRING_SERVICE, home_digest, keyring_account};
 #[cfg(feature = "keyring")]
 pub use backend::SystemKeyring;
-pub use backend::{KeyringBackend, KeyringError, UNREACHABLE_HINT};
-pub use call::{KEYRING_TIMEOUT, KeyringCaller};
+pub use backend::{KeyringBackend, KeyringError};
+pub use call::KeyringCaller;
+#[cfg(test)]
 pub use memory::{KeyringOp, MemoryKeyring};
 
 use crate::auth_json::{self, StoredAuth};
-use crate::store::ephemeral::lock_ignoring_poison;
 use crate::store::file::FileStore;
 use crate::store::{CredentialStore, Stamp, StoreError};
 
@@ -95,7 +98,7 @@ impl KeyringStore {
     }
 
     fn record(&self, stamp: Stamp) {
-        let mut seen = lock_ignoring_poison(&self.seen);
+        let mut seen = self.seen.lock();
         seen.stamp = stamp;
         seen.at = Some(Instant::now());
         seen.generation += 1;
@@ -116,7 +119,7 @@ impl KeyringStore {
             .name("keyring-reread".to_owned())
             .spawn(move || {
                 let stamp = stamp_of(&chunks::read(backend.as_ref(), &account));
-                let mut seen = lock_ignoring_poison(&shared);
+                let mut seen = shared.lock();
                 if seen.generation == generation {
                     if let Some(stamp) = stamp {
                         seen.stamp = stamp;
@@ -257,13 +260,17 @@ impl CredentialStore for KeyringStore {
 
     /// What the last read found; starts a background re-read when that is stale. Never waits.
     fn stamp(&self) -> Option<Stamp> {
-        let mut seen = lock_ignoring_poison(&self.seen);
+        let mut seen = self.seen.lock();
         self.reread_in_background(&mut seen);
         Some(seen.stamp)
     }
 
     fn kind(&self) -> &'static str {
         "keyring"
+    }
+
+    fn load_may_wait(&self) -> bool {
+        true
     }
 }
 
