@@ -72,7 +72,7 @@ async fn a_young_watched_file_is_read_once_not_on_every_poll() {
         let m = AuthManager::new(opts).unwrap();
         let loads_after_construction = store.loads.load(Ordering::SeqCst);
         for _ in 0..100 {
-            assert!(m.auth_cached().usable_bearer().is_some());
+            assert!(m.current_view().usable_bearer().is_some());
         }
         assert_eq!(
             store.loads.load(Ordering::SeqCst),
@@ -94,13 +94,13 @@ async fn without_a_watch_in_place_rewrites_are_served_at_once() {
     let mut opts = fx.options();
     opts.store = Some(store.clone());
     let m = AuthManager::new(opts).unwrap();
-    assert_eq!(m.auth_cached().usable_bearer(), Some(a.as_str()));
+    assert_eq!(m.current_view().usable_bearer(), Some(a.as_str()));
     std::fs::write(fx.auth_path(), chatgpt_json(&b, "rt-a")).unwrap();
-    assert_eq!(m.auth_cached().usable_bearer(), Some(b.as_str()));
+    assert_eq!(m.current_view().usable_bearer(), Some(b.as_str()));
     std::fs::write(fx.auth_path(), &chatgpt_json(&a, "rt-a")[..40]).unwrap();
-    assert_eq!(m.auth_cached().usable_bearer(), Some(b.as_str()));
+    assert_eq!(m.current_view().usable_bearer(), Some(b.as_str()));
     std::fs::write(fx.auth_path(), chatgpt_json(&a, "rt-a")).unwrap();
-    assert_eq!(m.auth_cached().usable_bearer(), Some(a.as_str()));
+    assert_eq!(m.current_view().usable_bearer(), Some(a.as_str()));
     assert_eq!(fx.token_requests().await, 0);
 }
 
