@@ -1,16 +1,18 @@
-//! The method table: one `on::<M>(handler)` line per client request method of
-//! `protocol::requests`, and the pipeline every request of every transport goes through
-//! (PROTOCOL.md §2 check order: envelope → method lookup → params → handshake gate → handler),
-//! then its answer and the effects its handler asked for. Knows method names, never bytes.
+//! The method table: one `on(handler)` line per client request method of `protocol::requests`
+//! (the compiler checks there is exactly one), and the pipeline every request of every
+//! transport goes through (PROTOCOL.md §2 check order: envelope → method lookup → params →
+//! handshake gate → handler), then its answer and the effects its handler asked for. Knows
+//! method names, never bytes.
 
 use std::any::TypeId;
+use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::{Arc, LazyLock};
 use std::task::{Context, Poll};
 
 use protocol::RequestId;
 use protocol::methods::INITIALIZED;
-use protocol::requests::{self, Method};
+use protocol::requests::{self, ClientRequestHandlers, Method, Registry};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tokio::sync::OwnedSemaphorePermit;
@@ -23,24 +25,28 @@ use crate::log_text::{LogId, LogText};
 use crate::reply::{Reply, run_effects};
 use crate::transport::Outgoing;
 
-/// Every client request method and its handler. A test checks that each method of
-/// `protocol::requests::for_each_client_request` is here exactly once.
+/// Every client request method and its handler: a struct literal, so the compiler refuses a
+/// method of `protocol::requests` without a handler (or with two), and each handler's params
+/// and result types must be its method's.
 fn table() -> Table {
-    use protocol::requests::*;
-    Table::default()
-        .on::<Initialize>(handshake::initialize)
-        .on::<GetAuthStatus>(status::get_auth_status)
-        .on_checked::<LoginApiKey>(account::check_login_api_key, account::login_api_key)
-        .on::<LoginChatGpt>(login::login_chatgpt_v1)
-        .on::<CancelLoginChatGpt>(login::cancel_v1)
-        .on::<LogoutChatGpt>(account::logout_v1)
-        .on::<UserInfo>(status::user_info)
-        .on::<GetUserAgent>(handshake::get_user_agent)
-        .on::<GetAccount>(status::read_account)
-        .on_checked::<LoginAccount>(login_start::check, login_start::start)
-        .on::<CancelLoginAccount>(login::cancel_v2)
-        .on::<LogoutAccount>(account::logout_v2)
-        .on::<ReportUnauthorized>(status::report_unauthorized)
+    let mut table = Table::default();
+    ClientRequestHandlers::<Table> {
+        initialize: on(handshake::initialize),
+        get_auth_status: on(status::get_auth_status),
+        login_api_key: on_checked(account::check_login_api_key, account::login_api_key),
+        login_chat_gpt: on(login::login_chatgpt_v1),
+        cancel_login_chat_gpt: on(login::cancel_v1),
+        logout_chat_gpt: on(account::logout_v1),
+        user_info: on(status::user_info),
+        get_user_agent: on(handshake::get_user_agent),
+        account_read: on(status::read_account),
+        account_login_start: on_checked(login_start::check, login_start::start),
+        account_login_cancel: on(login::cancel_v2),
+        account_logout: on(account::logout_v2),
+        account_report_unauthorized: on(status::report_unauthorized),
+    }
+    .register_all(&mut table);
+    table
 }
 
 /// The table, built once.
@@ -77,40 +83,54 @@ impl Route {
     }
 }
 
+/// The routes, in registration order.
 #[derive(Default)]
 struct Table {
     routes: Vec<Route>,
 }
 
-impl Table {
-    /// Registers `handler` for method `M`.
-    fn on<M: Method>(self, handler: impl Handler<M>) -> Self {
-        self.on_checked::<M>(|_| Ok(()), handler)
-    }
+impl Registry for Table {
+    type Handler<M: Method> = Typed<M>;
 
-    /// Registers `handler` for method `M`, with `check` for what serde cannot express about its
-    /// params (still `-32602`, still before the handshake gate).
-    fn on_checked<M: Method>(
-        mut self,
-        check: fn(&M::Params) -> Result<(), RpcError>,
-        handler: impl Handler<M>,
-    ) -> Self {
-        let call = move |connection: Arc<Connection>, params: Value| -> Call {
-            Box::pin(async move {
-                let params = match accept::<M>(&connection, params, check) {
-                    Ok(params) => params,
-                    Err(err) => return Reply::from(Err(err)),
-                };
-                let Reply { result, after } = handler.handle(connection, params).await;
-                Reply::new(result.and_then(to_value), after)
-            })
-        };
-        self.routes.push(Route {
+    fn register<M: Method>(&mut self, handler: Typed<M>) {
+        self.routes.push(handler.route);
+    }
+}
+
+/// The route of method `M` (the type says which method it was built for).
+struct Typed<M> {
+    route: Route,
+    method: PhantomData<fn() -> M>,
+}
+
+/// The route of `handler` for method `M`.
+fn on<M: Method>(handler: impl Handler<M>) -> Typed<M> {
+    on_checked(|_| Ok(()), handler)
+}
+
+/// The route of `handler` for method `M`, with `check` for what serde cannot express about its
+/// params (still `-32602`, still before the handshake gate).
+fn on_checked<M: Method>(
+    check: fn(&M::Params) -> Result<(), RpcError>,
+    handler: impl Handler<M>,
+) -> Typed<M> {
+    let call = move |connection: Arc<Connection>, params: Value| -> Call {
+        Box::pin(async move {
+            let params = match accept::<M>(&connection, params, check) {
+                Ok(params) => params,
+                Err(err) => return Reply::from(Err(err)),
+            };
+            let Reply { result, after } = handler.handle(connection, params).await;
+            Reply::new(result.and_then(to_value), after)
+        })
+    };
+    Typed {
+        route: Route {
             name: M::NAME,
             barrier: M::BARRIER,
             call: Box::new(call),
-        });
-        self
+        },
+        method: PhantomData,
     }
 }
 

@@ -22,7 +22,7 @@ async fn a_panicking_handler_becomes_internal_error() {
 }
 
 #[test]
-fn every_client_request_has_exactly_one_handler() {
+fn every_client_request_is_routed_by_its_name() {
     let mut registered: Vec<&str> = ROUTES.routes.iter().map(|route| route.name).collect();
     let mut methods = requests::client_request_names();
     registered.sort_unstable();

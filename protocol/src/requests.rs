@@ -1,11 +1,13 @@
 //! The client requests as types: the [`Method`] trait, one zero-sized type per request method
-//! (PROTOCOL.md §3, §4, §6.2), and [`for_each_client_request`], the one list of them that the
-//! schema, the server's dispatch table and its tests are all fed from.
+//! (PROTOCOL.md §3, §4, §6.2), and the one list of them (`client_requests!` below), which
+//! yields [`for_each_client_request`] (the schema and tests read it) and
+//! [`ClientRequestHandlers`] (the server's table: one handler per method, checked by the
+//! compiler).
 //!
 //! Adding a request method: its params and result types (`v1`/`v2`), its name constant and its
 //! [`crate::ClientRequest`] variant (`methods`, the published union; a test checks it against
-//! this list), one `request!` here and one line in [`for_each_client_request`]. The schema then
-//! publishes its types, and the server's table test fails until it has a handler.
+//! this list), and one entry in `client_requests!` below. The schema then publishes its types,
+//! and the server does not compile until its table has a handler for it.
 
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -41,21 +43,12 @@ pub trait MethodVisitor {
     fn visit<M: Method>(&mut self);
 }
 
-/// Calls `visitor` with every client request method, in PROTOCOL.md order.
-pub fn for_each_client_request<V: MethodVisitor>(visitor: &mut V) {
-    visitor.visit::<Initialize>();
-    visitor.visit::<GetAuthStatus>();
-    visitor.visit::<LoginApiKey>();
-    visitor.visit::<LoginChatGpt>();
-    visitor.visit::<CancelLoginChatGpt>();
-    visitor.visit::<LogoutChatGpt>();
-    visitor.visit::<UserInfo>();
-    visitor.visit::<GetUserAgent>();
-    visitor.visit::<GetAccount>();
-    visitor.visit::<LoginAccount>();
-    visitor.visit::<CancelLoginAccount>();
-    visitor.visit::<LogoutAccount>();
-    visitor.visit::<ReportUnauthorized>();
+/// Where a server registers its handlers, one per method, through [`ClientRequestHandlers`].
+pub trait Registry {
+    /// What the server registers for method `M`.
+    type Handler<M: Method>;
+    /// Registers `handler` for `M`.
+    fn register<M: Method>(&mut self, handler: Self::Handler<M>);
 }
 
 /// The name of every client request method, in PROTOCOL.md order.
@@ -71,73 +64,74 @@ pub fn client_request_names() -> Vec<&'static str> {
     names.0
 }
 
-macro_rules! request {
-    ($(#[$doc:meta])* $ty:ident = $name:ident, $params:ty => $result:ty, barrier: $barrier:expr) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-        pub struct $ty;
+/// Defines each client request type, its [`Method`] impl and [`for_each_client_request`], in
+/// the order given.
+macro_rules! client_requests {
+    ($($(#[$doc:meta])* $field:ident: $ty:ident = $name:ident, $params:ty => $result:ty, barrier: $barrier:expr;)*) => {
+        $(
+            $(#[$doc])*
+            #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+            pub struct $ty;
 
-        impl Method for $ty {
-            const NAME: &'static str = $name;
-            const BARRIER: bool = $barrier;
-            type Params = $params;
-            type Result = $result;
+            impl Method for $ty {
+                const NAME: &'static str = $name;
+                const BARRIER: bool = $barrier;
+                type Params = $params;
+                type Result = $result;
+            }
+        )*
+
+        /// Calls `visitor` with every client request method, in PROTOCOL.md order.
+        pub fn for_each_client_request<V: MethodVisitor>(visitor: &mut V) {
+            $(visitor.visit::<$ty>();)*
+        }
+
+        /// One handler per client request method, written as a struct literal: a server whose
+        /// table lacks a method, or has one twice, does not compile.
+        pub struct ClientRequestHandlers<R: Registry> {
+            $(
+                #[doc = concat!("The handler of `", stringify!($ty), "`.")]
+                pub $field: R::Handler<$ty>,
+            )*
+        }
+
+        impl<R: Registry> ClientRequestHandlers<R> {
+            /// Registers every handler with `registry`, in PROTOCOL.md order.
+            pub fn register_all(self, registry: &mut R) {
+                $(registry.register::<$ty>(self.$field);)*
+            }
         }
     };
 }
 
-request!(
+client_requests! {
     /// `initialize` (§3).
-    Initialize = INITIALIZE, InitializeParams => InitializeResponse, barrier: true
-);
-request!(
+    initialize: Initialize = INITIALIZE, InitializeParams => InitializeResponse, barrier: true;
     /// `getAuthStatus` (v1, §4.1).
-    GetAuthStatus = GET_AUTH_STATUS, GetAuthStatusParams => GetAuthStatusResponse, barrier: false
-);
-request!(
+    get_auth_status: GetAuthStatus = GET_AUTH_STATUS, GetAuthStatusParams => GetAuthStatusResponse, barrier: false;
     /// `loginApiKey` (v1, §4.2).
-    LoginApiKey = LOGIN_API_KEY, LoginApiKeyParams => LoginApiKeyResponse, barrier: true
-);
-request!(
+    login_api_key: LoginApiKey = LOGIN_API_KEY, LoginApiKeyParams => LoginApiKeyResponse, barrier: true;
     /// `loginChatGpt` (v1, §4.3).
-    LoginChatGpt = LOGIN_CHAT_GPT, NoParams => LoginChatGptResponse, barrier: true
-);
-request!(
+    login_chat_gpt: LoginChatGpt = LOGIN_CHAT_GPT, NoParams => LoginChatGptResponse, barrier: true;
     /// `cancelLoginChatGpt` (v1, §4.4).
-    CancelLoginChatGpt = CANCEL_LOGIN_CHAT_GPT, CancelLoginChatGptParams => CancelLoginChatGptResponse,
-    barrier: true
-);
-request!(
+    cancel_login_chat_gpt: CancelLoginChatGpt = CANCEL_LOGIN_CHAT_GPT, CancelLoginChatGptParams => CancelLoginChatGptResponse,
+    barrier: true;
     /// `logoutChatGpt` (v1, §4.5).
-    LogoutChatGpt = LOGOUT_CHAT_GPT, NoParams => LogoutChatGptResponse, barrier: true
-);
-request!(
+    logout_chat_gpt: LogoutChatGpt = LOGOUT_CHAT_GPT, NoParams => LogoutChatGptResponse, barrier: true;
     /// `userInfo` (v1, §4.6).
-    UserInfo = USER_INFO, NoParams => UserInfoResponse, barrier: false
-);
-request!(
+    user_info: UserInfo = USER_INFO, NoParams => UserInfoResponse, barrier: false;
     /// `getUserAgent` (v1, §4.7).
-    GetUserAgent = GET_USER_AGENT, NoParams => GetUserAgentResponse, barrier: false
-);
-request!(
+    get_user_agent: GetUserAgent = GET_USER_AGENT, NoParams => GetUserAgentResponse, barrier: false;
     /// `account/read` (v2, §4.8).
-    GetAccount = ACCOUNT_READ, GetAccountParams => GetAccountResponse, barrier: false
-);
-request!(
+    account_read: GetAccount = ACCOUNT_READ, GetAccountParams => GetAccountResponse, barrier: false;
     /// `account/login/start` (v2, §4.9).
-    LoginAccount = ACCOUNT_LOGIN_START, LoginAccountParams => LoginAccountResponse, barrier: true
-);
-request!(
+    account_login_start: LoginAccount = ACCOUNT_LOGIN_START, LoginAccountParams => LoginAccountResponse, barrier: true;
     /// `account/login/cancel` (v2, §4.10).
-    CancelLoginAccount = ACCOUNT_LOGIN_CANCEL, CancelLoginAccountParams => CancelLoginAccountResponse,
-    barrier: true
-);
-request!(
+    account_login_cancel: CancelLoginAccount = ACCOUNT_LOGIN_CANCEL, CancelLoginAccountParams => CancelLoginAccountResponse,
+    barrier: true;
     /// `account/logout` (v2, §4.11).
-    LogoutAccount = ACCOUNT_LOGOUT, NoParams => LogoutAccountResponse, barrier: true
-);
-request!(
+    account_logout: LogoutAccount = ACCOUNT_LOGOUT, NoParams => LogoutAccountResponse, barrier: true;
     /// `account/reportUnauthorized` (extension, §6.2).
-    ReportUnauthorized = ACCOUNT_REPORT_UNAUTHORIZED, ReportUnauthorizedParams => ReportUnauthorizedResponse,
-    barrier: false
-);
+    account_report_unauthorized: ReportUnauthorized = ACCOUNT_REPORT_UNAUTHORIZED, ReportUnauthorizedParams => ReportUnauthorizedResponse,
+    barrier: false;
+}

@@ -470,6 +470,22 @@ async fn api_key_token_login_and_logout_end_the_active_login() {
     assert_quiet(&mut session).await;
 }
 
+/// A login start that fails after it ended the active login (here a device-code start the
+/// issuer refuses) answers its error first, then the ended login's failed completion.
+#[tokio::test]
+async fn a_failed_start_still_reports_the_login_it_ended_after_its_error() {
+    let issuer = FakeIssuer::start().await.unwrap();
+    issuer.set_device_code_enabled(false);
+    let mut session = Session::with_issuer(&issuer, |_| {}).await;
+    let id = start_v2(&mut session).await;
+    let answer = session
+        .request("account/login/start", json!({"type": "chatgptDeviceCode"}))
+        .await;
+    assert_eq!(error_of(&answer).0, -32600);
+    assert_eq!(session.read_message().await, ended(&id));
+    assert_quiet(&mut session).await;
+}
+
 /// The callback's failure paths end the login with their AUTH.md text behind the
 /// `Login server error: ` prefix: `/cancel`, an `error` parameter, the entitlement error, a
 /// missing code; the timeout reads `Login timed out`.
