@@ -219,3 +219,66 @@ async fn a_client_that_never_reads_is_disconnected_without_slowing_the_others() 
     assert_eq!(status["authToken"], "sk-2");
     server.shutdown().await;
 }
+
+/// The listener's connection limit (PROTOCOL.md §7): with `MAX_CONNECTIONS` connections open, one
+/// more is closed at once, and a slot freed by a client that left is served again. Against the
+/// real binary, so this process and the server each stay under a 1,024-descriptor soft limit.
+#[tokio::test]
+async fn connections_past_the_limit_are_closed_and_a_freed_slot_is_served() {
+    use app_server::network::MAX_CONNECTIONS;
+    use std::process::Stdio;
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+
+    let home = tempfile::tempdir().unwrap();
+    let path = home.path().join("limit.sock");
+    let mut child = crate::support::launcher::app_server()
+        .args(["--listen", &format!("unix://{}", path.display())])
+        .env("CODEX_HOME", home.path())
+        .env("HOME", home.path())
+        .env("RUST_LOG", "error")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap()).lines();
+    crate::support::listening_url(&mut stderr).await;
+
+    let mut open = Vec::with_capacity(MAX_CONNECTIONS);
+    for i in 0..MAX_CONNECTIONS {
+        let mut client = Client::unix(&path).await;
+        client.initialize(&format!("client-{i}")).await;
+        open.push(client);
+    }
+    let mut refused = tokio::net::UnixStream::connect(&path).await.unwrap();
+    let mut byte = [0u8; 1];
+    let read = tokio::time::timeout(TIMEOUT, refused.read(&mut byte))
+        .await
+        .expect("the connection past the limit is closed, not left waiting");
+    assert_eq!(read.unwrap(), 0, "closed without a byte");
+
+    drop(open.pop());
+    // The server frees the slot once it has seen the client leave: retry until it has.
+    let initialize = format!(
+        "{}\n",
+        json!({"id": 1, "method": "initialize", "params": client("late")})
+    );
+    let served = tokio::time::timeout(TIMEOUT, async {
+        loop {
+            let stream = tokio::net::UnixStream::connect(&path).await.unwrap();
+            let (reader, mut writer) = stream.into_split();
+            let mut lines = BufReader::new(reader).lines();
+            if writer.write_all(initialize.as_bytes()).await.is_ok()
+                && let Ok(Some(line)) = lines.next_line().await
+            {
+                return serde_json::from_str::<Value>(&line).unwrap();
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("a freed slot is served");
+    assert!(served["result"]["userAgent"].is_string(), "{served}");
+    drop(open);
+}

@@ -37,8 +37,10 @@ use crate::connection::ServeOptions;
 use crate::hub::Overflow;
 use crate::state::ServerState;
 
-/// Connections open at once on one listener (WebSocket or unix socket); more are refused.
-pub const MAX_CONNECTIONS: usize = 64;
+/// Connections open at once on one listener (WebSocket or unix socket); more are refused. Room
+/// for a fleet of polling clients (issue 16 measures 256), and well under the usual 1,024 open-file
+/// soft limit, so a flood is refused by us before `accept` fails for want of descriptors.
+pub const MAX_CONNECTIONS: usize = 512;
 /// How long shutdown waits for open connections to finish their calls.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
