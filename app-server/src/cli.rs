@@ -10,7 +10,7 @@
 
 use std::path::PathBuf;
 
-use auth_core::config::{ConfigOverride, ForcedLoginMethod, Overrides, StoreMode};
+use auth_core::{ConfigOverride, ForcedLoginMethod, Overrides, StoreMode};
 
 /// `app-server` command line.
 #[derive(Debug, clap::Parser)]
@@ -72,7 +72,7 @@ pub struct ConfigFlags {
 /// Codex's flags (`codex-rs/utils/cli`, `codex-rs/cli`), accepted before any subcommand and
 /// after `app-server` (both sets apply, those before the subcommand first, as Codex's
 /// `prepend_root_overrides`). `-c` and the profile are honoured for the keys we use
-/// (`auth_core::config::load_with`); `--enable X` and `--disable X` are Codex's
+/// (`auth_core::load_with`); `--enable X` and `--disable X` are Codex's
 /// `-c features.X=true|false`, which we carry along and ignore.
 #[derive(Debug, Default, clap::Args)]
 pub struct CodexFlags {

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use auth_core::config::{ConfigError, resolve_codex_home};
+use auth_core::{ConfigError, resolve_codex_home};
 
 /// Startup configuration. Build it with [`ServerConfig::from_env`] in the binary, or with
 /// [`ServerConfig::new`] (no environment access) in tests.

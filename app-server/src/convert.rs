@@ -2,9 +2,9 @@
 //! to this crate (orphan rule); the only place the two vocabularies meet.
 
 use auth_core::AuthView;
-use auth_core::claims::PlanType as CorePlan;
-use auth_core::classify::FailureReason;
-use auth_core::manager::RefreshFailureView;
+use auth_core::FailureReason;
+use auth_core::PlanType as CorePlan;
+use auth_core::RefreshFailureView;
 use protocol::{Account, AuthMode, PlanType, RefreshFailure, RefreshFailureReason};
 
 /// The wire spelling of a mode.

@@ -6,8 +6,8 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use auth_core::ManagerOptions;
 use auth_core::fake_issuer::FakeIssuer;
-use auth_core::manager::ManagerOptions;
 
 use crate::startup::{StartupError, create_private_dir};
 
@@ -58,9 +58,7 @@ pub fn home() -> Result<PathBuf, StartupError> {
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
         .or_else(|| std::env::home_dir().map(|h| h.join(".local").join("state")))
-        .ok_or(StartupError::Config(
-            auth_core::config::ConfigError::NoHomeDir,
-        ))?;
+        .ok_or(StartupError::Config(auth_core::ConfigError::NoHomeDir))?;
     let home = state.join("app-server").join("demo");
     create_private_dir(&home).map_err(StartupError::Demo)?;
     Ok(home)

@@ -1,8 +1,8 @@
 //! `RpcError`: the one place where JSON-RPC error codes and their texts are chosen.
 
-use auth_core::error::AuthError;
-use auth_core::login::LoginError;
-use auth_core::manager::LoginStartError;
+use auth_core::AuthError;
+use auth_core::LoginError;
+use auth_core::LoginStartError;
 use protocol::JSONRPCErrorError;
 use protocol::jsonrpc::{
     INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, PARSE_ERROR,

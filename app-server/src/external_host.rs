@@ -4,8 +4,8 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use auth_core::manager::{ExternalAuthHost, ExternalTokens};
-use auth_core::secret::Secret;
+use auth_core::Secret;
+use auth_core::{ExternalAuthHost, ExternalTokens};
 use protocol::{
     ChatgptAuthTokensRefreshParams, ChatgptAuthTokensRefreshReason,
     ChatgptAuthTokensRefreshResponse, ServerRequest,

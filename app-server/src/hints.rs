@@ -1,7 +1,7 @@
 //! The `hint:` line under a fatal error: what the user can do about it, where we know.
 
 use crate::commands::CommandError;
-use auth_core::config::ConfigError;
+use auth_core::ConfigError;
 
 use crate::startup::StartupError;
 

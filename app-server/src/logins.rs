@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use auth_core::AuthManager;
-use auth_core::login::{LoginError, LoginHandle, LoginKind, LoginOutcome};
+use auth_core::{LoginError, LoginHandle, LoginKind, LoginOutcome};
 use protocol::{
     AccountLoginCompletedNotification, AccountUpdatedNotification, AuthMode,
     AuthStatusChangeNotification, LoginChatGptCompleteNotification, ServerNotification,

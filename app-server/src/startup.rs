@@ -3,8 +3,11 @@
 
 use std::path::PathBuf;
 
-use auth_core::manager::{AuthManager, ManagerOptions};
-use auth_core::{config as core_config, config::Config};
+use auth_core::{AuthManager, ManagerOptions};
+use auth_core::{
+    Config, ConfigError, SYSTEM_REQUIREMENTS_PATH, apply_requirements, load_config,
+    load_requirements,
+};
 
 use crate::cli::{Cli, ConfigFlags};
 use crate::config::ServerConfig;
@@ -15,7 +18,7 @@ use crate::state::ServerState;
 pub enum StartupError {
     /// `CODEX_HOME` or the home directory is unusable, or `config.toml` is malformed.
     #[error(transparent)]
-    Config(#[from] core_config::ConfigError),
+    Config(#[from] ConfigError),
     /// The credential manager could not be built.
     #[error("{0}")]
     Manager(String),
@@ -57,18 +60,18 @@ pub async fn start(cli: &Cli) -> Result<Started, StartupError> {
         true => Some(crate::demo::Demo::start(&server.codex_home).await?),
         false => None,
     };
-    let mut config = core_config::load_with(&server.codex_home, &cli.overrides())?;
+    let mut config = load_config(&server.codex_home, &cli.overrides())?;
     apply_flags(&mut config, &cli.config);
     if config.redis.url.is_none() {
-        config.redis.url = var("REDIS_URL").map(auth_core::secret::Secret::new);
+        config.redis.url = var("REDIS_URL").map(auth_core::Secret::new);
     }
     // Managed requirements come last: an administrator's rules beat the user's.
     if let Some(path) = var(REQUIREMENTS_ENV)
         .map(PathBuf::from)
         .or_else(system_requirements)
     {
-        let requirements = core_config::load_requirements(&path)?;
-        config = core_config::apply_requirements(config, &requirements)?;
+        let requirements = load_requirements(&path)?;
+        config = apply_requirements(config, &requirements)?;
     }
     let mut opts = ManagerOptions::new(server.codex_home.clone());
     opts.config = config;
@@ -110,7 +113,7 @@ pub const REQUIREMENTS_ENV: &str = "CODEX_APP_SERVER_REQUIREMENTS_FILE";
 
 /// Codex's managed requirements file on this platform (Unix only).
 fn system_requirements() -> Option<PathBuf> {
-    cfg!(unix).then(|| PathBuf::from(core_config::SYSTEM_REQUIREMENTS_PATH))
+    cfg!(unix).then(|| PathBuf::from(SYSTEM_REQUIREMENTS_PATH))
 }
 
 /// Whether `login` may open a browser: not in an SSH session or, on Linux and the BSDs, without a

@@ -31,9 +31,11 @@ impl Jitter for RandomJitter {
 }
 
 /// A constant jitter factor, for tests (AUTH.md §12 uses 1).
+#[cfg(test)]
 #[derive(Debug, Clone, Copy)]
 pub struct FixedJitter(pub f64);
 
+#[cfg(test)]
 impl Jitter for FixedJitter {
     fn factor(&self) -> f64 {
         self.0

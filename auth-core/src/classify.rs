@@ -148,6 +148,7 @@ pub enum AttemptError {
 
 impl AttemptError {
     /// The server's `Retry-After`, for a 429.
+    #[cfg(test)]
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             AttemptError::Transient(TransientKind::RateLimited { retry_after }) => *retry_after,

@@ -1,8 +1,10 @@
 //! The injectable wall clock used for refresh scheduling, backoff and timestamps.
 
+#[cfg(test)]
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+#[cfg(test)]
 use parking_lot::{Mutex, MutexGuard};
 
 /// A source of the current UTC time.
@@ -22,11 +24,13 @@ impl Clock for SystemClock {
 }
 
 /// A clock that only moves when told to (tests).
+#[cfg(test)]
 #[derive(Debug)]
 pub struct ManualClock {
     now: Mutex<DateTime<Utc>>,
 }
 
+#[cfg(test)]
 impl ManualClock {
     /// A clock standing at `start`.
     pub fn new(start: DateTime<Utc>) -> Self {
@@ -54,6 +58,7 @@ impl ManualClock {
     }
 }
 
+#[cfg(test)]
 impl Clock for ManualClock {
     fn now(&self) -> DateTime<Utc> {
         *self.guard()

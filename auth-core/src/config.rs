@@ -19,10 +19,10 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 pub use home::resolve_codex_home;
-pub use overrides::{ConfigOverride, OverrideSyntaxError, Overrides, profile_path};
-pub use requirements::{
-    Requirements, SYSTEM_REQUIREMENTS_PATH, apply_requirements, load_requirements,
-};
+#[cfg(test)]
+pub use overrides::profile_path;
+pub use overrides::{ConfigOverride, Overrides};
+pub use requirements::{SYSTEM_REQUIREMENTS_PATH, apply_requirements, load_requirements};
 
 /// File name of the configuration inside `$CODEX_HOME`.
 pub const CONFIG_FILE_NAME: &str = "config.toml";
@@ -304,6 +304,7 @@ pub enum ConfigError {
 }
 
 /// Reads `codex_home/config.toml` once. A missing file gives [`Config::default`].
+#[cfg(test)]
 pub fn load(codex_home: &Path) -> Result<Config, ConfigError> {
     load_with(codex_home, &Overrides::default())
 }

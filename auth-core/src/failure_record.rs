@@ -65,6 +65,7 @@ impl FailureRecordFile {
     }
 
     /// The record path.
+    #[cfg(test)]
     pub fn path(&self) -> &Path {
         &self.path
     }

@@ -28,7 +28,7 @@ impl Fingerprint {
     }
 
     /// 64 lowercase hex characters.
-    pub fn to_hex(&self) -> String {
+    pub fn to_hex(self) -> String {
         const HEX: &[u8; 16] = b"0123456789abcdef";
         let mut out = String::with_capacity(64);
         for byte in self.0 {

@@ -2,13 +2,13 @@
 //! exchanges, the device-code flow): a small request/response pair and [`HttpClient`], which a
 //! closure `Fn(HttpRequest) -> impl Future<Output = Result<HttpResponse, HttpError>>` implements,
 //! as oauth2-rs's `AsyncHttpClient` does. The default is reqwest ([`ReqwestHttp`], rustls, each
-//! call site's timeouts and redirect policy, the [`crate::http_body`] cap); tests hand a closure
-//! to `ManagerOptions::http` or `LoginOptions::http` and count what it saw.
+//! call site's timeouts and redirect policy, the [`MAX_RESPONSE_BYTES`] body cap); tests hand a
+//! closure to `ManagerOptions::http` or `LoginOptions::http` and count what it saw.
 //!
 //! `Debug` of a request or response never shows a body or a query (they carry tokens and codes).
 
-#[cfg(test)]
-pub(crate) mod recording;
+#[cfg(any(test, feature = "fake-issuer"))]
+pub mod recording;
 mod reqwest_client;
 
 use std::fmt;
@@ -16,6 +16,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+pub use crate::http_body::MAX_RESPONSE_BYTES;
 pub use reqwest::header::{self, HeaderMap, HeaderValue};
 pub use reqwest::{Method, StatusCode};
 pub use reqwest_client::ReqwestHttp;
@@ -99,7 +100,7 @@ impl fmt::Debug for HttpRequest {
 }
 
 /// The issuer's answer: status, headers and the whole body (at most
-/// [`crate::http_body::MAX_RESPONSE_BYTES`] from the reqwest client).
+/// [`MAX_RESPONSE_BYTES`] from the reqwest client).
 #[derive(Clone)]
 pub struct HttpResponse {
     /// The status.
@@ -185,7 +186,7 @@ impl TransportError {
 /// Why a response's body could not be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BodyError {
-    /// The body passed [`crate::http_body::MAX_RESPONSE_BYTES`]; reading stopped there.
+    /// The body passed [`MAX_RESPONSE_BYTES`]; reading stopped there.
     TooLarge,
     /// The transport failed while reading.
     Transport(TransportError),
@@ -195,10 +196,7 @@ impl BodyError {
     /// A short text for errors (never the URL).
     pub fn describe(&self) -> String {
         match self {
-            BodyError::TooLarge => format!(
-                "response body over {} bytes",
-                crate::http_body::MAX_RESPONSE_BYTES
-            ),
+            BodyError::TooLarge => format!("response body over {MAX_RESPONSE_BYTES} bytes"),
             BodyError::Transport(err) => err.detail.clone(),
         }
     }
@@ -267,5 +265,63 @@ impl SharedHttpClient {
 impl fmt::Debug for SharedHttpClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("SharedHttpClient")
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// `Debug` of requests, responses and the client never shows a body, a query or headers'
+    /// values (tokens and codes travel there).
+    #[test]
+    fn debug_never_shows_bodies_queries_or_header_values() {
+        let request = HttpRequest::post_form(
+            "https://issuer.test/oauth/token?key=url-secret",
+            &[("code", "code-secret")],
+        )
+        .header(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer header-secret"),
+        );
+        let response = HttpResponse::json(200, &json!({"access_token": "token-secret"}));
+        let text = format!(
+            "{request:?} {response:?} {:?}",
+            SharedHttpClient::new(|_| std::future::ready(Ok(HttpResponse::status(200))))
+        );
+        for secret in ["url-secret", "code-secret", "header-secret", "token-secret"] {
+            assert!(!text.contains(secret), "{text}");
+        }
+        assert!(text.contains("/oauth/token"), "{text}");
+    }
+
+    #[test]
+    fn bodies_are_encoded_with_their_content_type() {
+        let form = HttpRequest::post_form("https://h/t", &[("a", "b c"), ("d", "e/f")]);
+        assert_eq!(form.body, b"a=b+c&d=e%2Ff");
+        assert_eq!(
+            form.headers[header::CONTENT_TYPE],
+            "application/x-www-form-urlencoded"
+        );
+        let json = HttpRequest::post_json("https://h/t", &json!({"a": 1}));
+        assert_eq!(json.json(), json!({"a": 1}));
+        assert_eq!(json.headers[header::CONTENT_TYPE], "application/json");
+        assert_eq!(json.method, Method::POST);
+        assert_eq!(json.path(), "/t");
+    }
+
+    #[test]
+    fn the_status_of_an_answer_is_known_also_when_its_body_failed() {
+        let ok: Result<HttpResponse, HttpError> = Ok(HttpResponse::status(204));
+        assert_eq!(answered_status(&ok), Some(StatusCode::NO_CONTENT));
+        let body = Err(HttpError::Body {
+            status: StatusCode::NOT_FOUND,
+            cause: BodyError::TooLarge,
+        });
+        assert_eq!(answered_status(&body), Some(StatusCode::NOT_FOUND));
+        let none = Err(HttpError::Transport(TransportError::timeout()));
+        assert_eq!(answered_status(&none), None);
     }
 }

@@ -291,4 +291,48 @@ mod tests {
             RevokeError::InvalidUrl(RevokeTokenKind::AccessToken)
         );
     }
+
+    /// Through the seam: an answer whose body could not be read counts by its status (a 200 is
+    /// a revocation, a 500 an HTTP error with the status reason); no answer is a network error.
+    #[tokio::test]
+    async fn through_the_seam_the_status_decides() {
+        use crate::http::recording::recording;
+        use crate::http::{BodyError, StatusCode};
+        let body_failed = |status| HttpError::Body {
+            status,
+            cause: BodyError::TooLarge,
+        };
+        let rows = [
+            (Err(body_failed(StatusCode::OK)), Ok(())),
+            (
+                Err(body_failed(StatusCode::INTERNAL_SERVER_ERROR)),
+                Err(RevokeError::Http {
+                    kind: RevokeTokenKind::AccessToken,
+                    status: 500,
+                    message: "Internal Server Error".into(),
+                }),
+            ),
+            (
+                Err(HttpError::Transport(TransportError::timeout())),
+                Err(RevokeError::Network {
+                    kind: RevokeTokenKind::AccessToken,
+                    what: "timeout".into(),
+                }),
+            ),
+        ];
+        for (answer, expected) in rows {
+            let (http, seen) = recording(move |_| std::future::ready(answer.clone()));
+            let result = revoke(
+                Some(&http),
+                "https://issuer.test/oauth/revoke",
+                &Secret::new("at"),
+                RevokeTokenKind::AccessToken,
+                TIMEOUT,
+            )
+            .await;
+            assert_eq!(result, expected);
+            assert_eq!(seen.count(), 1);
+            assert_eq!(seen.all()[0].json()["token"], "at");
+        }
+    }
 }

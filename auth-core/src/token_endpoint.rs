@@ -104,6 +104,7 @@ impl TokenEndpoint {
     }
 
     /// The endpoint URL.
+    #[cfg(test)]
     pub fn url(&self) -> &str {
         &self.url
     }

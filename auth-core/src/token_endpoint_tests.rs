@@ -249,3 +249,51 @@ fn token_response_debug_is_redacted() {
     let dbg = format!("{resp:?}");
     assert!(!dbg.contains("id-x") && !dbg.contains("at-x"), "{dbg}");
 }
+
+/// Through the seam: what the client reports maps to the attempt errors the manager classifies
+/// (timeout, the host named, an oversized or broken body a bad response / a network error), one
+/// request each.
+#[tokio::test]
+async fn seam_failures_map_to_transient_attempt_errors() {
+    use crate::http::recording::recording;
+    use crate::http::{BodyError, HttpError, StatusCode, TransportError};
+    let rows = [
+        (
+            HttpError::Transport(TransportError::timeout()),
+            TransientKind::Timeout,
+        ),
+        (
+            HttpError::Transport(TransportError::network("dns", Some("issuer.test"))),
+            TransientKind::Network("could not reach issuer.test (dns)".into()),
+        ),
+        (
+            HttpError::Transport(TransportError::network("reset", None)),
+            TransientKind::Network("reset".into()),
+        ),
+        (
+            HttpError::Body {
+                status: StatusCode::OK,
+                cause: BodyError::TooLarge,
+            },
+            TransientKind::BadResponse,
+        ),
+        (
+            HttpError::Body {
+                status: StatusCode::UNAUTHORIZED,
+                cause: BodyError::Transport(TransportError::timeout()),
+            },
+            TransientKind::Timeout,
+        ),
+    ];
+    for (failure, expected) in rows {
+        let (http, seen) = recording(move |_| std::future::ready(Err(failure.clone())));
+        let ep = endpoint(
+            "https://issuer.test/oauth/token".into(),
+            Duration::from_secs(5),
+        )
+        .with_http(Some(http));
+        let result = ep.refresh(&Secret::new(REFRESH), now()).await;
+        assert_eq!(result, Err(AttemptError::Transient(expected)));
+        assert_eq!(seen.count(), 1);
+    }
+}

@@ -88,7 +88,7 @@ fn server_program() -> PathBuf {
 fn bench_home(issuer: &FakeIssuer) -> tempfile::TempDir {
     let home = tempfile::tempdir().expect("home");
     let path = home.path().join("auth.json");
-    auth_core::atomic_write::write_atomic(&path, issuer.auth_json().as_bytes()).expect("write");
+    auth_core::write_atomic(&path, issuer.auth_json().as_bytes()).expect("write");
     std::fs::File::options()
         .append(true)
         .open(&path)

@@ -6,12 +6,12 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use auth_core::config::ForcedLoginMethod;
+use auth_core::ForcedLoginMethod;
 use auth_core::fake_issuer::{Endpoint, FakeIssuer};
+use auth_core::http::HttpResponse;
+use auth_core::http::recording::answering;
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::support::creds::{jwt, read_auth as auth_json, seed_fresh};
 use crate::support::login::{Browser, assert_quiet, login_id};
@@ -136,16 +136,11 @@ async fn empty_api_key_is_invalid_params() {
 #[tokio::test]
 async fn v2_logout_with_a_failing_revoke_still_signs_out() {
     let issuer = FakeIssuer::start().await.unwrap();
-    let revoke = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/oauth/revoke"))
-        .respond_with(ResponseTemplate::new(500).set_body_json(json!({"error": "boom"})))
-        .mount(&revoke)
-        .await;
+    let (http, revoke) = answering(HttpResponse::json(500, &json!({"error": "boom"})));
     let mut seeded = Value::Null;
     let mut session = Session::with_issuer(&issuer, |opts| {
         seeded = seed_fresh(&opts.codex_home, &issuer);
-        opts.revoke_url = Some(format!("{}/oauth/revoke", revoke.uri()));
+        opts.http = Some(http);
     })
     .await;
     assert_eq!(assert_quiet(&mut session).await["authMethod"], "chatgpt");
@@ -159,9 +154,10 @@ async fn v2_logout_with_a_failing_revoke_still_signs_out() {
         auth_json(session.home.path()).is_none(),
         "auth.json deleted"
     );
-    let requests = revoke.received_requests().await.unwrap();
+    let requests = revoke.all();
     assert_eq!(requests.len(), 1);
-    let body: Value = serde_json::from_slice(&requests[0].body).unwrap();
+    assert_eq!(requests[0].url, issuer.revoke_url());
+    let body = requests[0].json();
     assert!(
         body["token"] == seeded["tokens"]["refresh_token"],
         "the refresh token is revoked"

@@ -124,7 +124,7 @@ async fn a_provider_without_openai_auth_answers_all_null_even_with_a_key() {
         r#"{"auth_mode":"apikey","OPENAI_API_KEY":"sk-stored"}"#,
     );
     let mut opts = hermetic_options(home.path());
-    opts.config = auth_core::config::parse(
+    opts.config = auth_core::parse_config(
         "model_provider = \"ollama\"\n",
         &home.path().join("config.toml"),
     )

@@ -657,7 +657,7 @@ async fn a_hosted_success_page_login_reports_its_onboarding_entrypoint() {
     assert_eq!(page.status, StatusCode::FOUND, "callback: {}", page.body);
     let location = page.location.unwrap();
     assert!(
-        location.starts_with(auth_core::login::HOSTED_SUCCESS_URL)
+        location.starts_with(auth_core::HOSTED_SUCCESS_URL)
             && location.contains("app_brand=chatgpt"),
         "{location}"
     );

@@ -2,10 +2,10 @@
 //! AUTH.md §8.3): success, the start errors, a failing poll, cancel, and the workspace check.
 
 use auth_core::fake_issuer::{Endpoint, FakeIssuer};
+use auth_core::http::HttpResponse;
+use auth_core::http::recording::scripted;
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::support::login::{assert_quiet, login_id, start_and_end};
 use crate::support::{Session, error_of};
@@ -82,13 +82,8 @@ async fn device_code_start_errors() {
     );
     assert_eq!(issuer.count(Endpoint::UserCode), 1);
 
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/api/accounts/deviceauth/usercode"))
-        .respond_with(ResponseTemplate::new(500))
-        .mount(&server)
-        .await;
-    let mut session = Session::with_issuer(&issuer, |opts| opts.issuer = server.uri()).await;
+    let (http, seen) = scripted(&[(USER_CODE, vec![HttpResponse::status(500)])]);
+    let mut session = Session::with_issuer(&issuer, |opts| opts.http = Some(http)).await;
     let answer = session
         .request("account/login/start", json!({"type": DEVICE}))
         .await;
@@ -101,36 +96,32 @@ async fn device_code_start_errors() {
         )
     );
     assert_quiet(&mut session).await;
+    assert_eq!(seen.count(), 1);
 }
+
+const USER_CODE: &str = "/api/accounts/deviceauth/usercode";
+const DEVICE_TOKEN: &str = "/api/accounts/deviceauth/token";
 
 /// A poll answered with a status other than 2xx/403/404 ends the login: `success:false` with
 /// the AUTH.md text (no prefix) and no `account/updated`.
 #[tokio::test]
 async fn a_failing_poll_ends_the_device_login() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/api/accounts/deviceauth/usercode"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
-            json!({"device_auth_id": "dev-1", "usercode": "ABCD-1234", "interval": "1"}),
-        ))
-        .mount(&server)
-        .await;
-    // One pending poll first, so the failure comes an interval after the response.
-    Mock::given(method("POST"))
-        .and(path("/api/accounts/deviceauth/token"))
-        .respond_with(ResponseTemplate::new(403))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/api/accounts/deviceauth/token"))
-        .respond_with(ResponseTemplate::new(500))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let (http, seen) = scripted(&[
+        (
+            USER_CODE,
+            vec![HttpResponse::json(
+                200,
+                &json!({"device_auth_id": "dev-1", "usercode": "ABCD-1234", "interval": "1"}),
+            )],
+        ),
+        // One pending poll first, so the failure comes an interval after the response.
+        (
+            DEVICE_TOKEN,
+            vec![HttpResponse::status(403), HttpResponse::status(500)],
+        ),
+    ]);
     let issuer = FakeIssuer::start().await.unwrap();
-    let mut session = Session::with_issuer(&issuer, |opts| opts.issuer = server.uri()).await;
+    let mut session = Session::with_issuer(&issuer, |opts| opts.http = Some(http)).await;
     let answer = session
         .request("account/login/start", json!({"type": DEVICE}))
         .await;
@@ -141,7 +132,7 @@ async fn a_failing_poll_ends_the_device_login() {
     );
     assert_eq!(
         answer["result"]["verificationUrl"],
-        format!("{}/codex/device", server.uri())
+        format!("{}/codex/device", issuer.url())
     );
     assert_eq!(
         session.read_message().await,
@@ -154,6 +145,7 @@ async fn a_failing_poll_ends_the_device_login() {
     let status = assert_quiet(&mut session).await;
     assert_eq!(status["authMethod"], Value::Null);
     assert!(!session.home.path().join("auth.json").exists());
+    assert_eq!(seen.count_path(DEVICE_TOKEN), 2);
 }
 
 /// Cancel (v2 and v1 methods) ends a pending device login with `Login was not completed`,

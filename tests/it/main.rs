@@ -55,7 +55,7 @@ mod secret_service;
 mod slow_client;
 /// The real binary over real pipes: protocol-only stdout, exit codes.
 mod smoke;
-/// Dependency direction and no printing in app-server.
+/// Dependency direction, no printing in app-server, one launcher, helpers only through support.
 mod tidy;
 /// The unix-socket listener: default control socket, modes, stale/live sockets, many connections.
 mod unix_socket;

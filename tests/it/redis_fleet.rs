@@ -1,16 +1,16 @@
 //! The shared Redis store (issue 17, AUTH.md §7.6) with real server processes: several
 //! `CODEX_HOME`s, one Redis (a real `redis-server` per test, started by
-//! `auth_core::redis::test_server`; run through `tests/run.sh`), counted at the fake issuer.
+//! `auth_core::RedisServer`; run through `tests/run.sh`), counted at the fake issuer.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use auth_core::auth_json::StoredAuth;
-use auth_core::config::RedisConfig;
+use auth_core::CredentialStore;
+use auth_core::RedisConfig;
+use auth_core::RedisServer;
+use auth_core::Secret;
+use auth_core::StoredAuth;
 use auth_core::fake_issuer::{Endpoint, FakeIssuer, ScriptedResponse};
-use auth_core::redis::test_server::RedisServer;
-use auth_core::secret::Secret;
-use auth_core::store::CredentialStore;
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
 use tempfile::TempDir;
@@ -27,8 +27,8 @@ fn redis() -> RedisServer {
 }
 
 /// The store as one more machine sees it (for seeding and for inspecting what is stored).
-fn shared(redis: &RedisServer) -> std::sync::Arc<auth_core::redis::RedisStore> {
-    auth_core::redis::open(&RedisConfig {
+fn shared(redis: &RedisServer) -> std::sync::Arc<auth_core::RedisStore> {
+    auth_core::open_redis(&RedisConfig {
         url: Some(Secret::new(redis.url())),
         namespace: NAMESPACE.to_owned(),
         lease: Duration::from_millis(LEASE_MS),

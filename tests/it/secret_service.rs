@@ -8,13 +8,13 @@ use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use auth_core::auth_json::{self, StoredAuth};
-use auth_core::secret::Secret;
-use auth_core::store::keyring::{KEYRING_SERVICE, KeyringStore, SystemKeyring, keyring_account};
-use auth_core::store::secrets_file::{
+use auth_core::Secret;
+use auth_core::{
     CLI_AUTH_SECRET, SECRETS_KEY_SERVICE, SecretsFile, SecretsFileStore, secrets_key_account,
 };
-use auth_core::store::{CredentialStore, Stamp};
+use auth_core::{CredentialStore, Stamp};
+use auth_core::{KEYRING_SERVICE, KeyringStore, SystemKeyring, keyring_account};
+use auth_core::{StoredAuth, parse_auth_json};
 use pretty_assertions::assert_eq;
 
 use crate::support::launcher::{BIN, clean_command, inherit};
@@ -182,7 +182,7 @@ fn an_entry_written_by_codex_is_read_and_its_rewrite_seen() {
     let store = store(home.path()).with_reread(Duration::ZERO);
     assert_eq!(
         store.load().unwrap(),
-        Some(auth_json::parse(json.as_bytes()).unwrap())
+        Some(parse_auth_json(json.as_bytes()).unwrap())
     );
     // Codex refreshes: the rewrite shows in the stamp after a background read, then in a load.
     let before = store.stamp().unwrap();
@@ -327,7 +327,7 @@ fn the_secrets_file_keeps_its_key_in_the_secret_service() {
     let store = SecretsFileStore::new(home.path(), Arc::new(SystemKeyring))
         .with_work_factor(10)
         .with_timeout(Duration::from_secs(10));
-    let auth = auth_json::parse(codex_chatgpt_json().as_bytes()).unwrap();
+    let auth = parse_auth_json(codex_chatgpt_json().as_bytes()).unwrap();
     store.save(&auth).unwrap();
     let passphrase = lookup(SECRETS_KEY_SERVICE, &secrets_key_account(home.path()))
         .expect("the file key in the keyring");

@@ -1,5 +1,6 @@
 //! Architecture rules checked by `cargo test`: the dependency direction of ARCHITECTURE-GUIDE
-//! §2.2 and "only the transport writes stdout".
+//! §2.2, "only the transport writes stdout", and the shape of this test binary (one launcher of
+//! the real binary, helpers shared only through `support`).
 
 use std::path::{Path, PathBuf};
 
@@ -91,6 +92,59 @@ fn app_server_never_prints() {
                     number + 1
                 );
             }
+        }
+    }
+}
+
+/// The `.rs` files of the `it` binary outside `support/`, with their path inside `it/`.
+fn suite_files() -> Vec<(String, String)> {
+    let root = workspace().join("tests/it");
+    let mut files = Vec::new();
+    rust_files(&root, &mut files);
+    files
+        .into_iter()
+        .filter_map(|path| {
+            let name = path
+                .strip_prefix(&root)
+                .ok()?
+                .to_string_lossy()
+                .into_owned();
+            let text = std::fs::read_to_string(&path).expect("read source");
+            (!name.starts_with("support/")).then_some((name, text))
+        })
+        .collect()
+}
+
+/// Every suite spawns the real binary through `support/launcher.rs`, which clears its
+/// environment; no suite names the binary itself.
+#[test]
+fn the_real_binary_is_spawned_only_through_the_launcher() {
+    let needle = concat!("CARGO_BIN", "_EXE");
+    let files = suite_files();
+    assert!(files.len() > 10, "{} suite files", files.len());
+    for (name, text) in files {
+        assert!(
+            !text.contains(needle),
+            "it/{name} names the binary: spawn it with crate::support::launcher"
+        );
+    }
+}
+
+/// A suite uses helpers of `support` only, never another suite's (a submodule reaches its own
+/// suite through `super`).
+#[test]
+fn suites_share_helpers_only_through_support() {
+    let needle = concat!("crate", "::");
+    for (name, text) in suite_files() {
+        for (at, _) in text.match_indices(needle) {
+            let module: String = text[at + needle.len()..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            assert!(
+                module.is_empty() || module == "support",
+                "it/{name} uses crate::{module}: move the helper to support"
+            );
         }
     }
 }

@@ -1,7 +1,7 @@
 //! `login` (browser, `--device-code`, `--with-api-key`) and `logout`.
 
+use auth_core::AuthManager;
 use auth_core::AuthMode;
-use auth_core::manager::AuthManager;
 
 use super::progress::wait_for_login;
 use super::{CommandError, Console, Exit};

@@ -17,7 +17,7 @@ use std::io::{IsTerminal, Read, Write};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use auth_core::manager::AuthManager;
+use auth_core::AuthManager;
 
 use crate::cli::{Cli, Command, LoginArgs, LoginCommand};
 use crate::startup::{self, StartupError};

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use auth_core::login::{LoginHandle, LoginOutcome};
+use auth_core::{LoginHandle, LoginOutcome};
 
 use super::Console;
 

@@ -2,9 +2,9 @@
 
 use std::io::Write;
 
-use auth_core::error::{RefreshError, TransientError};
-use auth_core::manager::{AuthManager, RefreshOutcome, Trigger};
+use auth_core::{AuthManager, RefreshOutcome, Trigger};
 use auth_core::{AuthMode, AuthView};
+use auth_core::{RefreshError, TransientError};
 use protocol::{AuthMode as WireMode, PlanType, RefreshFailure};
 use serde::Serialize;
 

@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use auth_core::manager::ExternalTokens;
-use auth_core::secret::Secret;
+use auth_core::ExternalTokens;
+use auth_core::Secret;
 use protocol::requests::NoParams;
 use protocol::{
     AccountLoginCompletedNotification, AccountUpdatedNotification, AuthStatusChangeNotification,

@@ -15,9 +15,6 @@ use crate::reply::{Effect, Reply};
 /// `(<name>; <version>)` suffix to the user agent.
 const NON_ORIGINATING_CLIENT_NAMES: [&str; 2] = ["codex_app_server_daemon", "codex-backend"];
 
-/// The originator when no client names one (Codex's default originator).
-pub(crate) const DEFAULT_ORIGINATOR: &str = "codex_cli_rs";
-
 /// Validates `clientInfo.name`, builds the user agent and returns the handshake result. The
 /// connection counts as initialized once this response is written.
 pub(crate) async fn initialize(
@@ -36,7 +33,7 @@ pub(crate) async fn initialize(
     let originator = match (&config.originator_override, originating) {
         (Some(name), _) => name.clone(),
         (None, true) => client.name.clone(),
-        (None, false) => DEFAULT_ORIGINATOR.to_owned(),
+        (None, false) => auth_core::DEFAULT_ORIGINATOR.to_owned(),
     };
     let mut user_agent = format!(
         "{originator}/{} ({}; {}) {}",

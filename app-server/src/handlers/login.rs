@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use auth_core::login::{LoginHandle, SuccessPage};
+use auth_core::{LoginHandle, SuccessPage};
 use protocol::requests::NoParams;
 use protocol::{
     CancelLoginAccountParams, CancelLoginAccountResponse, CancelLoginAccountStatus,

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use auth_core::login::{AppBrand, SuccessPage};
+use auth_core::{AppBrand, SuccessPage};
 use protocol::{LoginAccountParams, LoginAccountResponse, LoginAppBrand};
 
 use super::{account, login};
@@ -16,7 +16,7 @@ pub(crate) fn check(params: &LoginAccountParams) -> Result<(), RpcError> {
     match params {
         LoginAccountParams::ApiKey { api_key } => account::check_api_key(api_key),
         LoginAccountParams::ChatgptAuthTokens { access_token, .. }
-            if !auth_core::claims::is_jwt(access_token) =>
+            if !auth_core::is_jwt(access_token) =>
         {
             Err(RpcError::invalid_params("accessToken is not a JWT"))
         }

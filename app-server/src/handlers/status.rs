@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use auth_core::manager::{RecoverOutcome, StatusRefresh};
 use auth_core::{AuthMode, AuthView};
+use auth_core::{RecoverOutcome, StatusRefresh};
 use protocol::requests::NoParams;
 use protocol::{
     GetAccountParams, GetAccountResponse, GetAuthStatusParams, GetAuthStatusResponse,

@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use auth_core::secret::Secret;
+use auth_core::Secret;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;

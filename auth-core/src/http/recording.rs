@@ -1,4 +1,5 @@
-//! A closure client for tests that records every request it is handed (tests only).
+//! Closure clients for tests that record every request they are handed (test support, with the
+//! fake issuer behind the `fake-issuer` feature).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -9,27 +10,27 @@ use super::{HttpError, HttpRequest, HttpResponse, SharedHttpClient};
 
 /// The requests a [`recording`] client saw, in order.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Requests(Arc<Mutex<Vec<HttpRequest>>>);
+pub struct Requests(Arc<Mutex<Vec<HttpRequest>>>);
 
 impl Requests {
     /// How many requests were sent.
-    pub(crate) fn count(&self) -> usize {
+    pub fn count(&self) -> usize {
         self.0.lock().len()
     }
 
     /// How many requests went to `path` (e.g. `/oauth/token`).
-    pub(crate) fn count_path(&self, path: &str) -> usize {
+    pub fn count_path(&self, path: &str) -> usize {
         self.0.lock().iter().filter(|r| r.path() == path).count()
     }
 
     /// Every request so far.
-    pub(crate) fn all(&self) -> Vec<HttpRequest> {
+    pub fn all(&self) -> Vec<HttpRequest> {
         self.0.lock().clone()
     }
 }
 
 /// A client answering with `answer`, recording each request before `answer` sees it.
-pub(crate) fn recording<F, Fut>(answer: F) -> (SharedHttpClient, Requests)
+pub fn recording<F, Fut>(answer: F) -> (SharedHttpClient, Requests)
 where
     F: Fn(HttpRequest) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<HttpResponse, HttpError>> + Send + 'static,
@@ -44,13 +45,13 @@ where
 }
 
 /// A client answering every request with a clone of `response`.
-pub(crate) fn answering(response: HttpResponse) -> (SharedHttpClient, Requests) {
+pub fn answering(response: HttpResponse) -> (SharedHttpClient, Requests) {
     recording(move |_| std::future::ready(Ok(response.clone())))
 }
 
 /// A client answering each path from its script in turn, the last answer repeating (404 for a
 /// path without a script).
-pub(crate) fn scripted(script: &[(&str, Vec<HttpResponse>)]) -> (SharedHttpClient, Requests) {
+pub fn scripted(script: &[(&str, Vec<HttpResponse>)]) -> (SharedHttpClient, Requests) {
     let script: std::collections::HashMap<String, Vec<HttpResponse>> = script
         .iter()
         .map(|(path, answers)| ((*path).to_owned(), answers.clone()))

@@ -26,16 +26,22 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use authorize::{SCOPE, authorize_url, percent_encode};
+#[cfg(test)]
+pub use authorize::authorize_url;
 pub use browser::start_browser_login;
-pub use callback_server::{DEFAULT_CALLBACK_PORT, FALLBACK_CALLBACK_PORT};
+pub use callback_server::DEFAULT_CALLBACK_PORT;
 pub use device::{DeviceCode, start_device_login};
-pub use error::{DEVICE_CODE_NOT_ENABLED, LoginError};
-pub use exchange::{
-    CodeTokens, ExchangeError, exchange_api_key, exchange_code, http_client, token_url,
-};
-pub use handle::{LoginHandle, LoginKind, LoginOutcome, LoginSuccess};
-pub use pkce::{Pkce, generate_state, s256_challenge};
+pub use error::LoginError;
+pub use exchange::CodeTokens;
+#[cfg(test)]
+pub use exchange::{exchange_code, http_client};
+#[cfg(test)]
+pub use handle::LoginSuccess;
+pub use handle::{LoginHandle, LoginKind, LoginOutcome};
+#[cfg(test)]
+pub use pkce::Pkce;
+#[cfg(any(test, feature = "fake-issuer"))]
+pub use pkce::s256_challenge;
 pub use success_page::{AppBrand, HOSTED_SUCCESS_URL, SuccessPage};
 
 use crate::auth_json::{IdToken, StoredAuth, TokenData};
@@ -84,7 +90,7 @@ impl Default for LoginOptions {
     fn default() -> Self {
         LoginOptions {
             issuer: DEFAULT_ISSUER.to_owned(),
-            originator: "codex_cli_rs".to_owned(),
+            originator: crate::token_endpoint::DEFAULT_ORIGINATOR.to_owned(),
             callback_port: DEFAULT_CALLBACK_PORT,
             allowed_workspaces: Vec::new(),
             config: Config::default(),

@@ -35,7 +35,6 @@ pub use login::LoginStartError;
 pub use options::ManagerOptions;
 pub use recover::{ExternalAuthHost, RecoverOutcome};
 pub use refresh::{RefreshOutcome, Trigger};
-pub use state::FailureSource;
 pub use view::{AuthView, RefreshFailureView, StatusRefresh};
 
 use crate::auth_json::StoredAuth;
@@ -71,9 +70,9 @@ pub struct AuthManager {
 /// 2. `gate` (tokio): the refresh gate, every refresh-path and credential-changing operation.
 /// 3. The credential lock: `auth.json.lock`, or the store's lease (Redis), taken by
 ///    `lock_credentials` and held across the token request.
-/// 4. `store_io` (tokio): serializes store reads and writes (`store_io.rs`). Held while the
-///    I/O runs on the blocking pool, so an older read never replaces a newer adoption and a poll
-///    never re-installs what a save replaces. The status path's poll only `try_lock`s it and
+/// 4. `store_io` (tokio): serializes store reads and writes, and a refresh's write of the
+///    failure record (`store_io.rs`). Held while the I/O runs on the blocking pool, so an older
+///    read never replaces a newer adoption and a poll never re-installs what a save replaces. The status path's poll only `try_lock`s it and
 ///    serves the cache while it is busy: a poll never waits on locks 1 to 4 (a status call that
 ///    waits for a refresh waits for its task, bounded: `detached.rs`).
 /// 5. `state` and `lock_timed_out_at` (parking_lot): leaves, held for a few field operations,

@@ -80,7 +80,7 @@ impl ManagerOptions {
             http: None,
             refresh_url: None,
             revoke_url: None,
-            originator: "codex_cli_rs".to_owned(),
+            originator: crate::token_endpoint::DEFAULT_ORIGINATOR.to_owned(),
             clock: Arc::new(SystemClock),
             jitter: Arc::new(RandomJitter),
             lock_wait: Duration::from_secs(10),

@@ -127,8 +127,9 @@ impl AuthManager {
     }
 
     /// Step 9: compare-and-set in memory (only if `fp` is still current) and in the shared record
-    /// (only when the store was re-read and still holds `fp`: `write_record`).
-    pub(super) fn record_permanent(
+    /// (only when the store was re-read and still holds `fp`: `write_record`), written on the
+    /// blocking pool like the store.
+    pub(super) async fn record_permanent(
         &self,
         trigger: Trigger,
         fp: Fingerprint,
@@ -137,7 +138,7 @@ impl AuthManager {
         elapsed_ms: u64,
     ) {
         self.state().remember_permanent(fp, failure.clone());
-        if let Some(record) = self.inner.coord.as_ref().filter(|_| write_record) {
+        if let Some(record) = self.inner.coord.clone().filter(|_| write_record) {
             let rec = FailureRecord {
                 fingerprint: fp,
                 reason: failure.reason,
@@ -146,7 +147,11 @@ impl AuthManager {
                 recorded_at: self.now(),
                 recorded_by_pid: std::process::id(),
             };
-            if let Err(err) = record.save_failure(&rec) {
+            let written = self
+                .with_store_io(move |_| record.save_failure(&rec))
+                .await
+                .and_then(|written| written);
+            if let Err(err) = written {
                 tracing::warn!(target: "auth_core", error = %err, "could not write the failure record");
             }
         }

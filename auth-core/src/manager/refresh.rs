@@ -325,7 +325,8 @@ impl AuthManager {
                     return Ok(RefreshOutcome::Adopted { account_changed });
                 }
                 let write_record = reread == Reload::Unchanged;
-                self.record_permanent(trigger, fp, &failure, write_record, elapsed_ms);
+                self.record_permanent(trigger, fp, &failure, write_record, elapsed_ms)
+                    .await;
                 Err(RefreshError::Permanent(failure))
             }
             Err(AttemptError::Transient(kind)) => {

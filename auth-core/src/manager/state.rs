@@ -378,3 +378,142 @@ impl State {
         self.fresh_since = after.map(|fp| (fp, now));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+    use crate::auth_json::StoredAuth;
+    use crate::classify::FailureReason;
+    use crate::secret::Secret;
+    use crate::snapshot::Origin;
+
+    fn key(k: &str) -> Arc<Snapshot> {
+        Arc::new(Snapshot::new(
+            StoredAuth::api_key(Secret::new(k)),
+            Origin::Store,
+        ))
+    }
+
+    fn reused() -> PermanentFailure {
+        PermanentFailure {
+            reason: FailureReason::Exhausted,
+            http_status: Some(401),
+            backend_code: Some("refresh_token_reused".to_owned()),
+        }
+    }
+
+    fn t(secs: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000 + secs, 0).unwrap()
+    }
+
+    /// A state holding `k` from the store, with a permanent failure and a backoff of it.
+    fn failed(k: &str) -> (State, Fingerprint) {
+        let mut st = State::new(None);
+        st.adopt_stored(Some(key(k)), None, t(0));
+        let fp = st.current_fingerprint().unwrap();
+        st.back_off(fp, t(1), None, 1.0, "503".to_owned());
+        assert!(st.backoff_of(fp).is_some());
+        st.remember_permanent(fp, reused());
+        st.back_off(fp, t(2), None, 1.0, "503".to_owned());
+        assert!(st.failure_of(fp).is_some() && st.backoff_of(fp).is_some());
+        (st, fp)
+    }
+
+    #[test]
+    fn every_transition_that_changes_the_snapshot_applies_the_clearing_rule() {
+        type Transition = fn(&mut State, DateTime<Utc>);
+        let transitions: [(&str, Transition); 5] = [
+            ("adopt_stored", |st, now| {
+                st.adopt_stored(Some(key("other")), None, now);
+            }),
+            ("logged_in", |st, now| st.logged_in(key("login"), None, now)),
+            ("set_external", |st, now| {
+                let external =
+                    Snapshot::new(StoredAuth::api_key(Secret::new("ext")), Origin::External);
+                st.set_external(Arc::new(external), now);
+            }),
+            ("remove_stored", |st, now| st.remove_stored(now)),
+            ("install_refreshed", |st, now| {
+                let fp = st.current_fingerprint().unwrap();
+                st.install_refreshed(fp, key("refreshed"), true, None, now);
+            }),
+        ];
+        for (name, transition) in transitions {
+            let (mut st, old) = failed("a");
+            transition(&mut st, t(10));
+            let new = st.current_fingerprint();
+            assert_ne!(new, Some(old), "{name} changes the snapshot");
+            let window = chrono::Duration::seconds(1);
+            match new {
+                Some(fp) => {
+                    assert!(st.failure_of(fp).is_none(), "{name}");
+                    assert!(st.backoff_of(fp).is_none(), "{name}");
+                    assert!(st.became_current_within(fp, t(10), window), "{name}");
+                }
+                None => assert!(!st.became_current_within(old, t(10), window), "{name}"),
+            }
+            assert!(
+                st.failure_of(old).is_none(),
+                "{name} forgets the old failure"
+            );
+        }
+    }
+
+    #[test]
+    fn the_same_credentials_keep_their_failure_and_sign_out_forgets_everything() {
+        let (mut st, fp) = failed("a");
+        assert_eq!(
+            st.adopt_stored(Some(key("a")), None, t(10)),
+            Reload::Unchanged
+        );
+        assert!(st.failure_of(fp).is_some() && st.backoff_of(fp).is_some());
+        st.sign_out(t(11));
+        assert!(st.current().is_none());
+        assert!(st.failure_of(fp).is_none() && st.backoff_of(fp).is_none());
+        // A second sign-out changes no snapshot and still leaves nothing remembered.
+        st.sign_out(t(12));
+        assert!(st.current().is_none() && st.pending_save().is_none());
+    }
+
+    #[test]
+    fn a_failure_is_remembered_only_for_the_current_snapshot() {
+        let mut st = State::new(None);
+        st.adopt_stored(Some(key("a")), None, t(0));
+        let a = st.current_fingerprint().unwrap();
+        st.adopt_stored(Some(key("b")), None, t(1));
+        st.remember_permanent(a, reused());
+        assert!(st.failure_of(a).is_none());
+        let b = st.current_fingerprint().unwrap();
+        st.back_off(a, t(2), None, 1.0, "503".to_owned());
+        assert!(st.backoff_of(a).is_none() && st.backoff_of(b).is_none());
+    }
+
+    #[test]
+    fn what_a_failed_save_left_in_the_store_is_not_adopted_over_the_new_tokens() {
+        let mut st = State::new(None);
+        let old_stamp = Stamp::Content { digest: 1 };
+        let seen = SeenStamp::taken_at(old_stamp, SystemTime::now());
+        st.adopt_stored(Some(key("old")), Some(seen), t(0));
+        let old = st.current_fingerprint().unwrap();
+        st.install_refreshed(old, key("new"), false, None, t(1));
+        let new = st.current_fingerprint().unwrap();
+        assert!(st.pending_save().is_some_and(|p| p.replaces == old));
+        assert!(
+            !st.store_moved(old_stamp),
+            "polls skip the store we failed to overwrite"
+        );
+        assert_eq!(
+            st.adopt_stored(Some(key("old")), Some(seen), t(2)),
+            Reload::Unchanged
+        );
+        assert_eq!(st.current_fingerprint(), Some(new));
+        // Someone else's write is adopted, and the pending save dropped.
+        let theirs = SeenStamp::taken_at(Stamp::Content { digest: 2 }, SystemTime::now());
+        assert!(st.store_moved(Stamp::Content { digest: 2 }));
+        st.adopt_stored(Some(key("theirs")), Some(theirs), t(3));
+        assert_ne!(st.current_fingerprint(), Some(new));
+        assert!(st.pending_save().is_none());
+    }
+}

@@ -8,12 +8,14 @@
 //! file is the source of truth, so the store exposes the file's stamp; while it works, the stamp
 //! is the keyring side's (the file's when the keyring side holds nothing).
 
+#[cfg(test)]
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::auth_json::StoredAuth;
 use crate::store::file::FileStore;
+#[cfg(test)]
 use crate::store::keyring::{KeyringBackend, KeyringStore};
 use crate::store::{CredentialStore, Stamp, StoreError};
 
@@ -28,6 +30,7 @@ pub struct AutoStore {
 
 impl AutoStore {
     /// The auto store of `codex_home` over the keyring entry in `backend`.
+    #[cfg(test)]
     pub fn new(codex_home: &Path, backend: Arc<dyn KeyringBackend>) -> Self {
         AutoStore::from_parts(
             Arc::new(KeyringStore::new(codex_home, backend)),

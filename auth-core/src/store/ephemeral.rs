@@ -34,11 +34,13 @@ impl EphemeralStore {
         }
     }
 
+    #[cfg(test)]
     /// A store under an arbitrary key (for example for external tokens kept apart from a home).
     pub fn with_key(key: String) -> Self {
         EphemeralStore { key }
     }
 
+    #[cfg(test)]
     /// The key of this store's entry in the process-wide map.
     pub fn key(&self) -> &str {
         &self.key

@@ -7,6 +7,8 @@ use crate::auth_json::{ParseError, StoredAuth};
 use crate::coordination::Coordinator;
 use crate::fingerprint::Fingerprint;
 
+// Without the `keyring` feature only the tests build keyring-backed stores.
+#[cfg_attr(not(feature = "keyring"), allow(dead_code))]
 pub mod auto;
 pub mod ephemeral;
 pub mod file;

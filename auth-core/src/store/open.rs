@@ -18,6 +18,7 @@ use crate::store::secrets_file::SecretsFileStore;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum OpenStoreError {
     /// `keyring` was configured in a build without the `keyring` cargo feature.
+    #[cfg(not(feature = "keyring"))]
     #[error("cli_auth_credentials_store = \"keyring\" requires a build with the `keyring` feature")]
     KeyringFeatureDisabled,
     /// The `redis` store cannot be opened (no URL, a bad URL).
@@ -85,6 +86,7 @@ fn open_keyring_backed(
 /// Opens the store for `mode` on `codex_home` over an injected keyring `backend`, the keyring
 /// modes keeping credentials in the keyring entry. Works in every build, so tests need no OS
 /// keyring.
+#[cfg(test)]
 pub fn open_store_with_keyring(
     mode: StoreMode,
     codex_home: &Path,
@@ -94,6 +96,7 @@ pub fn open_store_with_keyring(
 }
 
 /// [`open_store_with_keyring`] with the keyring modes' backend `kind` chosen.
+#[cfg_attr(not(feature = "keyring"), allow(dead_code))]
 pub fn open_store_with_keyring_backend(
     mode: StoreMode,
     kind: KeyringBackendKind,

@@ -35,7 +35,7 @@ fn launcher(program: &Path, home: &Path, issuer: &FakeIssuer) -> Launcher {
 /// Writes `doc` as `auth.json` with an old mtime, as a real home has.
 fn write_auth(home: &Path, doc: &str) -> Value {
     let path = home.join("auth.json");
-    auth_core::atomic_write::write_atomic(&path, doc.as_bytes()).expect("write auth.json");
+    auth_core::write_atomic(&path, doc.as_bytes()).expect("write auth.json");
     let file = std::fs::File::options()
         .append(true)
         .open(&path)

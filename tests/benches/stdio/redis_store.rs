@@ -6,11 +6,11 @@
 use std::path::Path;
 use std::time::Duration;
 
-use auth_core::config::RedisConfig;
+use auth_core::CredentialStore;
+use auth_core::RedisConfig;
+use auth_core::RedisServer;
+use auth_core::Secret;
 use auth_core::fake_issuer::FakeIssuer;
-use auth_core::redis::test_server::RedisServer;
-use auth_core::secret::Secret;
-use auth_core::store::CredentialStore;
 
 use crate::WARMUP;
 use crate::client::{Launcher, Load};
@@ -24,7 +24,7 @@ pub fn run(program: &Path, file_home: &Path, issuer: &FakeIssuer, total: usize) 
             return;
         }
     };
-    let store = auth_core::redis::open(&RedisConfig {
+    let store = auth_core::open_redis(&RedisConfig {
         url: Some(Secret::new(redis.url())),
         namespace: "bench".to_owned(),
         lease: Duration::from_secs(10),

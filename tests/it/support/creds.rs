@@ -32,7 +32,7 @@ pub fn seed_fresh(home: &Path, issuer: &FakeIssuer) -> Value {
 
 /// Writes `auth.json` atomically (as another process would) and returns it parsed.
 pub fn write_auth(home: &Path, doc: &str) -> Value {
-    auth_core::atomic_write::write_atomic(&home.join("auth.json"), doc.as_bytes()).unwrap();
+    auth_core::write_atomic(&home.join("auth.json"), doc.as_bytes()).unwrap();
     serde_json::from_str(doc).unwrap()
 }
 

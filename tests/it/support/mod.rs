@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use app_server::{ServeError, ServerConfig, ServerState};
 use auth_core::fake_issuer::FakeIssuer;
-use auth_core::manager::{AuthManager, ManagerOptions};
+use auth_core::{AuthManager, ManagerOptions};
 use serde_json::{Value, json};
 use tempfile::TempDir;
 use tokio::io::{

@@ -219,10 +219,12 @@ async fn a_hung_issuer_costs_a_requested_refresh_only_its_wait() {
         Some(token.as_str())
     );
     assert_eq!(started.elapsed(), Duration::ZERO);
-    assert_eq!(
-        m.status(StatusRefresh::Requested).await.usable_bearer(),
-        Some(token.as_str())
-    );
+    // Bounded, so a wait that never ends fails (at 60 s of paused time) instead of hanging.
+    let requested =
+        tokio::time::timeout(Duration::from_secs(60), m.status(StatusRefresh::Requested))
+            .await
+            .expect("the requested refresh answers within its wait");
+    assert_eq!(requested.usable_bearer(), Some(token.as_str()));
     let waited = started.elapsed();
     assert!(
         waited >= Duration::from_secs(2) && waited < Duration::from_secs(3),

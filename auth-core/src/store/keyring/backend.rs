@@ -31,16 +31,20 @@ pub trait KeyringBackend: Send + Sync + std::fmt::Debug + 'static {
 }
 
 /// What to check when the OS keyring cannot be reached, per platform.
+#[cfg_attr(not(feature = "keyring"), allow(dead_code))]
 #[cfg(any(target_os = "linux", target_os = "freebsd", target_os = "openbsd"))]
 pub const UNREACHABLE_HINT: &str = "a Secret Service (gnome-keyring or KWallet) must be running \
 and unlocked on the D-Bus session bus (DBUS_SESSION_BUS_ADDRESS)";
 /// What to check when the OS keyring cannot be reached, per platform.
+#[cfg_attr(not(feature = "keyring"), allow(dead_code))]
 #[cfg(target_os = "macos")]
 pub const UNREACHABLE_HINT: &str = "the login Keychain must be unlocked";
 /// What to check when the OS keyring cannot be reached, per platform.
+#[cfg_attr(not(feature = "keyring"), allow(dead_code))]
 #[cfg(target_os = "windows")]
 pub const UNREACHABLE_HINT: &str = "the Windows Credential Manager must be available to this user";
 /// What to check when the OS keyring cannot be reached, per platform.
+#[cfg_attr(not(feature = "keyring"), allow(dead_code))]
 #[cfg(not(any(
     target_os = "linux",
     target_os = "freebsd",

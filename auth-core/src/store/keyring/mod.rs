@@ -16,6 +16,7 @@ mod account;
 mod backend;
 mod call;
 mod chunks;
+#[cfg(test)]
 mod memory;
 
 use std::path::{Path, PathBuf};
@@ -27,8 +28,9 @@ use parking_lot::Mutex;
 pub use account::{KEYRING_SERVICE, home_digest, keyring_account};
 #[cfg(feature = "keyring")]
 pub use backend::SystemKeyring;
-pub use backend::{KeyringBackend, KeyringError, UNREACHABLE_HINT};
-pub use call::{KEYRING_TIMEOUT, KeyringCaller};
+pub use backend::{KeyringBackend, KeyringError};
+pub use call::KeyringCaller;
+#[cfg(test)]
 pub use memory::{KeyringOp, MemoryKeyring};
 
 use crate::auth_json::{self, StoredAuth};

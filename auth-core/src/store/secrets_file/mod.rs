@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use format::{CLI_AUTH_SECRET, FormatError, SECRETS_VERSION, SecretsFile, generate_passphrase};
+pub use format::{CLI_AUTH_SECRET, SecretsFile, generate_passphrase};
 
 use crate::atomic_write::write_atomic;
 use crate::auth_json::{self, StoredAuth};
