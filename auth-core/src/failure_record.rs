@@ -13,6 +13,7 @@ use serde::Deserialize;
 use crate::atomic_write::write_atomic;
 use crate::classify::FailureReason;
 use crate::fingerprint::Fingerprint;
+use crate::store::watch::WatchedFile;
 use crate::store::{Stamp, StoreError};
 
 /// The record file name inside `CODEX_HOME`.
@@ -54,13 +55,17 @@ struct RawRecord {
 #[derive(Debug, Clone)]
 pub struct FailureRecordFile {
     path: PathBuf,
+    /// Its stamps, served from memory while the home's watcher sees no change (AUTH.md §4.2).
+    watched: WatchedFile,
 }
 
 impl FailureRecordFile {
     /// The record at `codex_home/auth.json.refresh-failure`.
     pub fn new(codex_home: &Path) -> Self {
+        let path = codex_home.join(FAILURE_RECORD_FILE);
         FailureRecordFile {
-            path: codex_home.join(FAILURE_RECORD_FILE),
+            watched: WatchedFile::new(path.clone()),
+            path,
         }
     }
 
@@ -111,7 +116,7 @@ impl FailureRecordFile {
 
     /// The record file's change stamp; `None` if it cannot be stat'ed.
     pub fn stamp(&self) -> Option<Stamp> {
-        Stamp::of(&self.path).ok()
+        self.watched.stamp().ok()
     }
 }
 

@@ -1,10 +1,12 @@
-//! The stdio benchmark (issue 7): `cargo bench -p tests --bench stdio [-- --quick]`.
+//! The stdio benchmark (issues 7, 16): `cargo bench -p tests --bench stdio [-- --quick]`.
 //!
 //! Spawns the real server (the `app-server` main, built by `cargo bench` with the release
 //! profile as `app-server-smoke`; `APP_SERVER_BIN=target/release/app-server` measures that file
-//! instead) and the `stdio-baseline` program, and for each prints throughput and round trips of
-//! 100,000 `getAuthStatus` requests with 1 and 16 in flight, the time from spawn to the
-//! `initialize` answer and the peak RSS, then the token requests the fake issuer counted for the
+//! instead) and the `stdio-baseline` program, pinned to separate cores when there are two
+//! (`BENCH_PIN=off` leaves them unpinned), and measures them in turn for 7 rounds (`--quick`: 3,
+//! `BENCH_ROUNDS=<n>`): throughput and round trips of `getAuthStatus` with 1 and 16 in flight,
+//! the time from spawn to the `initialize` answer and the peak RSS, each reported as the median
+//! of the rounds with its spread. Then the token requests the fake issuer counted for the
 //! situations of PROTOCOL.md §5. `--quick` (or `BENCH_REQUESTS=<n>`) runs fewer requests;
 //! `--only perf`, `--only counts` or `--only redis` (the Redis store against the file store)
 //! runs one part.
@@ -14,67 +16,59 @@
 mod client;
 #[path = "stdio/counts.rs"]
 mod counts;
+#[path = "stdio/pin.rs"]
+mod pin;
 #[path = "stdio/redis_store.rs"]
 mod redis_store;
+#[path = "stdio/rounds.rs"]
+mod rounds;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use auth_core::fake_issuer::FakeIssuer;
 
-use client::{Launcher, Load};
+use client::Launcher;
+use rounds::{MEASURES, Round, Sizes, Stat, stats};
 
-/// Spawns measured for the startup time (the median is reported).
-const SPAWNS: usize = 21;
-/// Requests per window size in a full run, and in `--quick`.
-const FULL: usize = 100_000;
-const QUICK: usize = 10_000;
-/// Requests sent before measuring, per process.
-const WARMUP: usize = 2_000;
+/// Rounds of baseline and ours in turn, and the sizes of each round, in a full run and in
+/// `--quick` (`BENCH_ROUNDS=<n>` and `BENCH_REQUESTS=<n>`, the W = 16 requests per round, override).
+const FULL_ROUNDS: usize = 7;
+const QUICK_ROUNDS: usize = 3;
+const FULL: Sizes = Sizes {
+    spawns: 5,
+    w1_requests: 20_000,
+    w16_requests: 100_000,
+    warmup: 2_000,
+};
+const QUICK: Sizes = Sizes {
+    spawns: 3,
+    w1_requests: 2_000,
+    w16_requests: 10_000,
+    warmup: 500,
+};
+/// Requests sent before measuring, per process (the Redis part).
+pub const WARMUP: usize = 2_000;
 
-struct Figures {
-    loads: Vec<(usize, Load)>,
-    spawn: Duration,
-    peak_rss_kib: u64,
+fn quick() -> bool {
+    std::env::args().any(|a| a == "--quick")
 }
 
-fn requests() -> usize {
-    if let Some(n) = std::env::var("BENCH_REQUESTS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-    {
-        return n;
-    }
-    if std::env::args().any(|a| a == "--quick") {
-        QUICK
-    } else {
-        FULL
-    }
+fn env_number(name: &str) -> Option<usize> {
+    std::env::var(name).ok().and_then(|v| v.parse().ok())
 }
 
-fn measure(launcher: &Launcher, total: usize) -> Figures {
-    let mut spawns: Vec<Duration> = (0..SPAWNS)
-        .map(|_| {
-            let (server, elapsed) = launcher.start();
-            server.finish();
-            elapsed
-        })
-        .collect();
-    spawns.sort();
-    let mut loads = Vec::new();
-    let mut peak_rss_kib = 0;
-    for window in [1, 16] {
-        let (mut server, _) = launcher.start();
-        server.drive(window, WARMUP);
-        loads.push((window, server.drive(window, total)));
-        peak_rss_kib = peak_rss_kib.max(server.peak_rss_kib());
-        server.finish();
+fn sizes() -> Sizes {
+    let mut sizes = if quick() { QUICK } else { FULL };
+    if let Some(n) = env_number("BENCH_REQUESTS") {
+        sizes.w16_requests = n;
+        sizes.w1_requests = (n / 5).max(1);
     }
-    Figures {
-        loads,
-        spawn: spawns[SPAWNS / 2],
-        peak_rss_kib,
-    }
+    sizes
+}
+
+fn rounds() -> usize {
+    env_number("BENCH_ROUNDS").unwrap_or(if quick() { QUICK_ROUNDS } else { FULL_ROUNDS })
 }
 
 fn server_program() -> PathBuf {
@@ -97,102 +91,60 @@ fn bench_home(issuer: &FakeIssuer) -> tempfile::TempDir {
     home
 }
 
-fn load_of(figures: &Figures, window: usize) -> &Load {
-    &figures
-        .loads
-        .iter()
-        .find(|(w, _)| *w == window)
-        .expect("window")
-        .1
-}
-
 fn verdict(met: bool) -> &'static str {
     if met { "met" } else { "**missed**" }
 }
 
-fn print_performance(ours: &Figures, base: &Figures, total: usize) {
-    let (o1, b1) = (load_of(ours, 1), load_of(base, 1));
-    let (o16, b16) = (load_of(ours, 16), load_of(base, 16));
+/// The goals of issue 16 on a row's median ratio and on our spread; `None`: no goal.
+fn goal(measure: usize, ratio: f64, ours: &Stat) -> Option<(&'static str, bool)> {
+    match measure {
+        0 => Some((
+            "≥ 0.7 × baseline, spread < 15%",
+            ratio >= 0.7 && ours.spread < 0.15,
+        )),
+        2 => Some(("≤ 1.5 × baseline", ratio <= 1.5)),
+        6 => Some(("≤ 2 × baseline", ratio <= 2.0)),
+        7 => Some(("< 15 MB", ours.median * 1024.0 * 1024.0 < 15e6)),
+        _ => None,
+    }
+}
+
+fn print_performance(ours: &[Round], base: &[Round], sizes: Sizes) {
     println!(
-        "\n### stdio performance ({total} `getAuthStatus` requests per window, includeToken)\n"
+        "\n### stdio performance: median of {} alternating rounds (`getAuthStatus`, includeToken; per round {} requests at W = 1, {} at W = 16, {} spawns)\n",
+        ours.len(),
+        sizes.w1_requests,
+        sizes.w16_requests,
+        sizes.spawns
     );
-    println!("| Measure | Ours | Baseline | Ours / baseline | Goal | |");
-    println!("|---|---:|---:|---:|---|---|");
-    let rate = |l: &Load| l.throughput();
-    let row = |name: &str, o: f64, b: f64, unit: &str, goal: &str, met: bool| {
+    println!("| Measure | Ours | spread | Baseline | spread | Ours / baseline | Goal | |");
+    println!("|---|---:|---:|---:|---:|---:|---|---|");
+    let (o, b) = (stats(ours), stats(base));
+    for (m, (name, unit)) in MEASURES.iter().enumerate() {
+        let ratio = o[m].median / b[m].median;
+        let (goal, met) = match goal(m, ratio, &o[m]) {
+            Some((text, met)) => (text, verdict(met)),
+            None => ("", ""),
+        };
         println!(
-            "| {name} | {o:.1} {unit} | {b:.1} {unit} | {:.2} | {goal} | {} |",
-            o / b,
-            verdict(met)
+            "| {name} | {:.1} {unit} | {:.0}% | {:.1} {unit} | {:.0}% | {ratio:.2} | {goal} | {met} |",
+            o[m].median,
+            o[m].spread * 100.0,
+            b[m].median,
+            b[m].spread * 100.0,
         );
-    };
-    let r16 = rate(o16) / rate(b16);
-    row(
-        "throughput, W = 16",
-        rate(o16),
-        rate(b16),
-        "req/s",
-        "≥ 0.5 × baseline",
-        r16 >= 0.5,
-    );
-    row("throughput, W = 1", rate(o1), rate(b1), "req/s", "", true);
-    let p50 = o1.quantile_us(0.5) / b1.quantile_us(0.5);
-    row(
-        "p50 round trip, W = 1",
-        o1.quantile_us(0.5),
-        b1.quantile_us(0.5),
-        "µs",
-        "≤ 2 × baseline",
-        p50 <= 2.0,
-    );
-    row(
-        "p99 round trip, W = 1",
-        o1.quantile_us(0.99),
-        b1.quantile_us(0.99),
-        "µs",
-        "",
-        true,
-    );
-    row(
-        "p50 round trip, W = 16",
-        o16.quantile_us(0.5),
-        b16.quantile_us(0.5),
-        "µs",
-        "",
-        true,
-    );
-    row(
-        "p99 round trip, W = 16",
-        o16.quantile_us(0.99),
-        b16.quantile_us(0.99),
-        "µs",
-        "",
-        true,
-    );
-    let (os, bs) = (
-        ours.spawn.as_secs_f64() * 1e3,
-        base.spawn.as_secs_f64() * 1e3,
-    );
-    row(
-        &format!("spawn → `initialize` answer (median of {SPAWNS})"),
-        os,
-        bs,
-        "ms",
-        "< 5 ms",
-        os < 5.0,
-    );
-    let (om, bm) = (
-        ours.peak_rss_kib as f64 / 1024.0,
-        base.peak_rss_kib as f64 / 1024.0,
-    );
-    row(
-        "peak RSS (VmHWM)",
-        om,
-        bm,
-        "MiB",
-        "< 15 MB",
-        ours.peak_rss_kib * 1024 < 15_000_000,
-    );
+    }
+    println!("\nPer round (ours / baseline): W = 16 req/s, W = 1 p50 µs");
+    for (i, (o, b)) in ours.iter().zip(base).enumerate() {
+        println!(
+            "  round {}: {:.0} / {:.0}; {:.1} / {:.1}",
+            i + 1,
+            o.w16.throughput(),
+            b.w16.throughput(),
+            o.w1.quantile_us(0.5),
+            b.w1.quantile_us(0.5)
+        );
+    }
 }
 
 fn print_counts(rows: &[counts::Row]) {
@@ -211,8 +163,36 @@ fn print_counts(rows: &[counts::Row]) {
     }
 }
 
+/// The machine, for the bench's header: CPU model, cores allowed, memory, kernel.
+fn machine() -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .map(|l| l.trim_start_matches([' ', '\t', ':']).to_owned())
+        .unwrap_or_else(|| "unknown CPU".to_owned());
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let mem_gib = meminfo
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kib| kib / 1024.0 / 1024.0);
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    format!(
+        "{model}; {cores} CPUs allowed; {mem_gib:.0} GiB; Linux {}",
+        kernel.trim()
+    )
+}
+
 fn main() {
-    let total = requests();
+    // Before pinning: the CPU count is that of the allowed mask.
+    let machine = machine();
+    let pinning = pin::plan();
+    if let Some(p) = pinning {
+        pin::pin_current(p.client);
+    }
+    let sizes = sizes();
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let issuer = rt.block_on(FakeIssuer::start()).expect("issuer");
     let home = bench_home(&issuer);
@@ -220,9 +200,10 @@ fn main() {
     let baseline = Path::new(env!("CARGO_BIN_EXE_stdio-baseline"));
     println!("server:   {}", program.display());
     println!("baseline: {}", baseline.display());
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    println!("machine:  {machine}");
+    println!("pinning:  {}", pin::describe(pinning));
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    println!("cores: {cores}; load average before: {}", load.trim());
+    println!("load average before: {}", load.trim());
     let part = |name: &str| {
         let args: Vec<String> = std::env::args().collect();
         match args.iter().position(|a| a == "--only") {
@@ -231,31 +212,20 @@ fn main() {
         }
     };
     if part("perf") {
-        run_performance(&program, home.path(), &issuer, baseline, total);
+        let ours = Launcher::new(&program, home.path())
+            .with_env("CODEX_REFRESH_TOKEN_URL_OVERRIDE", &issuer.token_url())
+            .with_env("CODEX_REVOKE_TOKEN_URL_OVERRIDE", &issuer.revoke_url())
+            .pinned(pinning);
+        let base = Launcher::new(baseline, home.path()).pinned(pinning);
+        let (o, b) = rounds::alternate(&ours, &base, rounds(), sizes);
+        print_performance(&o, &b, sizes);
     }
     if part("counts") {
         print_counts(&counts::run(&rt, &program));
     }
     if part("redis") {
-        redis_store::run(&program, home.path(), &issuer, total);
+        redis_store::run(&program, home.path(), &issuer, sizes.w16_requests, pinning);
     }
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!("\nload average after: {}", load.trim());
-}
-
-fn run_performance(
-    program: &Path,
-    home: &Path,
-    issuer: &FakeIssuer,
-    baseline: &Path,
-    total: usize,
-) {
-    let ours = measure(
-        &Launcher::new(program, home)
-            .with_env("CODEX_REFRESH_TOKEN_URL_OVERRIDE", &issuer.token_url())
-            .with_env("CODEX_REVOKE_TOKEN_URL_OVERRIDE", &issuer.revoke_url()),
-        total,
-    );
-    let base = measure(&Launcher::new(baseline, home), total);
-    print_performance(&ours, &base, total);
 }

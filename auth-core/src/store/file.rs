@@ -4,6 +4,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use super::watch::WatchedFile;
 use super::{CredentialStore, Stamp, StoreError};
 use crate::atomic_write::write_atomic;
 use crate::auth_json::{StoredAuth, parse};
@@ -23,13 +24,27 @@ static WARNED_PERMISSIONS: AtomicBool = AtomicBool::new(false);
 #[derive(Debug, Clone)]
 pub struct FileStore {
     path: PathBuf,
+    /// Its stamps, served from memory while the home's watcher sees no change (AUTH.md §4.2).
+    watched: WatchedFile,
 }
 
 impl FileStore {
     /// The store for `codex_home/auth.json`.
     pub fn new(codex_home: &Path) -> Self {
+        let path = codex_home.join(AUTH_FILE);
         FileStore {
-            path: codex_home.join(AUTH_FILE),
+            watched: WatchedFile::new(path.clone()),
+            path,
+        }
+    }
+
+    /// The same store without the home's watcher: every stamp is a `stat` (tests of that path).
+    #[cfg(test)]
+    pub(crate) fn unwatched(codex_home: &Path) -> Self {
+        let path = codex_home.join(AUTH_FILE);
+        FileStore {
+            watched: WatchedFile::unwatched(path.clone()),
+            path,
         }
     }
 
@@ -97,7 +112,7 @@ impl CredentialStore for FileStore {
     }
 
     fn stamp(&self) -> Option<Stamp> {
-        Stamp::of(&self.path).ok()
+        self.watched.stamp().ok()
     }
 
     fn kind(&self) -> &'static str {

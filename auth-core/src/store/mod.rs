@@ -16,6 +16,7 @@ pub mod keyring;
 pub mod open;
 pub mod secrets_file;
 pub mod stamp;
+pub(crate) mod watch;
 
 pub use stamp::Stamp;
 

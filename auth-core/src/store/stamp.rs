@@ -32,6 +32,10 @@ pub enum Stamp {
         inode: u64,
         /// Device number (0 where unavailable).
         device: u64,
+        /// The home watcher's event count for this name, read before the `stat`; `None` when the
+        /// file is not watched ([`super::watch`]). Every change to the file raises the count, so
+        /// an equal watched stamp is trusted whatever the mtime's age.
+        watch: Option<u64>,
     },
     /// A shared store's change counter (Redis): every write gets a new, never reused number.
     Version(u64),
@@ -58,14 +62,38 @@ impl Stamp {
         }
     }
 
+    /// This stamp of a watched file, taken after the watcher had counted `events` for its name.
+    pub fn watched(self, events: u64) -> Stamp {
+        match self {
+            Stamp::Present {
+                len,
+                mtime_ns,
+                ctime_ns,
+                inode,
+                device,
+                ..
+            } => Stamp::Present {
+                len,
+                mtime_ns,
+                ctime_ns,
+                inode,
+                device,
+                watch: Some(events),
+            },
+            other => other,
+        }
+    }
+
     /// Whether an equal later stamp proves the store unchanged: `Missing`, `Content`,
     /// `Unreadable` and `Version` always do (an unreadable entry stays skipped until a read finds
-    /// it changed; a version is never reused); a present file only if its mtime was at least
-    /// [`TRUST_AGE`] older than `taken_at`, so in-place rewrites within one timestamp tick cannot
-    /// hide behind an equal stamp.
+    /// it changed; a version is never reused); a watched file too (any write raises its event
+    /// count); an unwatched present file only if its mtime was at least [`TRUST_AGE`] older than
+    /// `taken_at`, so in-place rewrites within one timestamp tick cannot hide behind an equal
+    /// stamp.
     pub fn is_trusted(&self, taken_at: SystemTime) -> bool {
         match self {
             Stamp::Missing | Stamp::Content { .. } | Stamp::Unreadable | Stamp::Version(_) => true,
+            Stamp::Present { watch: Some(_), .. } => true,
             Stamp::Present { mtime_ns, .. } => {
                 let taken_ns = match taken_at.duration_since(UNIX_EPOCH) {
                     Ok(d) => d.as_nanos() as i128,
@@ -87,6 +115,7 @@ fn present(meta: &std::fs::Metadata) -> Stamp {
         ctime_ns: ns(meta.ctime(), meta.ctime_nsec()),
         inode: meta.ino(),
         device: meta.dev(),
+        watch: None,
     }
 }
 
@@ -103,6 +132,7 @@ fn present(meta: &std::fs::Metadata) -> Stamp {
         ctime_ns: 0,
         inode: 0,
         device: 0,
+        watch: None,
     }
 }
 
@@ -147,6 +177,7 @@ mod tests {
             ctime_ns: 0,
             inode: 1,
             device: 1,
+            watch: None,
         };
         assert!(!stamp.is_trusted(mtime));
         assert!(!stamp.is_trusted(mtime + Duration::from_millis(1_999)));
@@ -154,6 +185,12 @@ mod tests {
         assert!(stamp.is_trusted(mtime + Duration::from_secs(60)));
         // an mtime in the future (clock skew) is never trusted
         assert!(!stamp.is_trusted(mtime - Duration::from_secs(60)));
+        // unless the file is watched: then any write changes the stamp
+        let watched = stamp.watched(7);
+        assert_ne!(watched, stamp);
+        assert_ne!(watched, stamp.watched(8));
+        assert!(watched.is_trusted(mtime));
+        assert_eq!(Stamp::Missing.watched(7), Stamp::Missing);
     }
 
     #[test]

@@ -21,6 +21,8 @@ pub struct Launcher {
     pub program: std::path::PathBuf,
     pub args: Vec<String>,
     pub env: Vec<(String, String)>,
+    /// The cores of the client and of the spawned server, when pinned.
+    pub pinning: Option<crate::pin::Pinning>,
 }
 
 impl Launcher {
@@ -35,7 +37,14 @@ impl Launcher {
                 ("HOME".into(), home),
                 ("RUST_LOG".into(), "off".into()),
             ],
+            pinning: None,
         }
+    }
+
+    /// The same launcher spawning its servers on the server core of `pinning`.
+    pub fn pinned(mut self, pinning: Option<crate::pin::Pinning>) -> Self {
+        self.pinning = pinning;
+        self
     }
 
     /// The same launcher with one more environment variable for the child.
@@ -71,7 +80,9 @@ impl Launcher {
     /// `initialize` answer.
     pub fn start(&self) -> (Server, Duration) {
         let started = Instant::now();
-        let mut child = self.command().spawn().expect("spawn server");
+        let mut command = self.command();
+        let mut child =
+            crate::pin::spawning_on(self.pinning, || command.spawn()).expect("spawn server");
         let mut stdin = child.stdin.take().expect("stdin");
         let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
         stdin

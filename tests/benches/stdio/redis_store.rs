@@ -16,7 +16,13 @@ use crate::WARMUP;
 use crate::client::{Launcher, Load};
 
 /// Runs the comparison and prints its table.
-pub fn run(program: &Path, file_home: &Path, issuer: &FakeIssuer, total: usize) {
+pub fn run(
+    program: &Path,
+    file_home: &Path,
+    issuer: &FakeIssuer,
+    total: usize,
+    pinning: Option<crate::pin::Pinning>,
+) {
     let redis = match RedisServer::start() {
         Ok(redis) => redis,
         Err(err) => {
@@ -44,6 +50,7 @@ pub fn run(program: &Path, file_home: &Path, issuer: &FakeIssuer, total: usize) 
         Launcher::new(program, home)
             .with_env("CODEX_REFRESH_TOKEN_URL_OVERRIDE", &issuer.token_url())
             .with_env("CODEX_REVOKE_TOKEN_URL_OVERRIDE", &issuer.revoke_url())
+            .pinned(pinning)
     };
     let file = launcher(file_home);
     let shared = launcher(redis_home.path());

@@ -5,6 +5,7 @@ use std::sync::atomic::Ordering;
 
 use super::support::*;
 use crate::manager::{AuthManager, RefreshOutcome, Trigger};
+use crate::store::file::FileStore;
 
 #[tokio::test]
 async fn untouched_file_with_trusted_stamp_is_not_reread() {
@@ -46,6 +47,54 @@ async fn in_place_rewrite_within_one_tick_is_detected_and_truncation_is_not_a_lo
     let m = fx.manager();
     assert_eq!(m.current_view().usable_bearer(), Some(a.as_str()));
     // Same length, same second: only the untrusted stamp makes this visible.
+    std::fs::write(fx.auth_path(), chatgpt_json(&b, "rt-a")).unwrap();
+    assert_eq!(m.current_view().usable_bearer(), Some(b.as_str()));
+    std::fs::write(fx.auth_path(), &chatgpt_json(&a, "rt-a")[..40]).unwrap();
+    assert_eq!(m.current_view().usable_bearer(), Some(b.as_str()));
+    std::fs::write(fx.auth_path(), chatgpt_json(&a, "rt-a")).unwrap();
+    assert_eq!(m.current_view().usable_bearer(), Some(a.as_str()));
+    assert_eq!(fx.token_requests().await, 0);
+}
+
+/// Issue 16: a file younger than the trust window is read once, not on every poll, while the
+/// home's watch counts no change; the stat path (no watch: a network file system, ...) reads it
+/// on every poll.
+#[tokio::test]
+async fn a_young_watched_file_is_read_once_not_on_every_poll() {
+    let fx = Fixture::new().await;
+    fx.write_fresh("a", "rt-a");
+    for (store, reads_per_poll) in [
+        (ProbeStore::new(fx.home()), 0),
+        (ProbeStore::with(FileStore::unwatched(fx.home())), 1),
+    ] {
+        let mut opts = fx.options();
+        opts.store = Some(store.clone());
+        let m = AuthManager::new(opts).unwrap();
+        let loads_after_construction = store.loads.load(Ordering::SeqCst);
+        for _ in 0..100 {
+            assert!(m.current_view().usable_bearer().is_some());
+        }
+        assert_eq!(
+            store.loads.load(Ordering::SeqCst),
+            loads_after_construction + 100 * reads_per_poll
+        );
+    }
+    assert_eq!(fx.token_requests().await, 0);
+}
+
+/// The same in-place rewrites on the stat path: the young file's untrusted stamp makes them
+/// visible there.
+#[tokio::test]
+async fn without_a_watch_in_place_rewrites_are_served_at_once() {
+    let fx = Fixture::new().await;
+    let a = access("aaaa", T0 + 3600);
+    let b = access("bbbb", T0 + 3600);
+    std::fs::write(fx.auth_path(), chatgpt_json(&a, "rt-a")).unwrap();
+    let store = ProbeStore::with(FileStore::unwatched(fx.home()));
+    let mut opts = fx.options();
+    opts.store = Some(store.clone());
+    let m = AuthManager::new(opts).unwrap();
+    assert_eq!(m.current_view().usable_bearer(), Some(a.as_str()));
     std::fs::write(fx.auth_path(), chatgpt_json(&b, "rt-a")).unwrap();
     assert_eq!(m.current_view().usable_bearer(), Some(b.as_str()));
     std::fs::write(fx.auth_path(), &chatgpt_json(&a, "rt-a")[..40]).unwrap();

@@ -190,8 +190,12 @@ pub(crate) struct ProbeStore {
 
 impl ProbeStore {
     pub(crate) fn new(home: &Path) -> Arc<ProbeStore> {
+        ProbeStore::with(FileStore::new(home))
+    }
+
+    pub(crate) fn with(inner: FileStore) -> Arc<ProbeStore> {
         Arc::new(ProbeStore {
-            inner: FileStore::new(home),
+            inner,
             loads: AtomicUsize::new(0),
             fail_saves: AtomicBool::new(false),
         })

@@ -1,0 +1,165 @@
+//! Change notification for the files of a `CODEX_HOME` (AUTH.md §4.2): the directory is watched
+//! (inotify on Linux; the files are replaced by rename, so the directory, not the file), events
+//! are counted per file name, and [`WatchedFile::stamp`] answers from its last `stat` while the
+//! count has not moved.
+//!
+//! The polling thread reads the watch's queue itself, without blocking, before it trusts the
+//! count: the kernel queues an event before the writer's `write` or `rename` returns, so a change
+//! made before a request was sent is always counted when that request is answered. (A watcher
+//! thread that counts in the background, as the `notify` crate's does, is a few microseconds to
+//! milliseconds behind; on this loaded machine that served stale credentials in 2 of 50 runs of
+//! `credentials_rewritten_by_another_process_are_served_next`.)
+//!
+//! Where notification is unavailable or unreliable (another OS, a network or FUSE file system, a
+//! watch that failed, the directory removed or moved) every stamp is a fresh `stat`, as without a
+//! watcher. Either way a stamp is at most [`RESTAT_EVERY`] old.
+
+use std::io;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+
+use super::Stamp;
+
+#[cfg(target_os = "linux")]
+#[path = "watch_inotify.rs"]
+mod os;
+
+#[cfg(not(target_os = "linux"))]
+mod os {
+    //! No watcher here: FSEvents coalesces and delivers late, and ReadDirectoryChangesW is not
+    //! tested on this project's machines; every stamp is a `stat`.
+    use std::path::Path;
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicU64;
+
+    #[derive(Debug)]
+    pub(super) struct DirLease;
+
+    impl DirLease {
+        pub(super) fn acquire(_dir: &Path) -> Option<DirLease> {
+            None
+        }
+        pub(super) fn counter(&self, _name: &std::ffi::OsStr) -> Arc<AtomicU64> {
+            Arc::default()
+        }
+        pub(super) fn refresh(&self) -> bool {
+            false
+        }
+    }
+}
+
+/// The longest a stamp is served from memory: a later call `stat`s again even if no event came.
+/// It bounds what the watch cannot see (a `CODEX_HOME` symlink pointed elsewhere, a file system
+/// that drops events) and costs at most one `stat` per second per file however fast clients
+/// poll; clients that poll once a second or slower see a `stat` per poll, as without a watcher,
+/// but no re-read of a young file.
+pub const RESTAT_EVERY: Duration = Duration::from_secs(1);
+
+/// How long a directory that could not be watched waits before the next attempt.
+const REARM_EVERY: Duration = Duration::from_secs(5);
+
+/// One file of a home directory, stamped with the help of the directory's watch.
+#[derive(Debug, Clone)]
+pub(crate) struct WatchedFile {
+    path: PathBuf,
+    /// False: never watched, every stamp is a `stat` (tests of that path).
+    watch: bool,
+    restat_every: Duration,
+    cache: Arc<Mutex<Cache>>,
+}
+
+#[derive(Debug, Default)]
+struct Cache {
+    lease: Option<os::DirLease>,
+    counter: Option<Arc<AtomicU64>>,
+    last_arm: Option<Instant>,
+    /// The event count read before the last `stat`, that `stat`'s stamp, and when it was taken.
+    last: Option<(u64, Stamp, Instant)>,
+}
+
+impl WatchedFile {
+    /// `path`, a file directly inside its home directory.
+    pub(crate) fn new(path: PathBuf) -> WatchedFile {
+        WatchedFile {
+            path,
+            watch: true,
+            restat_every: RESTAT_EVERY,
+            cache: Arc::default(),
+        }
+    }
+
+    /// The same, never watched: every stamp is a `stat`, as where notification is unavailable.
+    #[cfg(test)]
+    pub(crate) fn unwatched(path: PathBuf) -> WatchedFile {
+        WatchedFile {
+            watch: false,
+            ..WatchedFile::new(path)
+        }
+    }
+
+    /// The same with another bound than [`RESTAT_EVERY`] (tests).
+    #[cfg(test)]
+    pub(crate) fn with_restat_every(path: PathBuf, restat_every: Duration) -> WatchedFile {
+        WatchedFile {
+            restat_every,
+            ..WatchedFile::new(path)
+        }
+    }
+
+    /// The file's stamp: the last one while the watch has counted no event for this name since
+    /// and it is younger than [`RESTAT_EVERY`]; otherwise a `stat`. A watched stamp carries the
+    /// event count read *before* its `stat`, so any write the `stat` (or the read that follows)
+    /// may have missed, and any later one, changes the next stamp (AUTH.md §4.2).
+    pub(crate) fn stamp(&self) -> io::Result<Stamp> {
+        let mut cache = self.cache.lock();
+        let now = Instant::now();
+        self.arm(&mut cache, now);
+        let watched = match (&cache.lease, &cache.counter) {
+            // Reads the queue first: every change made before this call is counted by then.
+            (Some(lease), Some(counter)) if lease.refresh() => {
+                Some(counter.load(Ordering::Acquire))
+            }
+            _ => None,
+        };
+        let Some(events) = watched else {
+            cache.last = None;
+            return Stamp::of(&self.path);
+        };
+        if let Some((seen, stamp, at)) = cache.last
+            && seen == events
+            && now.duration_since(at) < self.restat_every
+        {
+            return Ok(stamp);
+        }
+        let stamp = Stamp::of(&self.path)?.watched(events);
+        cache.last = Some((events, stamp, now));
+        Ok(stamp)
+    }
+
+    /// Starts watching the directory the first time, and again [`REARM_EVERY`] after a failure.
+    fn arm(&self, cache: &mut Cache, now: Instant) {
+        if !self.watch
+            || cache.lease.is_some()
+            || cache.last_arm.is_some_and(|t| now - t < REARM_EVERY)
+        {
+            return;
+        }
+        cache.last_arm = Some(now);
+        let (Some(dir), Some(name)) = (self.path.parent(), self.path.file_name()) else {
+            return;
+        };
+        let Some(lease) = os::DirLease::acquire(dir) else {
+            return;
+        };
+        cache.counter = Some(lease.counter(name));
+        cache.lease = Some(lease);
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+#[path = "watch_tests.rs"]
+mod tests;
