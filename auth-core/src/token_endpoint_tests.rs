@@ -215,6 +215,7 @@ async fn slow_endpoint_times_out() {
     assert_eq!(issuer.count(Endpoint::Refresh), 1);
 }
 
+/// The reqwest transport itself: a real, refusing loopback port.
 #[tokio::test]
 async fn connection_refused_is_transient_names_the_host_and_leaks_nothing() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
