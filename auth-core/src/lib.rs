@@ -36,6 +36,8 @@ mod secret;
 mod snapshot;
 mod store;
 #[cfg(test)]
+mod test_browser;
+#[cfg(test)]
 mod test_log;
 mod token_endpoint;
 

@@ -145,19 +145,23 @@ pub async fn revoke(
 mod tests {
     use super::*;
     use pretty_assertions::assert_eq;
-    use serde_json::{Value, json};
-    use wiremock::matchers::method;
-    use wiremock::{Mock, MockServer, ResponseTemplate};
+    use serde_json::json;
+
+    use crate::http::HttpResponse;
+    use crate::http::recording::{Requests, answering};
 
     const TIMEOUT: Duration = Duration::from_secs(5);
 
-    async fn server(status: u16) -> MockServer {
-        let server = MockServer::start().await;
-        Mock::given(method("POST"))
-            .respond_with(ResponseTemplate::new(status))
-            .mount(&server)
-            .await;
-        server
+    /// Revokes `token` at `url` through the seam, the issuer answering `response`.
+    async fn revoke_answered(
+        response: HttpResponse,
+        url: &str,
+        token: &str,
+        kind: RevokeTokenKind,
+    ) -> (Result<(), RevokeError>, Requests) {
+        let (http, seen) = answering(response);
+        let result = revoke(Some(&http), url, &Secret::new(token), kind, TIMEOUT).await;
+        (result, seen)
     }
 
     #[test]
@@ -177,81 +181,59 @@ mod tests {
     /// §12 item 55's URL derivation and body, against a 500 answer.
     #[tokio::test]
     async fn refresh_token_revocation_at_the_derived_url() {
-        let server = server(500).await;
-        let port = server.address().port();
-        let url = revoke_url(
-            None,
-            Some(&format!("http://127.0.0.1:{port}/oauth/token?x=1")),
-        );
-        assert_eq!(url, format!("http://127.0.0.1:{port}/oauth/revoke"));
-        let err = revoke(
-            None,
+        let url = revoke_url(None, Some("http://127.0.0.1:4444/oauth/token?x=1"));
+        assert_eq!(url, "http://127.0.0.1:4444/oauth/revoke");
+        let (result, seen) = revoke_answered(
+            HttpResponse::status(500),
             &url,
-            &Secret::new("rt-secret"),
+            "rt-secret",
             RevokeTokenKind::RefreshToken,
-            TIMEOUT,
         )
-        .await
-        .unwrap_err();
+        .await;
         assert_eq!(
-            err.to_string(),
+            result.unwrap_err().to_string(),
             "failed to revoke refresh_token: 500: Internal Server Error"
         );
-        let requests = server.received_requests().await.unwrap();
+        let requests = seen.all();
         assert_eq!(requests.len(), 1);
-        assert_eq!(requests[0].url.path(), "/oauth/revoke");
-        assert_eq!(requests[0].url.query(), None);
-        let body: Value = serde_json::from_slice(&requests[0].body).unwrap();
+        assert_eq!(requests[0].method, crate::http::Method::POST);
+        assert_eq!(requests[0].url, "http://127.0.0.1:4444/oauth/revoke");
         assert_eq!(
-            body,
+            requests[0].json(),
             json!({"token": "rt-secret", "token_type_hint": "refresh_token", "client_id": CLIENT_ID})
         );
-        assert_eq!(
-            requests[0].headers.get("content-type").unwrap(),
-            "application/json"
-        );
+        assert_eq!(requests[0].headers["content-type"], "application/json");
     }
 
     #[tokio::test]
     async fn access_token_revocation_has_no_client_id() {
-        let server = server(200).await;
-        let url = format!("{}/oauth/revoke", server.uri());
-        revoke(
-            None,
-            &url,
-            &Secret::new("at-secret"),
+        let (result, seen) = revoke_answered(
+            HttpResponse::status(200),
+            "https://issuer.test/oauth/revoke",
+            "at-secret",
             RevokeTokenKind::AccessToken,
-            TIMEOUT,
         )
-        .await
-        .unwrap();
-        let requests = server.received_requests().await.unwrap();
-        let body: Value = serde_json::from_slice(&requests[0].body).unwrap();
+        .await;
+        result.unwrap();
         assert_eq!(
-            body,
+            seen.all()[0].json(),
             json!({"token": "at-secret", "token_type_hint": "access_token"})
         );
     }
 
     #[tokio::test]
     async fn server_message_is_reported_without_the_token() {
-        let server = MockServer::start().await;
-        Mock::given(method("POST"))
-            .respond_with(
-                ResponseTemplate::new(400)
-                    .set_body_json(json!({"error": "bad", "error_description": "unknown token"})),
-            )
-            .mount(&server)
-            .await;
-        let err = revoke(
-            None,
-            &server.uri(),
-            &Secret::new("at-secret"),
+        let (result, _) = revoke_answered(
+            HttpResponse::json(
+                400,
+                &json!({"error": "bad", "error_description": "unknown token"}),
+            ),
+            "https://issuer.test/oauth/revoke",
+            "at-secret",
             RevokeTokenKind::AccessToken,
-            TIMEOUT,
         )
-        .await
-        .unwrap_err();
+        .await;
+        let err = result.unwrap_err();
         assert_eq!(
             err.to_string(),
             "failed to revoke access_token: 400: unknown token"
@@ -259,6 +241,7 @@ mod tests {
         assert!(!format!("{err:?}").contains("at-secret"));
     }
 
+    /// The reqwest transport itself (a real, refusing loopback port).
     #[tokio::test]
     async fn connection_refused() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

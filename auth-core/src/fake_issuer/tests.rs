@@ -8,18 +8,11 @@ use serde_json::{Value, json};
 use super::*;
 use crate::claims::{PlanType, access_token_exp};
 use crate::login::{Pkce, exchange_code};
+use crate::test_browser::browser;
 use crate::token_endpoint::CLIENT_ID;
 
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .no_proxy()
-        .build()
-        .unwrap()
-}
-
 async fn refresh(issuer: &FakeIssuer, token: &str) -> (u16, Value) {
-    let resp = client()
+    let resp = browser()
         .post(issuer.token_url())
         .json(
             &json!({"client_id": CLIENT_ID, "grant_type": "refresh_token", "refresh_token": token}),
@@ -67,7 +60,7 @@ async fn scripted_answers_come_first_in_order_with_delay_and_retry_after() {
         ScriptedResponse::new(500, json!({"error": "boom"})).with_delay(Duration::from_millis(200)),
     ]);
     let send = || {
-        client()
+        browser()
             .post(issuer.token_url())
             .json(&json!({"client_id": CLIENT_ID, "grant_type": "refresh_token", "refresh_token": token}))
             .send()
@@ -116,7 +109,7 @@ async fn authorize_redirects_with_a_code_that_needs_the_right_verifier() {
         "o",
         &[],
     );
-    let resp = client().get(url).send().await.unwrap();
+    let resp = browser().get(url).send().await.unwrap();
     assert_eq!(resp.status(), 302);
     let location = url::Url::parse(resp.headers()["location"].to_str().unwrap()).unwrap();
     assert!(location.as_str().starts_with(redirect));
@@ -163,7 +156,7 @@ async fn authorize_redirects_with_a_code_that_needs_the_right_verifier() {
 #[tokio::test]
 async fn device_codes_are_pending_until_the_configured_polls_and_revoke_kills_tokens() {
     let issuer = FakeIssuer::start().await.unwrap();
-    let http = client();
+    let http = browser();
     let base = issuer.url();
     let code: Value = http
         .post(format!("{base}/api/accounts/deviceauth/usercode"))

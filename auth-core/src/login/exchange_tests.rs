@@ -135,36 +135,34 @@ async fn api_key_exchange_failures_are_none() {
     }
 }
 
-/// The reqwest client of a login really reaches a loopback issuer (no proxy) with the form.
+/// The reqwest client of a login really reaches a loopback issuer (no proxy) with the form:
+/// the fake issuer, over a real socket, decodes the code exchange's form (an unknown code is
+/// its `invalid_grant`) and the API-key exchange's form (it answers a key).
 #[tokio::test]
 async fn the_reqwest_login_client_posts_the_form_over_http() {
-    use wiremock::matchers::{body_string, header, method, path};
-    use wiremock::{Mock, MockServer, ResponseTemplate};
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/oauth/token"))
-        .and(header("content-type", "application/x-www-form-urlencoded"))
-        .and(body_string(
-            "grant_type=authorization_code&code=c&redirect_uri=r&client_id=app_EMoamEEZ73f0CkXaXp7hrann&code_verifier=v",
-        ))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "id_token": "i.d.t", "access_token": "acc", "refresh_token": "ref"
-        })))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let http = http_client(&server.uri(), std::time::Duration::from_secs(5)).unwrap();
-    let tokens = exchange_code(
+    use crate::fake_issuer::{Endpoint, FakeIssuer};
+    let issuer = FakeIssuer::start().await.unwrap();
+    let http = http_client(&issuer.url(), std::time::Duration::from_secs(5)).unwrap();
+    let err = exchange_code(
         &http,
-        &server.uri(),
+        &issuer.url(),
         CLIENT_ID,
         "r",
         &Secret::new("c"),
         &Secret::new("v"),
     )
     .await
-    .unwrap();
-    assert_eq!(tokens.refresh_token.expose(), "ref");
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "token endpoint returned status 400 Bad Request: unknown or used authorization code"
+    );
+    assert_eq!(issuer.count(Endpoint::AuthorizationCode), 1);
+    let key = exchange_api_key(&http, &issuer.url(), CLIENT_ID, &Secret::new("idt"))
+        .await
+        .unwrap();
+    assert!(key.expose().starts_with("sk-demo-"));
+    assert_eq!(issuer.count(Endpoint::TokenExchange), 1);
 }
 
 #[test]

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use app_server::{ServeError, ServerConfig, ServerState};
 use auth_core::fake_issuer::FakeIssuer;
+use auth_core::http::{HttpError, HttpRequest, HttpResponse, SharedHttpClient, TransportError};
 use auth_core::{AuthManager, ManagerOptions};
 use serde_json::{Value, json};
 use tempfile::TempDir;
@@ -44,17 +45,28 @@ pub struct Session {
     pub home: Arc<TempDir>,
 }
 
-/// A fresh tempdir home and the neutral test configuration for it. Every URL points at a closed
-/// loopback port, so nothing can reach the network.
+/// A fresh tempdir home and the neutral test configuration for it: every issuer call is refused
+/// without a socket, so nothing can reach the network.
 pub fn test_state() -> (ServerState, Arc<TempDir>) {
     let home = Arc::new(tempfile::tempdir().expect("tempdir"));
     let state = state_for(home.path(), hermetic_options(home.path()));
     (state, home)
 }
 
-/// Manager options for `home` whose URLs point at a closed loopback port (the discard port).
+/// Manager options for `home` that never reach an issuer: every issuer call (refresh, revoke,
+/// a login's exchanges) goes to a closure on the HTTP seam that refuses it as a closed port would
+/// (`connection refused`, the URL's host named), no socket opened; the URLs still name the
+/// discard port so texts read as before.
 pub fn hermetic_options(home: &std::path::Path) -> ManagerOptions {
     let mut opts = ManagerOptions::new(home.to_path_buf());
+    opts.http = Some(SharedHttpClient::new(|request: HttpRequest| {
+        let host = url::Url::parse(&request.url)
+            .ok()
+            .and_then(|url| url.host_str().map(str::to_owned));
+        std::future::ready(Err::<HttpResponse, _>(HttpError::Transport(
+            TransportError::network("connection refused", host.as_deref()),
+        )))
+    }));
     opts.refresh_url = Some("http://127.0.0.1:9/oauth/token".to_string());
     opts.revoke_url = Some("http://127.0.0.1:9/oauth/revoke".to_string());
     opts.issuer = "http://127.0.0.1:9".to_string();
@@ -66,6 +78,7 @@ pub fn hermetic_options(home: &std::path::Path) -> ManagerOptions {
 /// Manager options for `home` against `issuer`.
 pub fn issuer_options(home: &std::path::Path, issuer: &FakeIssuer) -> ManagerOptions {
     let mut opts = hermetic_options(home);
+    opts.http = None;
     opts.refresh_url = Some(issuer.token_url());
     opts.revoke_url = Some(issuer.revoke_url());
     opts.issuer = issuer.url();

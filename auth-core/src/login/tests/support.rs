@@ -35,15 +35,7 @@ pub(super) fn failing() -> Persist {
     Arc::new(|_| Box::pin(async { Err("disk full".to_owned()) }))
 }
 
-/// An HTTP client that plays the browser: no redirects followed, no proxy.
-pub(super) fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .no_proxy()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap()
-}
+pub(super) use crate::test_browser::browser;
 
 /// The `Location` of a redirect, with `localhost` pinned to 127.0.0.1.
 pub(super) fn location(resp: &reqwest::Response) -> String {

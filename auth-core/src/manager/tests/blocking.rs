@@ -192,7 +192,7 @@ async fn status_calls_answer_while_refreshed_tokens_are_blocked_in_the_store() {
     // do not wait for it.
     let before = access("a", T0 + 60);
     fx.write_auth(&chatgpt_json(&before, "rt-a"));
-    let after = fx.token_ok("b", "rt-b").await;
+    let after = fx.token_ok("b", "rt-b");
     let store = GatedStore::new(&fx);
     let m = store.manager(&fx);
     store.saves.close();
@@ -209,7 +209,7 @@ async fn status_calls_answer_while_refreshed_tokens_are_blocked_in_the_store() {
         "the save was blocked until the test released it"
     );
     assert_eq!(m.current_view().usable_bearer(), Some(after.as_str()));
-    assert_eq!(fx.token_requests().await, 1);
+    assert_eq!(fx.token_requests(), 1);
 }
 
 /// A keyring whose reads can be held at a gate.

@@ -21,21 +21,21 @@ async fn untouched_file_with_trusted_stamp_is_not_reread() {
         assert!(m.current_view().usable_bearer().is_some());
     }
     assert_eq!(store.loads.load(Ordering::SeqCst), loads_after_construction);
-    assert_eq!(fx.token_requests().await, 0);
+    assert_eq!(fx.token_requests(), 0);
 }
 
 #[tokio::test]
 async fn another_writer_clears_the_failure_and_is_served_next() {
     let fx = Fixture::new().await;
     fx.write_stale("a", "rt-a");
-    fx.token_reused().await;
+    fx.token_reused();
     let m = fx.manager();
     assert!(m.refresh(Trigger::Proactive).await.is_err());
     let new_token = fx.write_fresh("b", "rt-b");
     let view = m.current_view();
     assert_eq!(view.usable_bearer(), Some(new_token.as_str()));
     assert!(view.refresh_failure().is_none());
-    assert_eq!(fx.token_requests().await, 1);
+    assert_eq!(fx.token_requests(), 1);
 }
 
 #[tokio::test]
@@ -53,7 +53,7 @@ async fn in_place_rewrite_within_one_tick_is_detected_and_truncation_is_not_a_lo
     assert_eq!(m.current_view().usable_bearer(), Some(b.as_str()));
     std::fs::write(fx.auth_path(), chatgpt_json(&a, "rt-a")).unwrap();
     assert_eq!(m.current_view().usable_bearer(), Some(a.as_str()));
-    assert_eq!(fx.token_requests().await, 0);
+    assert_eq!(fx.token_requests(), 0);
 }
 
 /// Issue 16: a file younger than the trust window is read once, not on every poll, while the
@@ -108,21 +108,21 @@ async fn without_a_watch_in_place_rewrites_are_served_at_once() {
 async fn same_data_in_another_format_keeps_the_failure() {
     let fx = Fixture::new().await;
     fx.write_stale("a", "rt-a");
-    fx.token_reused().await;
+    fx.token_reused();
     let m = fx.manager();
     assert!(m.refresh(Trigger::Proactive).await.is_err());
     let pretty = String::from_utf8(fx.stored().to_file_json()).unwrap();
     fx.write_auth(&pretty);
     assert!(m.current_view().is_dead());
     assert!(m.refresh(Trigger::Proactive).await.is_err());
-    assert_eq!(fx.token_requests().await, 1);
+    assert_eq!(fx.token_requests(), 1);
 }
 
 #[tokio::test]
 async fn api_key_login_and_logout_clear_the_failure() {
     let fx = Fixture::new().await;
     fx.write_stale("a", "rt-a");
-    fx.token_reused().await;
+    fx.token_reused();
     let m = fx.manager();
     assert!(m.refresh(Trigger::Proactive).await.is_err());
     m.login_with_api_key("sk-new").await.unwrap();
@@ -140,14 +140,14 @@ async fn api_key_login_and_logout_clear_the_failure() {
     assert!(!m.logout().await.unwrap(), "second logout removes nothing");
     fx.write_stale("a", "rt-a");
     assert!(m.refresh(Trigger::Proactive).await.is_err());
-    assert_eq!(fx.token_requests().await, 2);
+    assert_eq!(fx.token_requests(), 2);
 }
 
 #[tokio::test]
 async fn save_failure_keeps_new_tokens_in_memory_and_saves_later() {
     let fx = Fixture::new().await;
     fx.write_stale("a", "rt-a");
-    let token = fx.token_ok("b", "rt-b").await;
+    let token = fx.token_ok("b", "rt-b");
     let store = ProbeStore::new(fx.home());
     store.fail_saves.store(true, Ordering::SeqCst);
     let mut opts = fx.options();
@@ -163,7 +163,7 @@ async fn save_failure_keeps_new_tokens_in_memory_and_saves_later() {
     let _ = m.refresh(Trigger::Proactive).await;
     assert_eq!(fx.stored().tokens.unwrap().refresh_token.expose(), "rt-b");
     assert_eq!(m.current_view().usable_bearer(), Some(token.as_str()));
-    assert_eq!(fx.token_requests().await, 1);
+    assert_eq!(fx.token_requests(), 1);
 }
 
 #[tokio::test]
@@ -175,11 +175,10 @@ async fn refresh_keeps_unknown_keys_and_sets_last_refresh() {
     doc["tokens"]["future_field"] = serde_json::json!(7);
     fx.write_auth(&doc.to_string());
     let new = access("b", T0 + 7200);
-    fx.token_endpoint(
-        wiremock::ResponseTemplate::new(200)
-            .set_body_json(serde_json::json!({"access_token": new})),
-    )
-    .await;
+    fx.token_endpoint(crate::http::HttpResponse::json(
+        200,
+        &serde_json::json!({"access_token": new}),
+    ));
     let m = fx.manager();
     assert_eq!(
         m.refresh(Trigger::Proactive).await,
@@ -192,14 +191,14 @@ async fn refresh_keeps_unknown_keys_and_sets_last_refresh() {
     assert_eq!(after["tokens"]["refresh_token"], "rt-a");
     assert_eq!(after["tokens"]["id_token"], doc["tokens"]["id_token"]);
     assert_eq!(fx.stored().last_refresh, Some(t0()));
-    assert_eq!(fx.token_requests().await, 1);
+    assert_eq!(fx.token_requests(), 1);
 }
 
 #[tokio::test]
 async fn a_delayed_save_never_overwrites_credentials_written_meanwhile() {
     let fx = Fixture::new().await;
     fx.write_stale("a", "rt-a");
-    fx.token_ok("b", "rt-b").await;
+    fx.token_ok("b", "rt-b");
     let store = ProbeStore::new(fx.home());
     store.fail_saves.store(true, Ordering::SeqCst);
     let mut opts = fx.options();
@@ -218,7 +217,7 @@ async fn a_delayed_save_never_overwrites_credentials_written_meanwhile() {
         "rt-theirs"
     );
     assert_eq!(m.current_view().usable_bearer(), Some(theirs.as_str()));
-    assert_eq!(fx.token_requests().await, 1);
+    assert_eq!(fx.token_requests(), 1);
 }
 
 #[tokio::test]

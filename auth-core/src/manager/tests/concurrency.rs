@@ -2,23 +2,24 @@
 
 use std::time::Duration;
 
-use wiremock::ResponseTemplate;
-
 use super::support::*;
 use crate::error::{RefreshError, TransientError};
+use crate::http::HttpResponse;
 use crate::manager::{RefreshOutcome, Trigger};
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn twenty_concurrent_refreshes_share_one_request() {
     let fx = Fixture::new().await;
     fx.write_stale("a", "rt-a");
     let token = access("new", T0 + 7200);
-    fx.token_endpoint(
-        ResponseTemplate::new(200)
-            .set_body_json(serde_json::json!({"access_token": token, "refresh_token": "rt-b"}))
-            .set_delay(Duration::from_millis(200)),
-    )
-    .await;
+    fx.answer(
+        TOKEN_PATH,
+        HttpResponse::json(
+            200,
+            &serde_json::json!({"access_token": token, "refresh_token": "rt-b"}),
+        ),
+        Duration::from_millis(200),
+    );
     let m = fx.manager();
     let calls: Vec<_> = (0..20)
         .map(|_| {
@@ -34,15 +35,15 @@ async fn twenty_concurrent_refreshes_share_one_request() {
         ));
     }
     assert_eq!(m.current_view().usable_bearer(), Some(token.as_str()));
-    assert_eq!(fx.token_requests().await, 1);
+    assert_eq!(fx.token_requests(), 1);
     assert_eq!(fx.stored().tokens.unwrap().refresh_token.expose(), "rt-b");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn twenty_concurrent_refreshes_of_a_dead_token_share_one_request() {
     let fx = Fixture::new().await;
     fx.write_stale("a", "rt-a");
-    fx.token_reused_after(Duration::from_millis(200)).await;
+    fx.token_reused_after(Duration::from_millis(200));
     let m = fx.manager();
     let calls: Vec<_> = (0..20)
         .map(|_| {
@@ -56,20 +57,22 @@ async fn twenty_concurrent_refreshes_of_a_dead_token_share_one_request() {
             Err(RefreshError::Permanent(p)) if p.reason == crate::classify::FailureReason::Exhausted
         ));
     }
-    assert_eq!(fx.token_requests().await, 1);
+    assert_eq!(fx.token_requests(), 1);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn two_managers_on_one_home_spend_the_refresh_token_once() {
     let fx = Fixture::new().await;
     fx.write_stale("a", "rt-a");
     let token = access("new", T0 + 7200);
-    fx.token_endpoint(
-        ResponseTemplate::new(200)
-            .set_body_json(serde_json::json!({"access_token": token, "refresh_token": "rt-b"}))
-            .set_delay(Duration::from_millis(200)),
-    )
-    .await;
+    fx.answer(
+        TOKEN_PATH,
+        HttpResponse::json(
+            200,
+            &serde_json::json!({"access_token": token, "refresh_token": "rt-b"}),
+        ),
+        Duration::from_millis(200),
+    );
     let a = fx.manager();
     let b = fx.manager();
     let (ra, rb) = tokio::join!(a.refresh(Trigger::Proactive), b.refresh(Trigger::Proactive));
@@ -84,14 +87,14 @@ async fn two_managers_on_one_home_spend_the_refresh_token_once() {
     );
     assert_eq!(a.current_view().usable_bearer(), Some(token.as_str()));
     assert_eq!(b.current_view().usable_bearer(), Some(token.as_str()));
-    assert_eq!(fx.token_requests().await, 1);
+    assert_eq!(fx.token_requests(), 1);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn lock_held_elsewhere_times_out_without_request_or_backoff() {
     let fx = Fixture::new().await;
     let old = fx.write_stale("a", "rt-a");
-    fx.token_ok("b", "rt-b").await;
+    fx.token_ok("b", "rt-b");
     let held = fx.hold_lock().await;
     let m = fx.manager();
     let err = m.refresh(Trigger::Proactive).await.unwrap_err();
@@ -107,20 +110,20 @@ async fn lock_held_elsewhere_times_out_without_request_or_backoff() {
         m.current_view().refresh_failure().is_none(),
         "no backoff after a lock timeout"
     );
-    assert_eq!(fx.token_requests().await, 0);
+    assert_eq!(fx.token_requests(), 0);
     drop(held);
     assert_eq!(
         m.refresh(Trigger::Proactive).await,
         Ok(RefreshOutcome::Refreshed)
     );
-    assert_eq!(fx.token_requests().await, 1);
+    assert_eq!(fx.token_requests(), 1);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn lock_unaware_rotation_during_a_reused_failure_is_adopted() {
     let fx = Fixture::new().await;
     fx.write_stale("a", "rt-a");
-    fx.token_reused_after(Duration::from_millis(400)).await;
+    fx.token_reused_after(Duration::from_millis(400));
     let m = fx.manager();
     let refreshing = tokio::spawn({
         let m = m.clone();
@@ -135,14 +138,14 @@ async fn lock_unaware_rotation_during_a_reused_failure_is_adopted() {
     );
     assert_eq!(m.current_view().usable_bearer(), Some(rotated.as_str()));
     assert!(!fx.home().join("auth.json.refresh-failure").exists());
-    assert_eq!(fx.token_requests().await, 1);
+    assert_eq!(fx.token_requests(), 1);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_forced_refresh_never_spends_a_token_replaced_while_it_waited_for_the_lock() {
     let fx = Fixture::new().await;
     let rejected = fx.write_fresh("a", "rt-a");
-    fx.token_ok("never", "rt-never").await;
+    fx.token_ok("never", "rt-never");
     let m = fx.manager();
     let held = fx.hold_lock().await;
     let recovering = tokio::spawn({
@@ -165,5 +168,5 @@ async fn a_forced_refresh_never_spends_a_token_replaced_while_it_waited_for_the_
         ),
         "{outcome:?}"
     );
-    assert_eq!(fx.token_requests().await, 0, "rt-a must not be spent again");
+    assert_eq!(fx.token_requests(), 0, "rt-a must not be spent again");
 }

@@ -4,7 +4,7 @@
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
-use wiremock::ResponseTemplate;
+use crate::http::HttpResponse;
 
 use super::support::*;
 use crate::classify::FailureReason;
@@ -22,7 +22,7 @@ fn reason_of(err: &RefreshError) -> Option<FailureReason> {
 async fn permanent_failure_fails_fast_and_leaves_auth_json_untouched() {
     let fx = Fixture::new().await;
     fx.write_stale("a", "rt-a");
-    fx.token_reused().await;
+    fx.token_reused();
     let before = fx.auth_bytes();
     let m = fx.manager();
     let first = m.refresh(Trigger::Proactive).await.unwrap_err();
@@ -38,14 +38,14 @@ async fn permanent_failure_fails_fast_and_leaves_auth_json_untouched() {
         before,
         "a failed refresh must not touch auth.json"
     );
-    assert_eq!(fx.token_requests().await, 1);
+    assert_eq!(fx.token_requests(), 1);
 }
 
 #[tokio::test]
 async fn status_after_permanent_failure_keeps_mode_withholds_bearer() {
     let fx = Fixture::new().await;
     fx.write_stale("a", "rt-a");
-    fx.token_reused().await;
+    fx.token_reused();
     let m = fx.manager();
     for _ in 0..10 {
         let view = m.status(StatusRefresh::Requested).await;
@@ -62,14 +62,14 @@ async fn status_after_permanent_failure_keeps_mode_withholds_bearer() {
             None
         );
     }
-    assert_eq!(fx.token_requests().await, 1);
+    assert_eq!(fx.token_requests(), 1);
 }
 
 #[tokio::test]
 async fn failure_during_which_new_tokens_were_adopted_is_not_recorded() {
     let fx = Fixture::new().await;
     fx.write_stale("a", "rt-a");
-    fx.token_reused_after(Duration::from_millis(500)).await;
+    fx.token_reused_after(Duration::from_millis(500));
     let m = fx.manager();
     let refreshing = tokio::spawn({
         let m = m.clone();
@@ -84,14 +84,14 @@ async fn failure_during_which_new_tokens_were_adopted_is_not_recorded() {
     assert_eq!(view.usable_bearer(), Some(new_token.as_str()));
     assert!(view.refresh_failure().is_none());
     assert!(!fx.home().join("auth.json.refresh-failure").exists());
-    assert_eq!(fx.token_requests().await, 1);
+    assert_eq!(fx.token_requests(), 1);
 }
 
 #[tokio::test]
 async fn failure_record_is_private_and_holds_no_token() {
     let fx = Fixture::new().await;
     let token = fx.write_stale("a", "rt-secret-a");
-    fx.token_reused().await;
+    fx.token_reused();
     let m = fx.manager();
     let _ = m.refresh(Trigger::Proactive).await;
     let path = fx.home().join("auth.json.refresh-failure");
@@ -111,22 +111,22 @@ async fn failure_record_is_private_and_holds_no_token() {
 async fn a_record_for_other_credentials_is_ignored() {
     let fx = Fixture::new().await;
     fx.write_stale("a", "rt-a");
-    fx.token_reused().await;
+    fx.token_reused();
     let _ = fx.manager().refresh(Trigger::Proactive).await;
-    assert_eq!(fx.token_requests().await, 1);
+    assert_eq!(fx.token_requests(), 1);
     // New credentials arrive; the record names the old fingerprint and is void.
     fx.write_stale("b", "rt-b");
     let m = fx.manager();
     let err = m.refresh(Trigger::Proactive).await.unwrap_err();
     assert_eq!(reason_of(&err), Some(FailureReason::Exhausted));
-    assert_eq!(fx.token_requests().await, 2);
+    assert_eq!(fx.token_requests(), 2);
 }
 
 #[tokio::test]
 async fn sibling_and_restarted_processes_fail_fast_from_the_record() {
     let fx = Fixture::new().await;
     fx.write_stale("a", "rt-a");
-    fx.token_reused().await;
+    fx.token_reused();
     let a = fx.manager();
     let b = fx.manager();
     assert!(a.refresh(Trigger::Proactive).await.is_err());
@@ -137,22 +137,26 @@ async fn sibling_and_restarted_processes_fail_fast_from_the_record() {
     let view = restarted.status(StatusRefresh::Requested).await;
     assert_eq!(view.mode(), Some(crate::AuthMode::Chatgpt));
     assert_eq!(view.usable_bearer(), None);
-    assert_eq!(fx.token_requests().await, 1);
+    assert_eq!(fx.token_requests(), 1);
 }
 
 #[tokio::test]
 async fn every_failure_kind_leaves_auth_json_byte_identical() {
-    for template in [
-        ResponseTemplate::new(401).set_body_json(serde_json::json!({"error": "invalid_grant"})),
-        ResponseTemplate::new(500),
-        ResponseTemplate::new(200).set_body_string("not json"),
+    let not_json = HttpResponse {
+        body: b"not json".to_vec(),
+        ..HttpResponse::status(200)
+    };
+    for answer in [
+        HttpResponse::json(401, &serde_json::json!({"error": "invalid_grant"})),
+        HttpResponse::status(500),
+        not_json,
     ] {
         let fx = Fixture::new().await;
         fx.write_auth(&format!(
             "{}\n",
             chatgpt_json(&access("a", T0 - 60), "rt-a").replace(",", ", ")
         ));
-        fx.token_endpoint(template).await;
+        fx.token_endpoint(answer);
         let before = fx.auth_bytes();
         let m = fx.manager();
         assert!(m.refresh(Trigger::Proactive).await.is_err());

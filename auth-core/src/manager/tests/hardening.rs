@@ -108,7 +108,7 @@ async fn startup_does_not_wait_on_a_held_lock_without_a_restriction() {
 async fn concurrent_waiters_share_one_lock_wait() {
     let fx = Fixture::new().await;
     fx.write_stale("a", "rt-a");
-    fx.token_ok("b", "rt-b").await;
+    fx.token_ok("b", "rt-b");
     let mut opts = fx.options();
     opts.lock_wait = Duration::from_millis(800);
     let m = crate::manager::AuthManager::new(opts).unwrap();
@@ -133,30 +133,33 @@ async fn concurrent_waiters_share_one_lock_wait() {
     }
     let elapsed = started.elapsed();
     assert!(elapsed < Duration::from_millis(1600), "{elapsed:?}");
-    assert_eq!(fx.token_requests().await, 0);
+    assert_eq!(fx.token_requests(), 0);
 }
 
 /// Items 3 and 9: a poll whose cached token is still valid (but due for a proactive refresh)
 /// answers at once with it, whether the lock is held elsewhere or the issuer hangs; a
 /// requested refresh waits no longer than `valid_requested_wait`.
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_valid_cached_token_is_served_at_once_whatever_the_issuer_or_lock_do() {
+    // Paused clock: the times below are tokio's, so waiting out the 30 s issuer would show.
     let fx = Fixture::new().await;
     let token = access("a", T0 + 240); // valid, but within the 5-minute refresh window
     fx.write_auth(&chatgpt_json(&token, "rt-a"));
-    fx.token_endpoint(
-        wiremock::ResponseTemplate::new(200)
-            .set_body_json(serde_json::json!({"access_token": access("b", T0 + 7200)}))
-            .set_delay(Duration::from_secs(30)),
-    )
-    .await;
+    fx.answer(
+        TOKEN_PATH,
+        crate::http::HttpResponse::json(
+            200,
+            &serde_json::json!({"access_token": access("b", T0 + 7200)}),
+        ),
+        Duration::from_secs(30),
+    );
     let mut opts = fx.options();
     opts.valid_proactive_wait = Duration::ZERO;
     opts.valid_requested_wait = Duration::from_millis(300);
     opts.lock_wait = Duration::from_secs(5);
     let m = crate::manager::AuthManager::new(opts).unwrap();
 
-    let started = Instant::now();
+    let started = tokio::time::Instant::now();
     assert_eq!(
         m.status(StatusRefresh::WhenStale).await.usable_bearer(),
         Some(token.as_str())
@@ -166,7 +169,7 @@ async fn a_valid_cached_token_is_served_at_once_whatever_the_issuer_or_lock_do()
         "{:?}",
         started.elapsed()
     );
-    let started = Instant::now();
+    let started = tokio::time::Instant::now();
     assert_eq!(
         m.status(StatusRefresh::Requested).await.usable_bearer(),
         Some(token.as_str())
@@ -181,7 +184,7 @@ async fn a_valid_cached_token_is_served_at_once_whatever_the_issuer_or_lock_do()
     opts.lock_wait = Duration::from_secs(5);
     let m2 = crate::manager::AuthManager::new(opts).unwrap();
     let _held = fx2.hold_lock().await;
-    let started = Instant::now();
+    let started = tokio::time::Instant::now();
     assert_eq!(
         m2.status(StatusRefresh::WhenStale).await.usable_bearer(),
         Some(token.as_str())
@@ -233,7 +236,7 @@ impl Drop for Unwritable {
 async fn a_read_only_home_never_spends_the_refresh_token() {
     let fx = Fixture::new().await;
     let old = fx.write_stale("a", "rt-a");
-    fx.token_ok("b", "rt-b").await;
+    fx.token_ok("b", "rt-b");
     let m = fx.manager();
     let before = fx.auth_bytes();
     let _ro = Unwritable::new(fx.home());
@@ -254,7 +257,7 @@ async fn a_read_only_home_never_spends_the_refresh_token() {
     );
     assert!(text.contains(&fx.home().display().to_string()), "{text}");
     assert!(text.contains("not writable"), "{text}");
-    assert_eq!(fx.token_requests().await, 0);
+    assert_eq!(fx.token_requests(), 0);
     let view = m.status(StatusRefresh::WhenStale).await;
     assert_eq!(view.usable_bearer(), Some(old.as_str()));
     let failure = view.refresh_failure().expect("the reason is shown");
@@ -263,22 +266,21 @@ async fn a_read_only_home_never_spends_the_refresh_token() {
         failure.message.contains(&fx.home().display().to_string()),
         "{failure:?}"
     );
-    assert_eq!(fx.token_requests().await, 0);
+    assert_eq!(fx.token_requests(), 0);
     assert_eq!(fx.auth_bytes(), before);
 }
 
 /// Item 19: a token rotated by a lock-unaware writer while logout revoked the old one is the
 /// token actually stored at the moment of logout: it is revoked too.
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn logout_revokes_the_token_stored_at_the_moment_of_logout() {
-    use wiremock::matchers::{method, path};
     let fx = Fixture::new().await;
     fx.write_fresh("a", "rt-old");
-    wiremock::Mock::given(method("POST"))
-        .and(path("/oauth/revoke"))
-        .respond_with(wiremock::ResponseTemplate::new(200).set_delay(Duration::from_millis(300)))
-        .mount(&fx.server)
-        .await;
+    fx.answer(
+        REVOKE_PATH,
+        crate::http::HttpResponse::status(200),
+        Duration::from_millis(300),
+    );
     let m = fx.manager();
     let logout = tokio::spawn({
         let m = m.clone();
@@ -288,13 +290,9 @@ async fn logout_revokes_the_token_stored_at_the_moment_of_logout() {
     fx.write_fresh("b", "rt-rotated"); // a lock-unaware writer, during the revoke
     assert!(logout.await.unwrap().unwrap());
     let revoked: Vec<String> = fx
-        .server
-        .received_requests()
-        .await
-        .unwrap_or_default()
+        .requests_to(REVOKE_PATH)
         .iter()
-        .filter(|r| r.url.path() == "/oauth/revoke")
-        .map(|r| serde_json::from_slice::<serde_json::Value>(&r.body).unwrap()["token"].to_string())
+        .map(|r| r.json()["token"].to_string())
         .collect();
     assert_eq!(revoked, vec!["\"rt-old\"", "\"rt-rotated\""]);
     assert!(!fx.auth_path().exists());

@@ -2,16 +2,15 @@
 
 use std::time::Duration;
 
-use wiremock::ResponseTemplate;
-
 use super::support::*;
+use crate::http::HttpResponse;
 use crate::manager::{RecoverOutcome, StatusRefresh};
 
 #[tokio::test]
 async fn a_stale_report_is_already_current_and_a_changed_store_is_adopted() {
     let fx = Fixture::new().await;
     let current = fx.write_fresh("b", "rt-b");
-    fx.token_ok("c", "rt-c").await;
+    fx.token_ok("c", "rt-c");
     let m = fx.manager();
     let old = access("a", T0 + 3600);
     assert_eq!(
@@ -23,14 +22,14 @@ async fn a_stale_report_is_already_current_and_a_changed_store_is_adopted() {
     let outcome = m.recover_unauthorized(Some(&current), None).await;
     assert_eq!(outcome, RecoverOutcome::AlreadyCurrent);
     assert_eq!(m.current_view().usable_bearer(), Some(newer.as_str()));
-    assert_eq!(fx.token_requests().await, 0);
+    assert_eq!(fx.token_requests(), 0);
 }
 
 #[tokio::test]
 async fn a_rejected_current_token_forces_exactly_one_refresh() {
     let fx = Fixture::new().await;
     let current = fx.write_fresh("a", "rt-a");
-    let new = fx.token_ok("b", "rt-b").await;
+    let new = fx.token_ok("b", "rt-b");
     let m = fx.manager();
     assert_eq!(
         m.recover_unauthorized(Some(&current), None).await,
@@ -41,15 +40,18 @@ async fn a_rejected_current_token_forces_exactly_one_refresh() {
         m.recover_unauthorized(Some(&current), None).await,
         RecoverOutcome::AlreadyCurrent
     );
-    assert_eq!(fx.token_requests().await, 1);
+    assert_eq!(fx.token_requests(), 1);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn concurrent_reports_during_an_outage_cost_one_request() {
     let fx = Fixture::new().await;
     let current = fx.write_fresh("a", "rt-a");
-    fx.token_endpoint(ResponseTemplate::new(500).set_delay(Duration::from_millis(100)))
-        .await;
+    fx.answer(
+        TOKEN_PATH,
+        HttpResponse::status(500),
+        Duration::from_millis(100),
+    );
     let m = fx.manager();
     let reports: Vec<_> = (0..10)
         .map(|_| {
@@ -68,20 +70,22 @@ async fn concurrent_reports_during_an_outage_cost_one_request() {
             RecoverOutcome::Failed(_)
         ));
     }
-    assert_eq!(fx.token_requests().await, 1);
+    assert_eq!(fx.token_requests(), 1);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn twenty_concurrent_reports_all_see_the_refresh() {
     let fx = Fixture::new().await;
     let current = fx.write_fresh("a", "rt-a");
     let new = access("b", T0 + 7200);
-    fx.token_endpoint(
-        ResponseTemplate::new(200)
-            .set_body_json(serde_json::json!({"access_token": new, "refresh_token": "rt-b"}))
-            .set_delay(Duration::from_millis(100)),
-    )
-    .await;
+    fx.answer(
+        TOKEN_PATH,
+        HttpResponse::json(
+            200,
+            &serde_json::json!({"access_token": new, "refresh_token": "rt-b"}),
+        ),
+        Duration::from_millis(100),
+    );
     let m = fx.manager();
     let reports: Vec<_> = (0..20)
         .map(|_| {
@@ -93,7 +97,7 @@ async fn twenty_concurrent_reports_all_see_the_refresh() {
     for r in reports {
         assert_eq!(r.await.unwrap(), RecoverOutcome::Refreshed);
     }
-    assert_eq!(fx.token_requests().await, 1);
+    assert_eq!(fx.token_requests(), 1);
 }
 
 #[tokio::test]
@@ -108,12 +112,12 @@ async fn api_keys_are_not_refreshable_and_dead_tokens_send_nothing() {
 
     let fx = Fixture::new().await;
     let current = fx.write_stale("a", "rt-a");
-    fx.token_reused().await;
+    fx.token_reused();
     let m = fx.manager();
     assert!(m.status(StatusRefresh::Requested).await.is_dead());
     assert!(matches!(
         m.recover_unauthorized(Some(&current), None).await,
         RecoverOutcome::Failed(crate::error::RefreshError::Permanent(_))
     ));
-    assert_eq!(fx.token_requests().await, 1);
+    assert_eq!(fx.token_requests(), 1);
 }

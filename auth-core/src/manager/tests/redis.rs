@@ -85,7 +85,7 @@ async fn a_save_over_credentials_replaced_meanwhile_is_refused_and_theirs_adopte
     let fx = Fixture::new().await;
     let other = store(&redis);
     other.save(&chatgpt("old", T0 - 60, "rt-old")).unwrap();
-    let ours = fx.token_ok("ours", "rt-ours").await;
+    let ours = fx.token_ok("ours", "rt-ours");
     let newer = chatgpt("theirs", T0 + 3600, "rt-theirs");
     let racing = Arc::new(Racing {
         inner: store(&redis),
@@ -106,7 +106,7 @@ async fn a_save_over_credentials_replaced_meanwhile_is_refused_and_theirs_adopte
         Some(access("theirs", T0 + 3600).as_str())
     );
     assert_ne!(view.usable_bearer(), Some(ours.as_str()));
-    assert_eq!(fx.token_requests().await, 1);
+    assert_eq!(fx.token_requests(), 1);
 }
 
 #[tokio::test]
@@ -116,7 +116,7 @@ async fn a_refresh_on_one_machine_is_served_by_another_on_its_next_poll() {
     store(&redis)
         .save(&chatgpt("old", T0 - 60, "rt-old"))
         .unwrap();
-    let new = fx.token_ok("new", "rt-new").await;
+    let new = fx.token_ok("new", "rt-new");
     let a = AuthManager::new(options(&fx, store(&redis))).unwrap();
     let b = AuthManager::new(options(&fx, store(&redis))).unwrap();
     assert_eq!(
@@ -129,7 +129,7 @@ async fn a_refresh_on_one_machine_is_served_by_another_on_its_next_poll() {
         b.view_refreshed_if_stale().await.usable_bearer(),
         Some(new.as_str())
     );
-    assert_eq!(fx.token_requests().await, 1);
+    assert_eq!(fx.token_requests(), 1);
 }
 
 #[tokio::test]
@@ -167,7 +167,7 @@ async fn without_redis_the_cached_token_is_served_and_a_refresh_fails_as_transie
     };
     assert_eq!(err.to_string(), "shared credential store unavailable: x");
     assert_eq!(manager.current_view().usable_bearer(), Some(token.as_str()));
-    assert_eq!(fx.token_requests().await, 0);
+    assert_eq!(fx.token_requests(), 0);
 }
 
 #[tokio::test]

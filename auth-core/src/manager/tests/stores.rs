@@ -21,7 +21,7 @@ async fn keyring_store_keeps_the_failure_record_and_lock_in_the_home() {
     let stale =
         crate::auth_json::parse(chatgpt_json(&access("a", T0 - 60), "rt-a").as_bytes()).unwrap();
     store.save(&stale).unwrap();
-    fx.token_reused().await;
+    fx.token_reused();
     let mut opts = fx.options();
     opts.store = Some(Arc::clone(&store));
     let a = AuthManager::new(opts.clone()).unwrap();
@@ -35,7 +35,7 @@ async fn keyring_store_keeps_the_failure_record_and_lock_in_the_home() {
     let b = AuthManager::new(opts).unwrap();
     assert!(b.refresh(Trigger::Requested).await.is_err());
     assert!(b.current_view().is_dead());
-    assert_eq!(fx.token_requests().await, 1);
+    assert_eq!(fx.token_requests(), 1);
 }
 
 #[tokio::test]
@@ -61,7 +61,7 @@ fn degraded_locking_still_refreshes_and_warns_once() {
         runtime.block_on(async {
             let fx = Fixture::new().await;
             fx.write_stale("a", "rt-a");
-            fx.token_ok("b", "rt-b").await;
+            fx.token_ok("b", "rt-b");
             let mut opts = fx.options();
             opts.lock = Some(
                 CredentialLock::new(fx.home()).with_injected_error(std::io::ErrorKind::Unsupported),
@@ -76,7 +76,7 @@ fn degraded_locking_still_refreshes_and_warns_once() {
                 m.refresh(Trigger::Proactive).await,
                 Ok(RefreshOutcome::Refreshed)
             );
-            fx.token_requests().await
+            fx.token_requests()
         })
     });
     assert_eq!(requests, 2);
@@ -106,7 +106,7 @@ async fn startup_enforcement_logs_out_a_forbidden_api_key() {
         err.to_string(),
         "API key login is disabled. Use ChatGPT login instead."
     );
-    assert_eq!(fx.token_requests().await, 0);
+    assert_eq!(fx.token_requests(), 0);
 }
 
 #[tokio::test]
@@ -125,22 +125,22 @@ async fn a_chatgpt_login_outside_the_workspace_is_logged_out_at_startup() {
     assert!(!fx.auth_path().exists());
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_new_chatgpt_login_revokes_the_replaced_refresh_token() {
     let fx = Fixture::new().await;
     fx.write_fresh("a", "rt-old");
-    wiremock::Mock::given(wiremock::matchers::path("/oauth/revoke"))
-        .respond_with(wiremock::ResponseTemplate::new(200))
-        .mount(&fx.server)
-        .await;
+    fx.answer(
+        REVOKE_PATH,
+        crate::http::HttpResponse::status(200),
+        std::time::Duration::ZERO,
+    );
     let m = fx.manager();
     let new = crate::auth_json::parse(chatgpt_json(&access("b", T0 + 3600), "rt-new").as_bytes())
         .unwrap();
     m.save_login(new).await.unwrap();
     let revoked = async {
         loop {
-            let requests = fx.server.received_requests().await.unwrap_or_default();
-            if let Some(r) = requests.iter().find(|r| r.url.path() == "/oauth/revoke") {
+            if let Some(r) = fx.requests_to(REVOKE_PATH).first() {
                 return String::from_utf8_lossy(&r.body).into_owned();
             }
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
@@ -215,7 +215,7 @@ async fn a_failed_keyring_save_is_retried_not_replaced_by_the_old_entry() {
     };
 
     let fx = Fixture::new().await;
-    let token = fx.token_ok("b", "rt-b").await;
+    let token = fx.token_ok("b", "rt-b");
     let keyring = Arc::new(MemoryKeyring::new());
     let account = keyring_account(fx.home());
     let stale = chatgpt_json(&access("a", T0 - 60), "rt-a");
@@ -242,5 +242,5 @@ async fn a_failed_keyring_save_is_retried_not_replaced_by_the_old_entry() {
     let saved = crate::auth_json::parse(entry.as_bytes()).unwrap();
     assert_eq!(saved.tokens.unwrap().refresh_token.expose(), "rt-b");
     assert_eq!(m.current_view().usable_bearer(), Some(token.as_str()));
-    assert_eq!(fx.token_requests().await, 1);
+    assert_eq!(fx.token_requests(), 1);
 }

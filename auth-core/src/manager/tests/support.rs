@@ -1,18 +1,21 @@
-//! Fixture: a temporary home, a wiremock token endpoint, a manual clock, jitter 1.
+//! Fixture: a temporary home, an issuer played by a closure on the HTTP seam (no socket), a
+//! manual clock, jitter 1.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use parking_lot::Mutex;
 use serde_json::{Value, json};
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::auth_json::StoredAuth;
 use crate::backoff::FixedJitter;
 use crate::clock::ManualClock;
+use crate::http::recording::{Requests, recording};
+use crate::http::{HttpRequest, HttpResponse, SharedHttpClient};
 use crate::manager::{AuthManager, ManagerOptions};
 use crate::store::file::FileStore;
 use crate::store::{CredentialStore, Stamp, StoreError};
@@ -56,18 +59,41 @@ pub(crate) fn chatgpt_json(access_token: &str, refresh_token: &str) -> String {
     .to_string()
 }
 
+pub(crate) const TOKEN_PATH: &str = "/oauth/token";
+pub(crate) const REVOKE_PATH: &str = "/oauth/revoke";
+const ISSUER: &str = "https://issuer.test";
+
+/// Per path: the answer and how long (tokio time) the issuer takes to give it.
+type Answers = Arc<Mutex<HashMap<&'static str, (HttpResponse, Duration)>>>;
+
 pub(crate) struct Fixture {
     pub(crate) home: tempfile::TempDir,
-    pub(crate) server: MockServer,
     pub(crate) clock: Arc<ManualClock>,
+    answers: Answers,
+    http: SharedHttpClient,
+    seen: Requests,
 }
 
 impl Fixture {
     pub(crate) async fn new() -> Fixture {
+        let answers = Answers::default();
+        let table = Arc::clone(&answers);
+        // A path without an answer gets a 404, as from an issuer that lacks the endpoint.
+        let (http, seen) = recording(move |request: HttpRequest| {
+            let answer = table.lock().get(request.path().as_str()).cloned();
+            async move {
+                let (response, delay) =
+                    answer.unwrap_or((HttpResponse::status(404), Duration::ZERO));
+                tokio::time::sleep(delay).await;
+                Ok(response)
+            }
+        });
         Fixture {
             home: tempfile::tempdir().unwrap(),
-            server: MockServer::start().await,
             clock: Arc::new(ManualClock::new(t0())),
+            answers,
+            http,
+            seen,
         }
     }
 
@@ -100,8 +126,9 @@ impl Fixture {
 
     pub(crate) fn options(&self) -> ManagerOptions {
         let mut opts = ManagerOptions::new(self.home().to_path_buf());
-        opts.refresh_url = Some(format!("{}/oauth/token", self.server.uri()));
-        opts.revoke_url = Some(format!("{}/oauth/revoke", self.server.uri()));
+        opts.http = Some(self.http.clone());
+        opts.refresh_url = Some(format!("{ISSUER}{TOKEN_PATH}"));
+        opts.revoke_url = Some(format!("{ISSUER}{REVOKE_PATH}"));
         opts.clock = self.clock.clone();
         opts.jitter = Arc::new(FixedJitter(1.0));
         opts.lock_wait = Duration::from_millis(500);
@@ -115,48 +142,51 @@ impl Fixture {
         AuthManager::new(self.options()).unwrap()
     }
 
-    /// Mounts a token endpoint answering `template`.
-    pub(crate) async fn token_endpoint(&self, template: ResponseTemplate) {
-        Mock::given(method("POST"))
-            .and(path("/oauth/token"))
-            .respond_with(template)
-            .mount(&self.server)
-            .await;
+    /// The issuer answers `path` with `response` after `delay` (tokio time).
+    pub(crate) fn answer(&self, path: &'static str, response: HttpResponse, delay: Duration) {
+        self.answers.lock().insert(path, (response, delay));
+    }
+
+    /// The token endpoint answers `response`.
+    pub(crate) fn token_endpoint(&self, response: HttpResponse) {
+        self.answer(TOKEN_PATH, response, Duration::ZERO);
     }
 
     /// A 200 answer with new tokens tagged `tag`.
-    pub(crate) async fn token_ok(&self, tag: &str, rt: &str) -> String {
+    pub(crate) fn token_ok(&self, tag: &str, rt: &str) -> String {
         let token = access(tag, T0 + 7200);
-        self.token_endpoint(ResponseTemplate::new(200).set_body_json(
-            json!({"access_token": token, "refresh_token": rt, "id_token": id_token("ws1")}),
-        ))
-        .await;
+        self.token_endpoint(HttpResponse::json(
+            200,
+            &json!({"access_token": token, "refresh_token": rt, "id_token": id_token("ws1")}),
+        ));
         token
     }
 
-    pub(crate) async fn token_reused(&self) {
-        self.token_reused_after(Duration::ZERO).await;
+    pub(crate) fn token_reused(&self) {
+        self.token_reused_after(Duration::ZERO);
     }
 
     /// A 401 `refresh_token_reused` answered after `delay`.
-    pub(crate) async fn token_reused_after(&self, delay: Duration) {
-        self.token_endpoint(
-            ResponseTemplate::new(401)
-                .set_body_json(json!({"error": {"code": "refresh_token_reused"}}))
-                .set_delay(delay),
-        )
-        .await;
+    pub(crate) fn token_reused_after(&self, delay: Duration) {
+        self.answer(
+            TOKEN_PATH,
+            HttpResponse::json(401, &json!({"error": {"code": "refresh_token_reused"}})),
+            delay,
+        );
     }
 
     /// Requests that reached the token endpoint.
-    pub(crate) async fn token_requests(&self) -> usize {
-        self.server
-            .received_requests()
-            .await
-            .unwrap_or_default()
-            .iter()
-            .filter(|r| r.url.path() == "/oauth/token")
-            .count()
+    pub(crate) fn token_requests(&self) -> usize {
+        self.seen.count_path(TOKEN_PATH)
+    }
+
+    /// The requests sent to `path`, in order.
+    pub(crate) fn requests_to(&self, path: &str) -> Vec<HttpRequest> {
+        self.seen
+            .all()
+            .into_iter()
+            .filter(|r| r.path() == path)
+            .collect()
     }
 
     /// Holds `auth.json.lock` as another process would, until the guard is dropped.
