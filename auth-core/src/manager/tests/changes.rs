@@ -79,7 +79,7 @@ async fn a_young_watched_file_is_read_once_not_on_every_poll() {
             loads_after_construction + 100 * reads_per_poll
         );
     }
-    assert_eq!(fx.token_requests().await, 0);
+    assert_eq!(fx.token_requests(), 0);
 }
 
 /// The same in-place rewrites on the stat path: the young file's untrusted stamp makes them
@@ -101,7 +101,7 @@ async fn without_a_watch_in_place_rewrites_are_served_at_once() {
     assert_eq!(m.current_view().usable_bearer(), Some(b.as_str()));
     std::fs::write(fx.auth_path(), chatgpt_json(&a, "rt-a")).unwrap();
     assert_eq!(m.current_view().usable_bearer(), Some(a.as_str()));
-    assert_eq!(fx.token_requests().await, 0);
+    assert_eq!(fx.token_requests(), 0);
 }
 
 #[tokio::test]
