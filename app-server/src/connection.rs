@@ -185,8 +185,9 @@ async fn read_loop<S: Source>(
                 ));
                 // Most requests (a status poll of unchanged credentials) finish without waiting:
                 // poll once here and give a task only to those that must wait (a refresh, a
-                // login), so the common path costs no task and no thread hop.
-                if poll_once(request.as_mut()).await.is_pending() {
+                // login), so the common path costs no task and no thread hop. A request left
+                // pending registers the new task's waker when polled there.
+                if futures::poll!(request.as_mut()).is_pending() {
                     let task: JoinHandle<()> = tokio::spawn(request);
                     if barrier && let Err(err) = task.await {
                         tracing::error!(cause = %err, "barrier request task failed");
@@ -201,12 +202,6 @@ async fn read_loop<S: Source>(
             }
         }
     }
-}
-
-/// Polls `future` once with the caller's context. A future left pending may be moved to another
-/// task: it registers that task's waker when it is polled there.
-async fn poll_once<F: Future>(mut future: std::pin::Pin<&mut F>) -> std::task::Poll<F::Output> {
-    std::future::poll_fn(|cx| std::task::Poll::Ready(future.as_mut().poll(cx))).await
 }
 
 fn log_invalid(id: Option<&RequestId>, message: &str) {

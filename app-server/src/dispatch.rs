@@ -67,7 +67,7 @@ pub(crate) fn handle_notification(method: &str) {
 }
 
 /// A request's future, from its raw params to its serialized answer and effects.
-type Call = Pin<Box<dyn Future<Output = Reply<Value>> + Send>>;
+type Call = futures::future::BoxFuture<'static, Reply<Value>>;
 
 /// One method of the table.
 pub(crate) struct Route {

@@ -1,9 +1,6 @@
 //! The host side of external tokens (`chatgptAuthTokens`): asks a client for new tokens with the
 //! server request `account/chatgptAuthTokens/refresh` (PROTOCOL.md §4.15).
 
-use std::future::Future;
-use std::pin::Pin;
-
 use auth_core::Secret;
 use auth_core::{ExternalAuthHost, ExternalTokens};
 use protocol::{
@@ -39,7 +36,7 @@ impl ExternalAuthHost for ConnectionHost {
     fn refresh_tokens(
         &self,
         previous_account_id: Option<String>,
-    ) -> Pin<Box<dyn Future<Output = Result<ExternalTokens, String>> + Send + 'static>> {
+    ) -> futures::future::BoxFuture<'static, Result<ExternalTokens, String>> {
         let state = self.state.clone();
         let target = self.target;
         Box::pin(async move {

@@ -8,10 +8,8 @@
 //! ([`crate::redis`]), which makes many machines behave as one.
 
 use std::fmt;
-use std::future::Future;
 use std::io;
 use std::path::Path;
-use std::pin::Pin;
 use std::time::Duration;
 
 use crate::failure_record::{FailureRecord, FailureRecordFile};
@@ -19,7 +17,7 @@ use crate::lock::{CredentialLock, LockGuard, LockOutcome};
 use crate::store::{Stamp, StoreError};
 
 /// A boxed future of the coordinator's async operations.
-pub type CoordFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+pub type CoordFuture<'a, T> = futures::future::BoxFuture<'a, T>;
 
 /// Coordination shared by every process (and machine) that uses one set of credentials.
 pub trait Coordinator: Send + Sync + fmt::Debug {

@@ -13,7 +13,6 @@ mod reqwest_client;
 
 use std::fmt;
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 
 pub use crate::http_body::MAX_RESPONSE_BYTES;
@@ -227,8 +226,7 @@ pub fn answered_status(result: &Result<HttpResponse, HttpError>) -> Option<Statu
 }
 
 /// The future an [`HttpClient`] returns.
-pub type HttpFuture<'a> =
-    Pin<Box<dyn Future<Output = Result<HttpResponse, HttpError>> + Send + 'a>>;
+pub type HttpFuture<'a> = futures::future::BoxFuture<'a, Result<HttpResponse, HttpError>>;
 
 /// Sends one request; no retries (retrying is the caller's business).
 pub trait HttpClient: Send + Sync {

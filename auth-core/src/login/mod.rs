@@ -21,8 +21,6 @@ mod pkce;
 pub(crate) mod serve;
 mod success_page;
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -54,7 +52,7 @@ pub const DEFAULT_ISSUER: &str = "https://auth.openai.com";
 
 /// Saves the credentials of a completed login; `Err` holds the storage error's text.
 pub type Persist = Arc<
-    dyn Fn(StoredAuth) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>> + Send + Sync,
+    dyn Fn(StoredAuth) -> futures::future::BoxFuture<'static, Result<(), String>> + Send + Sync,
 >;
 
 /// Settings of one login.

@@ -1,8 +1,6 @@
 //! 401 recovery (AUTH.md §7.4e): reload first, then at most one forced refresh per rejected
 //! token for the life of the process, however many callers report it.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
@@ -24,7 +22,7 @@ pub trait ExternalAuthHost: Send + Sync {
     fn refresh_tokens(
         &self,
         previous_account_id: Option<String>,
-    ) -> Pin<Box<dyn Future<Output = Result<ExternalTokens, String>> + Send + 'static>>;
+    ) -> futures::future::BoxFuture<'static, Result<ExternalTokens, String>>;
 }
 
 /// The outcome of [`AuthManager::recover_unauthorized`].

@@ -253,7 +253,7 @@ impl Shared {
 }
 
 /// The boxed future of one command sequence.
-pub(crate) type Fut<T> = std::pin::Pin<Box<dyn Future<Output = RedisResult<T>> + Send>>;
+pub(crate) type Fut<T> = futures::future::BoxFuture<'static, RedisResult<T>>;
 
 fn timed_out() -> redis::RedisError {
     redis::RedisError::from(std::io::Error::new(
