@@ -4,10 +4,6 @@
 //! `account/login/completed` and `account/updated` frames, logout. The virtualenv comes from
 //! `tests/setup/python-clients.sh` (`APP_SERVER_PY_CLIENTS`).
 
-use std::process::Stdio;
-
-use tokio::io::{AsyncBufReadExt, BufReader};
-
 use crate::support::TIMEOUT;
 
 fn python() -> String {
@@ -20,18 +16,11 @@ fn python() -> String {
 async fn codex_app_server_sdk_signs_in_and_out_over_websocket_and_sees_the_notifications() {
     let python = python();
     let home = tempfile::tempdir().unwrap();
-    let mut server = crate::support::launcher::app_server()
-        .args(["--listen", "ws://127.0.0.1:0"])
-        .env("CODEX_HOME", home.path())
-        .env("HOME", home.path())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(server.stderr.take().unwrap()).lines();
-    let url = crate::support::listening_url(&mut stderr).await;
+    let crate::support::Listening {
+        child: mut server,
+        url,
+        mut stderr,
+    } = crate::support::spawn_listening("ws://127.0.0.1:0", home.path(), None).await;
     tokio::spawn(async move { while let Ok(Some(_)) = stderr.next_line().await {} });
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/interop/ws/account_flow.py");
     let run = tokio::process::Command::new(&python)

@@ -3,11 +3,8 @@
 //! as Codex) is full; the real server's peak RSS stays under [`peak_rss_bound_kib`] and it keeps
 //! serving other clients. `RELIABILITY_FULL=1` runs eight such clients at once.
 
-use std::process::Stdio;
-
 use futures::SinkExt;
 use serde_json::json;
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::support::TIMEOUT;
@@ -68,20 +65,12 @@ fn peak_rss_kib(pid: u32) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_websocket_client_that_never_reads_is_disconnected_and_memory_stays_bounded() {
     let home = tempfile::tempdir().unwrap();
-    let mut child = crate::support::launcher::app_server()
-        .args(["--listen", "ws://127.0.0.1:0"])
-        .env("CODEX_HOME", home.path())
-        .env("HOME", home.path())
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+    let crate::support::Listening {
+        mut child,
+        url,
+        mut stderr,
+    } = crate::support::spawn_listening("ws://127.0.0.1:0", home.path(), Some("warn")).await;
     let pid = child.id().unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap()).lines();
-    let url = crate::support::listening_url(&mut stderr).await;
     let clients: usize = match std::env::var("RELIABILITY_FULL").as_deref() {
         Ok("1") => 8,
         _ => 1,

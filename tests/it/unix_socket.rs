@@ -226,24 +226,12 @@ async fn a_client_that_never_reads_is_disconnected_without_slowing_the_others() 
 #[tokio::test]
 async fn connections_past_the_limit_are_closed_and_a_freed_slot_is_served() {
     use app_server::network::MAX_CONNECTIONS;
-    use std::process::Stdio;
     use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 
     let home = tempfile::tempdir().unwrap();
     let path = home.path().join("limit.sock");
-    let mut child = crate::support::launcher::app_server()
-        .args(["--listen", &format!("unix://{}", path.display())])
-        .env("CODEX_HOME", home.path())
-        .env("HOME", home.path())
-        .env("RUST_LOG", "error")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap()).lines();
-    crate::support::listening_url(&mut stderr).await;
+    let listen = format!("unix://{}", path.display());
+    let _server = crate::support::spawn_listening(&listen, home.path(), Some("error")).await;
 
     let mut open = Vec::with_capacity(MAX_CONNECTIONS);
     for i in 0..MAX_CONNECTIONS {

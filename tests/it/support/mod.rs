@@ -315,8 +315,41 @@ impl Session {
 }
 
 /// The `error` object of an answer; fails if the answer is a result.
+/// A real server process listening on a network transport, read up to its `listening on <url>`
+/// line; `stderr` is the rest of its log.
+pub struct Listening {
+    pub child: tokio::process::Child,
+    pub url: String,
+    pub stderr: tokio::io::Lines<BufReader<tokio::process::ChildStderr>>,
+}
+
+/// Spawns the real binary (through the one launcher) with `--listen listen` on `home`
+/// (`CODEX_HOME` and `HOME`), `RUST_LOG` = `rust_log` when given, stdin and stdout closed.
+pub async fn spawn_listening(
+    listen: &str,
+    home: &std::path::Path,
+    rust_log: Option<&str>,
+) -> Listening {
+    let mut command = launcher::app_server();
+    command
+        .args(["--listen", listen])
+        .env("CODEX_HOME", home)
+        .env("HOME", home)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    if let Some(level) = rust_log {
+        command.env("RUST_LOG", level);
+    }
+    let mut child = command.spawn().expect("spawn app-server");
+    let mut stderr = BufReader::new(child.stderr.take().expect("stderr piped")).lines();
+    let url = listening_url(&mut stderr).await;
+    Listening { child, url, stderr }
+}
+
 /// Reads a real server's stderr up to its `listening on <url>` line; returns `<url>`.
-pub async fn listening_url(
+async fn listening_url(
     stderr: &mut tokio::io::Lines<BufReader<tokio::process::ChildStderr>>,
 ) -> String {
     loop {
