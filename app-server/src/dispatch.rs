@@ -15,6 +15,7 @@ use protocol::methods::INITIALIZED;
 use protocol::requests::{self, ClientRequestHandlers, Method, Registry};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use serde_json::value::RawValue;
 use tokio::sync::OwnedSemaphorePermit;
 use tracing::Instrument;
 
@@ -23,7 +24,7 @@ use crate::error::RpcError;
 use crate::handlers::{account, handshake, login, login_start, status};
 use crate::log_text::{LogId, LogText};
 use crate::reply::{Reply, run_effects};
-use crate::transport::Outgoing;
+use crate::transport::{Outgoing, Params};
 
 /// Every client request method and its handler: a struct literal, so the compiler refuses a
 /// method of `protocol::requests` without a handler (or with two), and each handler's params
@@ -67,13 +68,13 @@ pub(crate) fn handle_notification(method: &str) {
 }
 
 /// A request's future, from its raw params to its serialized answer and effects.
-type Call = futures::future::BoxFuture<'static, Reply<Value>>;
+type Call = futures::future::BoxFuture<'static, Reply<Box<RawValue>>>;
 
 /// One method of the table.
 pub(crate) struct Route {
     name: &'static str,
     barrier: bool,
-    call: Box<dyn Fn(Arc<Connection>, Value) -> Call + Send + Sync>,
+    call: Box<dyn Fn(Arc<Connection>, Params) -> Call + Send + Sync>,
 }
 
 impl Route {
@@ -114,14 +115,14 @@ fn on_checked<M: Method>(
     check: fn(&M::Params) -> Result<(), RpcError>,
     handler: impl Handler<M>,
 ) -> Typed<M> {
-    let call = move |connection: Arc<Connection>, params: Value| -> Call {
+    let call = move |connection: Arc<Connection>, params: Params| -> Call {
         Box::pin(async move {
-            let params = match accept::<M>(&connection, params, check) {
+            let params = match accept::<M>(&connection, &params, check) {
                 Ok(params) => params,
                 Err(err) => return Reply::from(Err(err)),
             };
             let Reply { result, after } = handler.handle(connection, params).await;
-            Reply::new(result.and_then(to_value), after)
+            Reply::new(result.and_then(to_raw), after)
         })
     };
     Typed {
@@ -159,7 +160,7 @@ pub(crate) async fn handle_request(
     id: RequestId,
     method: String,
     route: Option<&'static Route>,
-    params: Value,
+    params: Params,
     permit: OwnedSemaphorePermit,
 ) {
     let span = tracing::info_span!("request", method = %LogText(&method), id = %LogId(&id));
@@ -185,7 +186,7 @@ pub(crate) async fn handle_request(
 /// Params decoding, the method's own checks, then the per-connection handshake gate (§3).
 fn accept<M: Method>(
     connection: &Connection,
-    params: Value,
+    params: &Params,
     check: fn(&M::Params) -> Result<(), RpcError>,
 ) -> Result<M::Params, RpcError> {
     let params = decode::<M::Params>(params)?;
@@ -198,8 +199,21 @@ fn accept<M: Method>(
     }
 }
 
-/// Decodes params: missing or `null` params are `{}`; params must be an object.
-fn decode<P: DeserializeOwned>(params: Value) -> Result<P, RpcError> {
+/// Decodes params: missing or `null` params are `{}`; params must be an object. An object is
+/// read straight from its text; whatever that refuses is decided through a `Value`, as before
+/// the text path existed, so the errors (and a duplicate member, last one wins) stay the same.
+fn decode<P: DeserializeOwned>(params: &Params) -> Result<P, RpcError> {
+    let text = params.text().unwrap_or("{}");
+    if text.starts_with('{')
+        && let Ok(params) = serde_json::from_str(text)
+    {
+        return Ok(params);
+    }
+    let value = serde_json::from_str(text).map_err(RpcError::invalid_params)?;
+    decode_value(value)
+}
+
+fn decode_value<P: DeserializeOwned>(params: Value) -> Result<P, RpcError> {
     let params = match params {
         Value::Null => Value::Object(Default::default()),
         Value::Object(map) => Value::Object(map),
@@ -225,8 +239,9 @@ fn describe(value: &Value) -> String {
     }
 }
 
-fn to_value<T: serde::Serialize>(result: T) -> Result<Value, RpcError> {
-    serde_json::to_value(result).map_err(|err| {
+/// The result as JSON text, written once by its own type.
+fn to_raw<T: serde::Serialize>(result: T) -> Result<Box<RawValue>, RpcError> {
+    serde_json::value::to_raw_value(&result).map_err(|err| {
         tracing::error!(cause = %err, "result does not serialize");
         RpcError::internal()
     })
@@ -237,8 +252,8 @@ fn to_value<T: serde::Serialize>(result: T) -> Result<Value, RpcError> {
 /// and a cross-thread wake-up on the polling path.
 struct CatchPanic<F>(F);
 
-impl<F: Future<Output = Reply<Value>> + Unpin> Future for CatchPanic<F> {
-    type Output = Reply<Value>;
+impl<F: Future<Output = Reply<Box<RawValue>>> + Unpin> Future for CatchPanic<F> {
+    type Output = Reply<Box<RawValue>>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let future = &mut self.0;

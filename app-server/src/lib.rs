@@ -13,6 +13,7 @@
 //! handshake gate), `handlers/` (one file per method family), `reply` (a handler's result and
 //! the effects run after its response), `logins` (the active login), `hub` (broadcast and
 //! server requests),
+//! `input_hint` (client reads reported to the change watch),
 //! `error` (the only place codes are chosen), `state` and `config` (shared state, startup config),
 //! `cli` (command line and schema export), `commands/` (the subcommands other than serving).
 #![deny(clippy::print_stdout, clippy::print_stderr)]
@@ -31,6 +32,7 @@ mod external_host;
 mod handlers;
 pub mod hints;
 pub mod hub;
+mod input_hint;
 pub mod log_text;
 mod logins;
 pub mod network;
@@ -58,6 +60,7 @@ where
     R: AsyncRead + Unpin + Send + 'static,
     W: AsyncWrite + Unpin + Send + 'static,
 {
+    let reader = input_hint::Hinted(reader);
     let lines = transport::LineReader::new(BufReader::with_capacity(64 * 1024, reader));
     let served = connection::serve(
         state.clone(),

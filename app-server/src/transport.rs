@@ -5,10 +5,12 @@
 //! line limit without buffering the excess; [`write_loop`] is the only owner of the output and
 //! writes one compact JSON message plus `\n` per [`Outgoing`], flushing after each.
 
-use protocol::{
-    JSONRPCError, JSONRPCResponse, RequestId, ServerNotificationEnvelope, ServerRequest,
-};
-use serde::Serialize;
+use std::borrow::Cow;
+
+use protocol::redacted::Redacted;
+use protocol::{JSONRPCError, RequestId, ServerNotificationEnvelope, ServerRequest};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
@@ -20,7 +22,7 @@ use crate::error::{MAX_LINE_BYTES, RpcError};
 #[serde(untagged)]
 pub enum Outgoing {
     /// A successful answer.
-    Response(JSONRPCResponse),
+    Response(Response),
     /// An error answer.
     Error(JSONRPCError),
     /// A server notification, stamped with its `emittedAtMs`.
@@ -29,11 +31,21 @@ pub enum Outgoing {
     Request(ServerRequest),
 }
 
+/// A successful answer (the wire's `JSONRPCResponse`), its result serialized once, by the
+/// handler's own type, rather than through a `Value`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Response {
+    /// The request's id.
+    pub id: RequestId,
+    /// The result as JSON text; `[REDACTED]` in `Debug` (it can hold a token).
+    pub result: Redacted<Box<RawValue>>,
+}
+
 impl Outgoing {
     /// The answer to request `id`.
-    pub fn reply(id: RequestId, result: Result<Value, RpcError>) -> Self {
+    pub fn reply(id: RequestId, result: Result<Box<RawValue>, RpcError>) -> Self {
         match result {
-            Ok(result) => Outgoing::Response(JSONRPCResponse {
+            Ok(result) => Outgoing::Response(Response {
                 id,
                 result: result.into(),
             }),
@@ -42,6 +54,32 @@ impl Outgoing {
                 error: err.into_wire(),
             }),
         }
+    }
+}
+
+/// A request's params as received: JSON text, decoded only once its method says into what
+/// type. `None` when absent or `null`. `Debug` never prints them (they can hold API keys).
+#[derive(Clone, Default)]
+pub struct Params(Option<Box<RawValue>>);
+
+impl Params {
+    /// Params holding `value` (`null` is no params).
+    pub fn from_value(value: &Value) -> Self {
+        match value {
+            Value::Null => Params(None),
+            value => Params(serde_json::value::to_raw_value(value).ok()),
+        }
+    }
+
+    /// The JSON text, if params were sent.
+    pub fn text(&self) -> Option<&str> {
+        self.0.as_deref().map(RawValue::get)
+    }
+}
+
+impl PartialEq for Params {
+    fn eq(&self, other: &Self) -> bool {
+        self.text() == other.text()
     }
 }
 
@@ -55,8 +93,8 @@ pub enum Incoming {
         id: RequestId,
         /// The method name (not yet looked up).
         method: String,
-        /// The raw params; `Null` when absent.
-        params: Value,
+        /// The params, not yet decoded.
+        params: Params,
     },
     /// `method` is a string and `id` absent or not a valid id: never answered.
     Notification {
@@ -205,6 +243,64 @@ pub fn classify(bytes: &[u8]) -> Option<Incoming> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return None;
     }
+    // An object only: serde would also read a struct from an array (a batch).
+    let object = bytes.trim_ascii_start().starts_with(b"{");
+    if object && let Ok(request) = serde_json::from_slice::<RequestLine<'_>>(bytes) {
+        return Some(Incoming::Request {
+            id: request.id.0,
+            method: request.method.into_owned(),
+            params: Params(request.params.map(RawValue::to_owned)),
+        });
+    }
+    classify_value(bytes)
+}
+
+/// The shape of almost every line: a request with a string method and a valid id, read without
+/// building a `Value`. A line that does not fit (a notification, a response, a duplicate member,
+/// anything invalid) is classified by [`classify_value`], which decides every case alike.
+#[derive(Deserialize)]
+struct RequestLine<'a> {
+    id: ValidId,
+    #[serde(borrow)]
+    method: Cow<'a, str>,
+    #[serde(default, borrow)]
+    params: Option<&'a RawValue>,
+}
+
+/// An id [`request_id`] accepts: a string, or an integer in the i64 range.
+struct ValidId(RequestId);
+
+impl<'de> Deserialize<'de> for ValidId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = ValidId;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string or an i64 integer")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<ValidId, E> {
+                Ok(ValidId(RequestId::String(v.to_owned())))
+            }
+
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<ValidId, E> {
+                Ok(ValidId(RequestId::Integer(v)))
+            }
+
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<ValidId, E> {
+                i64::try_from(v)
+                    .map(|v| ValidId(RequestId::Integer(v)))
+                    .map_err(|_| E::custom("id out of the i64 range"))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
+/// Classifies a line through a `Value` (§1 "Classifying a line"), for every line that is not a
+/// plain request.
+fn classify_value(bytes: &[u8]) -> Option<Incoming> {
     let value: Value = match serde_json::from_slice(bytes) {
         Ok(value) => value,
         Err(err) => return Some(invalid(None, RpcError::parse_error(err))),
@@ -230,7 +326,7 @@ pub fn classify(bytes: &[u8]) -> Option<Incoming> {
             Some(id) => Incoming::Request {
                 id,
                 method,
-                params: take(&mut object, "params"),
+                params: Params::from_value(&take(&mut object, "params")),
             },
             None => Incoming::Notification { method },
         },

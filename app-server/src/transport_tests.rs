@@ -5,6 +5,10 @@ use serde_json::json;
 
 use super::*;
 
+fn raw(value: Value) -> Box<RawValue> {
+    serde_json::value::to_raw_value(&value).unwrap()
+}
+
 fn error_of(incoming: Option<Incoming>) -> (Option<RequestId>, i64, String) {
     match incoming {
         Some(Incoming::Invalid(JSONRPCError { id, error })) => (id, error.code, error.message),
@@ -61,7 +65,7 @@ fn requests_notifications_and_responses() {
         Some(Incoming::Request {
             id: RequestId::Integer(-5),
             method: "m".into(),
-            params: json!({"a":1})
+            params: Params::from_value(&json!({"a":1}))
         })
     );
     for id in [
@@ -114,7 +118,7 @@ async fn overlong_line_is_discarded_without_buffering() {
         Some(Incoming::Request {
             id: RequestId::Integer(1),
             method: "m".into(),
-            params: Value::Null
+            params: Params::default()
         })
     );
     let (_, code, _) = error_of(reader.next().await.unwrap());
@@ -143,7 +147,7 @@ async fn writer_emits_compact_lines_without_jsonrpc() {
     let mut out = Vec::new();
     tx.send(Outgoing::reply(
         RequestId::String("a".into()),
-        Ok(json!({"k": [1, 2]})),
+        Ok(raw(json!({"k": [1, 2]}))),
     ))
     .await
     .unwrap();
@@ -191,7 +195,9 @@ async fn pipe_ends_carry_lines_both_ways_without_the_blocking_pool() {
         "EOF after the client closed"
     );
     let (tx, rx) = mpsc::channel(1);
-    tx.send(Outgoing::reply(id, Ok(json!({})))).await.unwrap();
+    tx.send(Outgoing::reply(id, Ok(raw(json!({})))))
+        .await
+        .unwrap();
     drop(tx);
     write_loop(writer, rx).await.unwrap();
     let mut answer = String::new();
@@ -201,4 +207,32 @@ async fn pipe_ends_carry_lines_both_ways_without_the_blocking_pool() {
         .await
         .unwrap();
     assert_eq!(answer, "{\"id\":7,\"result\":{}}\n");
+}
+
+#[test]
+fn request_lines_classify_as_through_a_value() {
+    for line in [
+        r#"{"id":1,"method":"getAuthStatus","params":{"includeToken":true}}"#,
+        r#" {"method":"m","id":"s","params":null,"extra":[1,{"a":2}]}"#,
+        r#"{"id":-9223372036854775808,"method":"m","params":[1,2]}"#,
+        r#"{"id":1,"method":"m","params":"text"}"#,
+        r#"{"id":1,"id":2,"method":"m"}"#,
+        r#"{"id":1,"method":"a","method":"b"}"#,
+        r#"{"id":1,"method":"m","params":{"x":1},"params":{"y":2}}"#,
+        r#"{"id":9223372036854775808,"method":"m"}"#,
+        r#"{"id":1.0,"method":"m"}"#,
+        r#"{"id":null,"method":"m"}"#,
+        r#"{"method":"m"}"#,
+        r#"{"id":"x","method":"\u0067et"}"#,
+        r#"{"id":1,"method":7}"#,
+        r#"[{"id":1,"method":"m"}]"#,
+        r#"{"id":1,"method":"m","params":{"a":1}"#,
+        r#"{"id":1,"result":{}}"#,
+    ] {
+        assert_eq!(
+            classify(line.as_bytes()),
+            classify_value(line.as_bytes()),
+            "{line}"
+        );
+    }
 }

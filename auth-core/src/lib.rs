@@ -75,4 +75,5 @@ pub use store::keyring::{KEYRING_SERVICE, KeyringStore, keyring_account};
 pub use store::secrets_file::{
     CLI_AUTH_SECRET, SECRETS_KEY_SERVICE, SecretsFile, SecretsFileStore, secrets_key_account,
 };
+pub use store::watch::input_arrived;
 pub use store::{CredentialStore, Stamp};

@@ -7,6 +7,8 @@ mod support;
 
 /// API-key and token logins, logout with a failing revoke, forced-login texts, broadcast.
 mod account;
+/// Change detection of the real binary: no read per poll, a rewrite served next.
+mod change_watch;
 /// The command line against the real binary: login, logout, status, refresh, exit codes.
 mod cli;
 /// `config.toml`: malformed file, provider without OpenAI auth, startup logout of forbidden credentials.

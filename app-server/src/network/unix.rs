@@ -21,6 +21,7 @@ use tokio_tungstenite::tungstenite::protocol::Role;
 
 use super::{NetworkError, Shared};
 use crate::connection;
+use crate::input_hint::Hinted;
 use crate::transport::{LineReader, write_loop};
 
 const SOCKET_DIR: &str = "app-server-control";
@@ -141,7 +142,8 @@ fn opens_websocket_frame(first: u8) -> bool {
     first & 0xF0 == 0x80
 }
 
-async fn serve(mut stream: UnixStream, shared: &Shared) {
+async fn serve(stream: UnixStream, shared: &Shared) {
+    let mut stream = Hinted(stream);
     let mut first = vec![0u8; 4096];
     let read = tokio::select! {
         read = stream.read(&mut first) => read,
@@ -167,8 +169,9 @@ async fn serve(mut stream: UnixStream, shared: &Shared) {
         super::websocket::serve(stream, shared).await;
         return;
     }
-    let (reader, writer) = stream.into_split();
-    let reader = BufReader::with_capacity(64 * 1024, std::io::Cursor::new(first).chain(reader));
+    let (reader, writer) = stream.0.into_split();
+    let reader =
+        BufReader::with_capacity(8 * 1024, std::io::Cursor::new(first).chain(Hinted(reader)));
     let served = connection::serve(
         shared.state.clone(),
         LineReader::new(reader),

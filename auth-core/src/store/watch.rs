@@ -5,7 +5,10 @@
 //!
 //! The polling thread reads the watch's queue itself, without blocking, before it trusts the
 //! count: the kernel queues an event before the writer's `write` or `rename` returns, so a change
-//! made before a request was sent is always counted when that request is answered. (A watcher
+//! made before a request was sent is always counted when that request is answered. A server
+//! that reports each read of client input ([`input_arrived`]) reads the queue once per such read
+//! rather than once per stamp: a change made before a request was sent is queued before the read
+//! that brought the request, so it is still counted when that request is answered. (A watcher
 //! thread that counts in the background, as the `notify` crate's does, is a few microseconds to
 //! milliseconds behind; on this loaded machine that served stale credentials in 2 of 50 runs of
 //! `credentials_rewritten_by_another_process_are_served_next`.)
@@ -17,7 +20,7 @@
 use std::io;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
@@ -58,6 +61,29 @@ mod os {
 /// poll; clients that poll once a second or slower see a `stat` per poll, as without a watcher,
 /// but no re-read of a young file.
 pub const RESTAT_EVERY: Duration = Duration::from_secs(1);
+
+/// Reads of client input reported by [`input_arrived`]; meaningful once [`REPORTED`] is set.
+static INPUT_EPOCH: AtomicU64 = AtomicU64::new(1);
+/// Whether the process reports its input: until then every stamp reads the watch's queue.
+static REPORTED: AtomicBool = AtomicBool::new(false);
+
+/// Tells the change watch that input from a client was just read: a request in it may follow a
+/// change of the credential files, so the next stamp reads the watch's queue. A transport calls
+/// it after every read of client bytes (not per message). From the first call on, stamps read
+/// the queue only after new input, which makes a status poll free of system calls in the
+/// steady state; a process that never calls it reads the queue at every stamp.
+pub fn input_arrived() {
+    INPUT_EPOCH.fetch_add(1, Ordering::AcqRel);
+    REPORTED.store(true, Ordering::Release);
+}
+
+/// The input epoch, when the process reports its input.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+fn input_epoch() -> Option<u64> {
+    REPORTED
+        .load(Ordering::Acquire)
+        .then(|| INPUT_EPOCH.load(Ordering::Acquire))
+}
 
 /// How long a directory that could not be watched waits before the next attempt.
 const REARM_EVERY: Duration = Duration::from_secs(5);
@@ -119,7 +145,8 @@ impl WatchedFile {
         let now = Instant::now();
         self.arm(&mut cache, now);
         let watched = match (&cache.lease, &cache.counter) {
-            // Reads the queue first: every change made before this call is counted by then.
+            // Reads the queue first: every change made before this call (before the last input,
+            // where input is reported) is counted by then.
             (Some(lease), Some(counter)) if lease.refresh() => {
                 Some(counter.load(Ordering::Acquire))
             }

@@ -1,6 +1,7 @@
 //! The Linux watch: one inotify instance per process, one watch per home directory in use,
 //! shared by every [`super::WatchedFile`] of that directory, and read without blocking by the
-//! thread that asks for a stamp (no watcher thread).
+//! thread that asks for a stamp (no watcher thread), once per [`super::input_arrived`] when a
+//! transport reports its input.
 
 use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
@@ -64,6 +65,8 @@ impl DirState {
 struct Hub {
     fd: OwnedFd,
     watches: Mutex<Watches>,
+    /// The [`super::input_epoch`] read before the last complete drain.
+    drained_at: AtomicU64,
 }
 
 #[derive(Default)]
@@ -79,6 +82,7 @@ fn hub() -> Option<&'static Hub> {
             Ok(fd) => Some(Hub {
                 fd,
                 watches: Mutex::default(),
+                drained_at: AtomicU64::new(0),
             }),
             Err(err) => {
                 tracing::debug!(target: "auth_core", error = %err, "no inotify instance; stamps are stat calls");
@@ -91,8 +95,21 @@ fn hub() -> Option<&'static Hub> {
 
 impl Hub {
     /// Reads every queued event without blocking and counts it (one `read` when none is
-    /// queued). False if the queue cannot be read: then no count can be trusted.
+    /// queued), unless no input arrived since the last drain (see [`super::input_arrived`]).
+    /// False if the queue cannot be read: then no count can be trusted.
     fn drain(&self) -> bool {
+        let epoch = super::input_epoch();
+        if epoch.is_some_and(|e| e == self.drained_at.load(Ordering::Acquire)) {
+            return true;
+        }
+        let drained = self.drain_now();
+        if let (true, Some(epoch)) = (drained, epoch) {
+            self.drained_at.fetch_max(epoch, Ordering::AcqRel);
+        }
+        drained
+    }
+
+    fn drain_now(&self) -> bool {
         let watches = self.watches.lock();
         let mut buf = [MaybeUninit::<u8>::uninit(); 4096];
         let mut reader = inotify::Reader::new(&self.fd, &mut buf);

@@ -80,6 +80,25 @@ impl RealServer {
         id
     }
 
+    /// Writes `count` requests in one write; returns their ids.
+    pub async fn send_burst(&mut self, method: &str, params: Value, count: usize) -> Vec<i64> {
+        let mut bytes = Vec::new();
+        let mut ids = Vec::with_capacity(count);
+        for _ in 0..count {
+            let id = self.next_id;
+            self.next_id += 1;
+            bytes.extend_from_slice(
+                (json!({"id": id, "method": method, "params": params}).to_string() + "\n")
+                    .as_bytes(),
+            );
+            ids.push(id);
+        }
+        let stdin = self.stdin.as_mut().expect("stdin open");
+        stdin.write_all(&bytes).await.expect("write");
+        stdin.flush().await.expect("flush");
+        ids
+    }
+
     /// The answer to `id`; other answers are kept for later, notifications collected.
     pub async fn answer(&mut self, id: i64) -> Value {
         if let Some(answer) = self.early.remove(&id) {
