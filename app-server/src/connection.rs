@@ -71,6 +71,9 @@ pub enum ServeError {
     /// The writer task panicked or was cancelled.
     #[error("writer task failed: {0}")]
     Writer(tokio::task::JoinError),
+    /// The connection's own task panicked or was cancelled.
+    #[error("connection task failed: {0}")]
+    Task(tokio::task::JoinError),
     /// The client did not read its answers: its outbound queue filled up and it was
     /// disconnected.
     #[error(
@@ -192,6 +195,11 @@ async fn read_loop<S: Source>(
                     if barrier && let Err(err) = task.await {
                         tracing::error!(cause = %err, "barrier request task failed");
                     }
+                } else {
+                    // Its answer is queued: let the writer send it before the next message is
+                    // read, as a client that keeps a window of requests in flight waits on the
+                    // first answers of a burst, not the last.
+                    YieldOnce(false).await;
                 }
             }
             Incoming::Notification { method } => dispatch::handle_notification(&method),
@@ -201,6 +209,26 @@ async fn read_loop<S: Source>(
                 connection.send(Outgoing::Error(error)).await;
             }
         }
+    }
+}
+
+/// Pending once, waking itself at once: the tasks already woken (the writer) run first. A
+/// wake from inside a task's own poll only queues it, with no system call.
+struct YieldOnce(bool);
+
+impl Future for YieldOnce {
+    type Output = ();
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        if self.0 {
+            return std::task::Poll::Ready(());
+        }
+        self.0 = true;
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
     }
 }
 

@@ -62,13 +62,16 @@ where
 {
     let reader = input_hint::Hinted(reader);
     let lines = transport::LineReader::new(BufReader::with_capacity(64 * 1024, reader));
-    let served = connection::serve(
+    // A task of its own rather than the caller's future (`block_on` in `main`): a task that
+    // wakes itself is only queued, while waking `block_on`'s future signals the driver.
+    let served = tokio::spawn(connection::serve(
         state.clone(),
         lines,
         |outbox| transport::write_loop(writer, outbox),
         connection::ServeOptions::stdio(),
-    )
-    .await;
+    ))
+    .await
+    .unwrap_or_else(|err| Err(ServeError::Task(err)));
     // End of input (PROTOCOL.md §1): after every answer is written, cancel the active login; its
     // completion has nowhere to go.
     let _ = state.logins().end_active(state.auth()).await;
