@@ -113,9 +113,7 @@ pub async fn revoke(
     };
     let http = match http {
         Some(http) => http.clone(),
-        None => ReqwestHttp::no_redirects(None, timeout)
-            .map_err(network)?
-            .shared(),
+        None => ReqwestHttp::no_redirects(None, timeout).shared(),
     };
     let request = HttpRequest::post_json(client_url, &body)
         .header(ACCEPT, HeaderValue::from_static("application/json"));

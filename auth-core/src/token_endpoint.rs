@@ -49,9 +49,6 @@ pub enum EndpointError {
     /// The originator cannot be sent as a header value.
     #[error("invalid originator header value")]
     InvalidOriginator,
-    /// The HTTP client could not be built.
-    #[error("could not build the HTTP client")]
-    Client,
 }
 
 /// A configured token endpoint.
@@ -75,9 +72,7 @@ impl TokenEndpoint {
     ) -> Result<Self, EndpointError> {
         check_http_url(&url)?;
         let user_agent = format!("{originator}/{}", env!("CARGO_PKG_VERSION"));
-        let http = ReqwestHttp::no_redirects(Some(connect_timeout), total_timeout)
-            .map_err(|_| EndpointError::Client)?
-            .shared();
+        let http = ReqwestHttp::no_redirects(Some(connect_timeout), total_timeout).shared();
         Ok(TokenEndpoint {
             http,
             url,

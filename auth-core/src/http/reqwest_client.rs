@@ -3,38 +3,79 @@
 //! timeout and no redirects, a login's per-call timeout without a proxy for a loopback issuer);
 //! every body is read under the [`crate::http_body`] cap.
 
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use super::{HttpClient, HttpError, HttpFuture, HttpRequest, HttpResponse};
 use super::{SharedHttpClient, TransportError};
 
-/// reqwest behind the seam.
+/// reqwest behind the seam. A client made by [`ReqwestHttp::no_redirects`] is built on its first
+/// request: building one (TLS roots, connector) is a good part of a server's start-up, and a
+/// status poll of valid credentials never needs it.
 #[derive(Debug, Clone)]
 pub struct ReqwestHttp {
-    client: reqwest::Client,
+    inner: Arc<Lazy>,
+}
+
+#[derive(Debug)]
+struct Lazy {
+    settings: NoRedirects,
+    client: OnceLock<Result<reqwest::Client, TransportError>>,
+}
+
+/// The settings of a [`ReqwestHttp::no_redirects`] client.
+#[derive(Debug, Clone, Copy)]
+struct NoRedirects {
+    connect: Option<Duration>,
+    total: Duration,
+}
+
+impl NoRedirects {
+    fn build(self) -> Result<reqwest::Client, TransportError> {
+        let mut builder = reqwest::Client::builder()
+            .timeout(self.total)
+            .redirect(reqwest::redirect::Policy::none());
+        if let Some(connect) = self.connect {
+            builder = builder.connect_timeout(connect);
+        }
+        builder.build().map_err(transport)
+    }
 }
 
 impl ReqwestHttp {
     /// Wraps a configured reqwest client.
     pub fn from_client(client: reqwest::Client) -> ReqwestHttp {
-        ReqwestHttp { client }
+        let built = OnceLock::new();
+        let _ = built.set(Ok(client));
+        ReqwestHttp {
+            inner: Arc::new(Lazy {
+                settings: NoRedirects {
+                    connect: None,
+                    total: Duration::ZERO,
+                },
+                client: built,
+            }),
+        }
     }
 
-    /// The token endpoint's client: `connect` and `total` timeouts, redirects not followed.
-    pub fn no_redirects(
-        connect: Option<Duration>,
-        total: Duration,
-    ) -> Result<ReqwestHttp, TransportError> {
-        let mut builder = reqwest::Client::builder()
-            .timeout(total)
-            .redirect(reqwest::redirect::Policy::none());
-        if let Some(connect) = connect {
-            builder = builder.connect_timeout(connect);
+    /// The token endpoint's client: `connect` and `total` timeouts, redirects not followed;
+    /// built on its first request (a failure to build is that request's transport error).
+    pub fn no_redirects(connect: Option<Duration>, total: Duration) -> ReqwestHttp {
+        ReqwestHttp {
+            inner: Arc::new(Lazy {
+                settings: NoRedirects { connect, total },
+                client: OnceLock::new(),
+            }),
         }
-        builder
-            .build()
-            .map(ReqwestHttp::from_client)
-            .map_err(transport)
+    }
+
+    fn client(&self) -> Result<&reqwest::Client, TransportError> {
+        let inner = &self.inner;
+        inner
+            .client
+            .get_or_init(|| inner.settings.build())
+            .as_ref()
+            .map_err(Clone::clone)
     }
 
     /// This client as options carry it.
@@ -44,7 +85,8 @@ impl ReqwestHttp {
 
     async fn call(&self, request: HttpRequest) -> Result<HttpResponse, HttpError> {
         let response = self
-            .client
+            .client()
+            .map_err(HttpError::Transport)?
             .request(request.method, &request.url)
             .headers(request.headers)
             .body(request.body)
