@@ -7,12 +7,11 @@ use std::process::ExitCode;
 
 use app_server::cli::{Cli, Command};
 use app_server::commands;
-use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 pub fn main() -> ExitCode {
     let no_core_dumps = app_server::process_guard::disable_core_dumps();
-    let cli = Cli::parse();
+    let cli = Cli::from_env();
     // `app-server app-server [FLAGS]` (Codex's launch line) serves as `app-server [FLAGS]`.
     let subcommand = cli.command.as_ref().and_then(Command::instead_of_serving);
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into());
