@@ -49,6 +49,7 @@ impl ReqwestHttp {
         let _ = built.set(Ok(client));
         ReqwestHttp {
             inner: Arc::new(Lazy {
+                // Never read: the client is already there.
                 settings: NoRedirects {
                     connect: None,
                     total: Duration::ZERO,
