@@ -38,6 +38,7 @@ mod logins;
 pub mod network;
 pub mod process_guard;
 mod reply;
+mod request_line;
 pub mod startup;
 pub mod state;
 pub mod stdio;

@@ -5,17 +5,16 @@
 //! line limit without buffering the excess; [`write_loop`] is the only owner of the output and
 //! writes one compact JSON message plus `\n` per [`Outgoing`], flushing after each.
 
-use std::borrow::Cow;
-
 use protocol::redacted::Redacted;
 use protocol::{JSONRPCError, RequestId, ServerNotificationEnvelope, ServerRequest};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 
 use crate::error::{MAX_LINE_BYTES, RpcError};
+use crate::request_line::RequestLine;
 
 /// One message for the writer. Serializes without a `"jsonrpc"` member.
 #[derive(Debug, Clone, Serialize)]
@@ -243,11 +242,9 @@ pub fn classify(bytes: &[u8]) -> Option<Incoming> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return None;
     }
-    // An object only: serde would also read a struct from an array (a batch).
-    let object = bytes.trim_ascii_start().starts_with(b"{");
-    if object && let Ok(request) = serde_json::from_slice::<RequestLine<'_>>(bytes) {
+    if let Some(request) = RequestLine::read(bytes) {
         return Some(Incoming::Request {
-            id: request.id.0,
+            id: request.id,
             method: request.method.into_owned(),
             params: Params(request.params.map(RawValue::to_owned)),
         });
@@ -255,51 +252,8 @@ pub fn classify(bytes: &[u8]) -> Option<Incoming> {
     classify_value(bytes)
 }
 
-/// The shape of almost every line: a request with a string method and a valid id, read without
-/// building a `Value`. A line that does not fit (a notification, a response, a duplicate member,
-/// anything invalid) is classified by [`classify_value`], which decides every case alike.
-#[derive(Deserialize)]
-struct RequestLine<'a> {
-    id: ValidId,
-    #[serde(borrow)]
-    method: Cow<'a, str>,
-    #[serde(default, borrow)]
-    params: Option<&'a RawValue>,
-}
-
-/// An id [`request_id`] accepts: a string, or an integer in the i64 range.
-struct ValidId(RequestId);
-
-impl<'de> Deserialize<'de> for ValidId {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visitor;
-        impl serde::de::Visitor<'_> for Visitor {
-            type Value = ValidId;
-
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a string or an i64 integer")
-            }
-
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<ValidId, E> {
-                Ok(ValidId(RequestId::String(v.to_owned())))
-            }
-
-            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<ValidId, E> {
-                Ok(ValidId(RequestId::Integer(v)))
-            }
-
-            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<ValidId, E> {
-                i64::try_from(v)
-                    .map(|v| ValidId(RequestId::Integer(v)))
-                    .map_err(|_| E::custom("id out of the i64 range"))
-            }
-        }
-        deserializer.deserialize_any(Visitor)
-    }
-}
-
 /// Classifies a line through a `Value` (§1 "Classifying a line"), for every line that is not a
-/// plain request.
+/// plain request ([`RequestLine`]).
 fn classify_value(bytes: &[u8]) -> Option<Incoming> {
     let value: Value = match serde_json::from_slice(bytes) {
         Ok(value) => value,

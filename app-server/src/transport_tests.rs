@@ -228,11 +228,44 @@ fn request_lines_classify_as_through_a_value() {
         r#"[{"id":1,"method":"m"}]"#,
         r#"{"id":1,"method":"m","params":{"a":1}"#,
         r#"{"id":1,"result":{}}"#,
+        // What serde_json checks less where it skips a member or keeps params as text
+        r#"{"id":1,"method":"m","extra":"\ud800"}"#,
+        r#"{"id":1,"method":"m","params":{"x":"\udc00"}}"#,
+        r#"{"id":1,"method":"m","params":{"x":"\u00e9"}}"#,
+        r#"{"id":1,"method":"m","extra":1e400}"#,
+        r#"{"id":1,"method":"m","params":{"x":-1E+400}}"#,
+        r#"{"id":1,"method":"m","params":{"x":1.5e3,"ok":true,"no":false}}"#,
+        r#"{"id":1,"method":"m","extra":01}"#,
+        r#"{"id":1,"method":"m","extra":"\q"}"#,
+        "{\"id\":1,\"method\":\"m\",\"extra\":\"\u{1}\"}",
+        "{\"id\":1,\"method\":\"m\",\"params\":{\"x\":\"\u{e9}\"}}",
     ] {
         assert_eq!(
             classify(line.as_bytes()),
             classify_value(line.as_bytes()),
             "{line}"
         );
+    }
+    let long = "9".repeat(400);
+    let deep = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+    let lines = [
+        format!(r#"{{"id":1,"method":"m","extra":{long}}}"#),
+        format!(r#"{{"id":1,"method":"m","params":{{"x":{long}.5}}}}"#),
+        format!(r#"{{"id":1,"method":"m","extra":{}}}"#, deep(200)),
+        format!(r#"{{"id":1,"method":"m","params":{{"x":{}}}}}"#, deep(127)),
+        format!(r#"{{"id":1,"method":"m","params":{{"x":{}}}}}"#, deep(20)),
+    ];
+    for line in &lines {
+        assert_eq!(
+            classify(line.as_bytes()),
+            classify_value(line.as_bytes()),
+            "{line}"
+        );
+    }
+    for line in [
+        &b"{\"id\":1,\"method\":\"m\",\"extra\":\"\xff\"}"[..],
+        &b"{\"id\":1,\"method\":\"m\",\"params\":{\"x\":\"\xc3\"}}"[..],
+    ] {
+        assert_eq!(classify(line), classify_value(line), "{line:?}");
     }
 }

@@ -9,7 +9,7 @@ use super::state::SeenStamp;
 use crate::auth_json::StoredAuth;
 use crate::restrictions;
 use crate::snapshot::{Origin, Snapshot};
-use crate::store::Stamp;
+use crate::store::{Stamp, watch};
 
 /// Stores without a stamp (keyring) are re-read at most this often by status calls.
 const UNSTAMPED_REREAD: Duration = Duration::from_secs(5);
@@ -35,8 +35,14 @@ impl AuthManager {
         self.poll_record();
     }
 
-    /// The status-path poll: a `stat`, and a re-read only when needed. It never waits: while a
-    /// save or re-read holds the store lock, the cache is served.
+    /// The poll that answers a status request: [`AuthManager::poll`], reading the change watch's
+    /// queue only when client input arrived since it was last read (AUTH.md §4.2).
+    pub(crate) fn poll_for_status(&self) {
+        watch::as_status_poll(|| self.poll());
+    }
+
+    /// A `stat`, and a re-read only when needed. It never waits: while a save or re-read holds
+    /// the store lock, the cache is served.
     pub(crate) fn poll(&self) {
         if !self.inner.store.persists() {
             return;

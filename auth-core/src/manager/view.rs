@@ -110,14 +110,14 @@ impl AuthManager {
     /// The credentials in effect now: polls the store (AUTH.md §4.2) and never refreshes or uses
     /// the network.
     pub fn current_view(&self) -> AuthView {
-        self.poll();
+        self.poll_for_status();
         self.view_of_state()
     }
 
     /// Like [`AuthManager::current_view`], after a proactive refresh when the credentials are
     /// stale. Refresh errors are logged, never returned.
     pub async fn view_refreshed_if_stale(&self) -> AuthView {
-        self.poll();
+        self.poll_for_status();
         let now = self.now();
         let current = self.current();
         let stale = current
@@ -139,7 +139,7 @@ impl AuthManager {
         }
         match refresh {
             StatusRefresh::Requested => {
-                self.poll();
+                self.poll_for_status();
                 let valid = self.current().is_some_and(|s| s.is_known_valid(self.now()));
                 let wait = valid.then_some(self.inner.opts.valid_requested_wait);
                 self.refresh_detached(Trigger::Requested, wait).await;

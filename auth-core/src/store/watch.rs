@@ -5,10 +5,12 @@
 //!
 //! The polling thread reads the watch's queue itself, without blocking, before it trusts the
 //! count: the kernel queues an event before the writer's `write` or `rename` returns, so a change
-//! made before a request was sent is always counted when that request is answered. A server
-//! that reports each read of client input ([`input_arrived`]) reads the queue once per such read
-//! rather than once per stamp: a change made before a request was sent is queued before the read
-//! that brought the request, so it is still counted when that request is answered. (A watcher
+//! made before a request was sent is always counted when that request is answered. In a server
+//! that reports each read of client input ([`input_arrived`]), a status poll
+//! ([`as_status_poll`]) reads the queue once per such read rather than once per stamp: a change
+//! made before a request was sent is queued before the read that brought the request, so it is
+//! still counted when that request is answered. Every other stamp (a refresh, a save, a re-read
+//! under the credentials lock) reads the queue, so it sees every change made before it. (A watcher
 //! thread that counts in the background, as the `notify` crate's does, is a few microseconds to
 //! milliseconds behind; on this loaded machine that served stale credentials in 2 of 50 runs of
 //! `credentials_rewritten_by_another_process_are_served_next`.)
@@ -17,6 +19,7 @@
 //! watch that failed, the directory removed or moved) every stamp is a fresh `stat`, as without a
 //! watcher. Either way a stamp is at most [`RESTAT_EVERY`] old.
 
+use std::cell::Cell;
 use std::io;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -67,22 +70,60 @@ static INPUT_EPOCH: AtomicU64 = AtomicU64::new(1);
 /// Whether the process reports its input: until then every stamp reads the watch's queue.
 static REPORTED: AtomicBool = AtomicBool::new(false);
 
+thread_local! {
+    /// Whether this thread is inside [`as_status_poll`].
+    static STATUS_POLL: Cell<bool> = const { Cell::new(false) };
+    /// Tests: this thread counts as reporting its input, whatever the rest of the process does.
+    #[cfg(test)]
+    static REPORTED_HERE: Cell<bool> = const { Cell::new(false) };
+}
+
 /// Tells the change watch that input from a client was just read: a request in it may follow a
-/// change of the credential files, so the next stamp reads the watch's queue. A transport calls
-/// it after every read of client bytes (not per message). From the first call on, stamps read
-/// the queue only after new input, which makes a status poll free of system calls in the
-/// steady state; a process that never calls it reads the queue at every stamp.
+/// change of the credential files, so the next status-poll stamp reads the watch's queue. A
+/// transport calls it after every read of client bytes (not per message). From the first call
+/// on, status polls read the queue only after new input, which makes them free of system calls
+/// in the steady state; in a process that never calls it every stamp reads the queue.
 pub fn input_arrived() {
     INPUT_EPOCH.fetch_add(1, Ordering::AcqRel);
     REPORTED.store(true, Ordering::Release);
 }
 
-/// The input epoch, when the process reports its input.
+/// Tests: [`input_arrived`] for this thread only, so other tests of the process keep reading the
+/// queue at every stamp.
+#[cfg(test)]
+pub(crate) fn input_arrived_on_this_thread() {
+    INPUT_EPOCH.fetch_add(1, Ordering::AcqRel);
+    REPORTED_HERE.set(true);
+}
+
+fn reported() -> bool {
+    #[cfg(test)]
+    if REPORTED_HERE.get() {
+        return true;
+    }
+    REPORTED.load(Ordering::Acquire)
+}
+
+/// Runs `f` as a status poll: its stamps may skip reading the watch's queue when no client input
+/// arrived since it was last read. Only the answer to a status request may: a stamp that guards
+/// a write or a refresh must see every change made before it, not only those made before the
+/// last input.
+pub(crate) fn as_status_poll<R>(f: impl FnOnce() -> R) -> R {
+    struct Reset(bool);
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            STATUS_POLL.set(self.0);
+        }
+    }
+    let _reset = Reset(STATUS_POLL.replace(true));
+    f()
+}
+
+/// The input epoch read now, and whether a drain already made at this epoch may stand (a
+/// status poll in a process that reports its input); `None` where input is not reported.
 #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
-fn input_epoch() -> Option<u64> {
-    REPORTED
-        .load(Ordering::Acquire)
-        .then(|| INPUT_EPOCH.load(Ordering::Acquire))
+fn input_epoch() -> Option<(u64, bool)> {
+    reported().then(|| (INPUT_EPOCH.load(Ordering::Acquire), STATUS_POLL.get()))
 }
 
 /// How long a directory that could not be watched waits before the next attempt.

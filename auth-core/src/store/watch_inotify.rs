@@ -1,7 +1,7 @@
 //! The Linux watch: one inotify instance per process, one watch per home directory in use,
 //! shared by every [`super::WatchedFile`] of that directory, and read without blocking by the
-//! thread that asks for a stamp (no watcher thread), once per [`super::input_arrived`] when a
-//! transport reports its input.
+//! thread that asks for a stamp (no watcher thread); a status poll reads it once per
+//! [`super::input_arrived`] when a transport reports its input.
 
 use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
@@ -95,15 +95,18 @@ fn hub() -> Option<&'static Hub> {
 
 impl Hub {
     /// Reads every queued event without blocking and counts it (one `read` when none is
-    /// queued), unless no input arrived since the last drain (see [`super::input_arrived`]).
-    /// False if the queue cannot be read: then no count can be trusted.
+    /// queued), unless this is a status poll and no input arrived since the last drain (see
+    /// [`super::as_status_poll`]). False if the queue cannot be read: then no count can be
+    /// trusted.
     fn drain(&self) -> bool {
         let epoch = super::input_epoch();
-        if epoch.is_some_and(|e| e == self.drained_at.load(Ordering::Acquire)) {
+        if let Some((epoch, true)) = epoch
+            && epoch == self.drained_at.load(Ordering::Acquire)
+        {
             return true;
         }
         let drained = self.drain_now();
-        if let (true, Some(epoch)) = (drained, epoch) {
+        if let (true, Some((epoch, _))) = (drained, epoch) {
             self.drained_at.fetch_max(epoch, Ordering::AcqRel);
         }
         drained

@@ -88,6 +88,36 @@ fn every_change_is_in_the_next_stamp() {
     assert_eq!(file.stamp().unwrap(), Stamp::Missing);
 }
 
+/// Where input is reported, only a status poll may skip the queue: a stamp that guards a write or
+/// a refresh (taken outside [`as_status_poll`]) sees a change made after the last input, as one
+/// taken under the credentials lock must (another process may have rotated the tokens while this
+/// one waited for the lock).
+#[test]
+fn outside_a_status_poll_a_change_after_the_last_input_is_seen() {
+    let home = tempfile::tempdir().unwrap();
+    let path = home.path().join("auth.json");
+    replace(&path, b"one");
+    let file = WatchedFile::with_restat_every(path.clone(), NEVER);
+    input_arrived_on_this_thread();
+    let one = as_status_poll(|| file.stamp()).unwrap();
+    assert!(matches!(one, Stamp::Present { len: 3, .. }), "{one:?}");
+
+    replace(&path, b"two!");
+    let two = file.stamp().unwrap();
+    assert!(
+        matches!(two, Stamp::Present { len: 4, .. }),
+        "no input since the last read of the queue, yet the change is seen: {two:?}"
+    );
+
+    replace(&path, b"three");
+    input_arrived_on_this_thread();
+    let three = as_status_poll(|| file.stamp()).unwrap();
+    assert!(
+        matches!(three, Stamp::Present { len: 5, .. }),
+        "a status poll after new input sees a change made before it: {three:?}"
+    );
+}
+
 /// Reading the file, and changes to other names, leave its stamp alone.
 #[test]
 fn reads_and_other_names_are_not_changes() {

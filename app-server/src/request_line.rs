@@ -1,0 +1,109 @@
+//! The shape of almost every input line, a request with a string method and a valid id, read
+//! without building a `serde_json::Value` (`transport::classify`). Whatever this refuses is
+//! classified through a `Value`, which decides every case alike, so this path may only take lines
+//! it reads exactly as that one would.
+
+use std::borrow::Cow;
+
+use protocol::RequestId;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+/// A request line: its id, method and params (raw, as sent).
+#[derive(Deserialize)]
+pub(crate) struct RequestLine<'a> {
+    #[serde(deserialize_with = "valid_id")]
+    pub(crate) id: RequestId,
+    #[serde(borrow)]
+    pub(crate) method: Cow<'a, str>,
+    #[serde(default, borrow)]
+    pub(crate) params: Option<&'a RawValue>,
+}
+
+impl<'a> RequestLine<'a> {
+    /// `line` as a request, or `None` when it is anything else (a notification, a response, a
+    /// duplicate member, invalid JSON) or may be read differently through a `Value`.
+    pub(crate) fn read(line: &'a [u8]) -> Option<RequestLine<'a>> {
+        // An object only: serde would also read a struct from an array (a batch).
+        if !line.trim_ascii_start().starts_with(b"{") || !read_exactly(line) {
+            return None;
+        }
+        serde_json::from_slice(line).ok()
+    }
+}
+
+/// Deeper nesting goes through a `Value`, whose parser stops at 128 levels.
+const MAX_DEPTH: usize = 100;
+/// A longer run of digits may be a number out of the `f64` range.
+const MAX_DIGITS: usize = 300;
+
+/// Whether reading `line` into a [`RequestLine`] checks it as a full parse would. serde_json
+/// skips the members it does not decode, and the params it keeps as text, with lighter checks:
+/// it accepts a lone surrogate (`"\ud800"`), a number out of range (`1e400`), invalid UTF-8 and
+/// any depth there. A line with none of what could hide those (a `\u` escape, an exponent, a
+/// run of over [`MAX_DIGITS`] digits, invalid UTF-8, nesting deeper than [`MAX_DEPTH`]) is
+/// checked alike either way; any other line goes through a `Value`.
+fn read_exactly(line: &[u8]) -> bool {
+    let (mut in_string, mut escaped, mut ascii) = (false, false, true);
+    let (mut depth, mut digits) = (0usize, 0usize);
+    for &byte in line {
+        ascii &= byte.is_ascii();
+        if in_string {
+            if escaped {
+                if byte == b'u' {
+                    return false;
+                }
+                escaped = false;
+            } else if byte == b'\\' {
+                escaped = true;
+            } else if byte == b'"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return false;
+                }
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            b'e' | b'E' if digits > 0 => return false,
+            _ => {}
+        }
+        digits = if byte.is_ascii_digit() { digits + 1 } else { 0 };
+        if digits > MAX_DIGITS {
+            return false;
+        }
+    }
+    ascii || std::str::from_utf8(line).is_ok()
+}
+
+/// An id the `Value` path accepts: a string, or an integer in the i64 range.
+fn valid_id<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<RequestId, D::Error> {
+    struct Visitor;
+    impl serde::de::Visitor<'_> for Visitor {
+        type Value = RequestId;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a string or an i64 integer")
+        }
+
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RequestId, E> {
+            Ok(RequestId::String(v.to_owned()))
+        }
+
+        fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<RequestId, E> {
+            Ok(RequestId::Integer(v))
+        }
+
+        fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<RequestId, E> {
+            i64::try_from(v)
+                .map(RequestId::Integer)
+                .map_err(|_| E::custom("id out of the i64 range"))
+        }
+    }
+    deserializer.deserialize_any(Visitor)
+}
