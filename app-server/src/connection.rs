@@ -69,17 +69,38 @@ pub enum ServeError {
     #[error("writing output failed: {0}")]
     Write(std::io::Error),
     /// The writer task panicked or was cancelled.
-    #[error("writer task failed: {0}")]
-    Writer(tokio::task::JoinError),
+    #[error("writer task {0}")]
+    Writer(TaskEnd),
     /// The connection's own task panicked or was cancelled.
-    #[error("connection task failed: {0}")]
-    Task(tokio::task::JoinError),
+    #[error("connection task {0}")]
+    Task(TaskEnd),
     /// The client did not read its answers: its outbound queue filled up and it was
     /// disconnected.
     #[error(
         "disconnected: the client did not read and its outbound queue of {0} messages filled up"
     )]
     SlowClient(usize),
+}
+
+/// How a task ended early. Never the panic's message, which could quote anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TaskEnd {
+    /// It panicked.
+    #[error("panicked")]
+    Panicked,
+    /// It was cancelled.
+    #[error("was cancelled")]
+    Cancelled,
+}
+
+impl From<tokio::task::JoinError> for TaskEnd {
+    fn from(err: tokio::task::JoinError) -> Self {
+        if err.is_panic() {
+            TaskEnd::Panicked
+        } else {
+            TaskEnd::Cancelled
+        }
+    }
 }
 
 /// Serves one connection until end of input (or shutdown), then lets every in-flight request
@@ -102,6 +123,13 @@ where
     let connection = Connection::open(&state, outbox);
     let id = connection.id();
     let mut writer_task = tokio::spawn(writer(receiver));
+    // Dropped before it returns (its task aborted, a `select!` elsewhere), the connection still
+    // ends: the hub forgets it and the writer stops, which closes the output.
+    let _teardown = Teardown {
+        state: &state,
+        id,
+        writer: writer_task.abort_handle(),
+    };
     let in_flight = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
     let slow = || {
         state.hub().unregister(id);
@@ -141,13 +169,27 @@ where
     writer_outcome(written)
 }
 
+/// Ends a connection whose [`serve`] was dropped; after a return it only repeats what was done.
+struct Teardown<'a> {
+    state: &'a ServerState,
+    id: crate::hub::ConnectionId,
+    writer: tokio::task::AbortHandle,
+}
+
+impl Drop for Teardown<'_> {
+    fn drop(&mut self) {
+        self.state.hub().unregister(self.id);
+        self.writer.abort();
+    }
+}
+
 fn writer_outcome(
     written: Result<std::io::Result<()>, tokio::task::JoinError>,
 ) -> Result<(), ServeError> {
     match written {
         Ok(Ok(())) => Ok(()),
         Ok(Err(err)) => Err(ServeError::Write(err)),
-        Err(err) => Err(ServeError::Writer(err)),
+        Err(err) => Err(ServeError::Writer(err.into())),
     }
 }
 

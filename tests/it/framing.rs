@@ -174,3 +174,15 @@ async fn last_line_without_newline_is_answered_at_eof() {
     assert!(session.read_line().await.is_none());
     session.wait().await.unwrap();
 }
+
+/// `app_server::run` serves on a task of its own; dropping its future must still end the
+/// serving (an embedder that cancels it, a `select!`), which closes the output.
+#[tokio::test]
+async fn dropping_the_run_future_stops_serving() {
+    let mut session = Session::initialized().await;
+    session.drop_server().await;
+    assert!(
+        session.read_line().await.is_none(),
+        "the output closes once the serving stopped"
+    );
+}

@@ -11,16 +11,22 @@ use super::{SharedHttpClient, TransportError};
 
 /// reqwest behind the seam. A client made by [`ReqwestHttp::no_redirects`] is built on its first
 /// request: building one (TLS roots, connector) is a good part of a server's start-up, and a
-/// status poll of valid credentials never needs it.
+/// status poll of valid credentials never needs it. The build is CPU work of about a millisecond
+/// (the roots are compiled in; nothing is read from disk), done once on the calling task.
 #[derive(Debug, Clone)]
 pub struct ReqwestHttp {
-    inner: Arc<Lazy>,
+    inner: Arc<Source>,
 }
 
 #[derive(Debug)]
-struct Lazy {
-    settings: NoRedirects,
-    client: OnceLock<Result<reqwest::Client, TransportError>>,
+enum Source {
+    /// A client configured by the caller.
+    Given(reqwest::Client),
+    /// Built on first use; a failed build is that request's error and is tried again next time.
+    Lazy {
+        settings: NoRedirects,
+        built: OnceLock<reqwest::Client>,
+    },
 }
 
 /// The settings of a [`ReqwestHttp::no_redirects`] client.
@@ -45,17 +51,8 @@ impl NoRedirects {
 impl ReqwestHttp {
     /// Wraps a configured reqwest client.
     pub fn from_client(client: reqwest::Client) -> ReqwestHttp {
-        let built = OnceLock::new();
-        let _ = built.set(Ok(client));
         ReqwestHttp {
-            inner: Arc::new(Lazy {
-                // Never read: the client is already there.
-                settings: NoRedirects {
-                    connect: None,
-                    total: Duration::ZERO,
-                },
-                client: built,
-            }),
+            inner: Arc::new(Source::Given(client)),
         }
     }
 
@@ -63,20 +60,25 @@ impl ReqwestHttp {
     /// built on its first request (a failure to build is that request's transport error).
     pub fn no_redirects(connect: Option<Duration>, total: Duration) -> ReqwestHttp {
         ReqwestHttp {
-            inner: Arc::new(Lazy {
+            inner: Arc::new(Source::Lazy {
                 settings: NoRedirects { connect, total },
-                client: OnceLock::new(),
+                built: OnceLock::new(),
             }),
         }
     }
 
     fn client(&self) -> Result<&reqwest::Client, TransportError> {
-        let inner = &self.inner;
-        inner
-            .client
-            .get_or_init(|| inner.settings.build())
-            .as_ref()
-            .map_err(Clone::clone)
+        match &*self.inner {
+            Source::Given(client) => Ok(client),
+            Source::Lazy { settings, built } => {
+                if let Some(client) = built.get() {
+                    return Ok(client);
+                }
+                // Two first requests at once may both build; one client is kept.
+                let client = settings.build()?;
+                Ok(built.get_or_init(|| client))
+            }
+        }
     }
 
     /// This client as options carry it.

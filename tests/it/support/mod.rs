@@ -304,6 +304,19 @@ impl Session {
         self.wait().await
     }
 
+    /// Drops `run`'s future (aborts the task that polls it) with the input still open.
+    pub async fn drop_server(&mut self) {
+        let server = self.server.take().expect("server already awaited");
+        server.abort();
+        let ended = tokio::time::timeout(TIMEOUT, server)
+            .await
+            .expect("the aborted task did not end");
+        assert!(
+            ended.as_ref().is_err_and(|err| err.is_cancelled()),
+            "{ended:?}"
+        );
+    }
+
     /// Waits for `run` to return (after the input was closed and the output drained).
     pub async fn wait(&mut self) -> Result<(), ServeError> {
         let server = self.server.take().expect("server already awaited");
