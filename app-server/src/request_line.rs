@@ -9,8 +9,10 @@ use protocol::RequestId;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-/// A request line: its id, method and params (raw, as sent).
+/// A request line: its id, method and params (raw, as sent). Any other member but `jsonrpc`
+/// sends the line through a `Value`: serde would skip it with lighter checks than a full parse.
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct RequestLine<'a> {
     #[serde(deserialize_with = "valid_id")]
     pub(crate) id: RequestId,
@@ -18,17 +20,24 @@ pub(crate) struct RequestLine<'a> {
     pub(crate) method: Cow<'a, str>,
     #[serde(default, borrow)]
     pub(crate) params: Option<&'a RawValue>,
+    /// Accepted and ignored (PROTOCOL.md §1); read as a string, which checks it fully.
+    #[serde(default, borrow, rename = "jsonrpc")]
+    _jsonrpc: Option<Cow<'a, str>>,
 }
 
 impl<'a> RequestLine<'a> {
     /// `line` as a request, or `None` when it is anything else (a notification, a response, a
-    /// duplicate member, invalid JSON) or may be read differently through a `Value`.
+    /// duplicate or unknown member, invalid JSON) or may be read differently through a `Value`.
     pub(crate) fn read(line: &'a [u8]) -> Option<RequestLine<'a>> {
         // An object only: serde would also read a struct from an array (a batch).
-        if !line.trim_ascii_start().starts_with(b"{") || !read_exactly(line) {
+        if !line.trim_ascii_start().starts_with(b"{") {
             return None;
         }
-        serde_json::from_slice(line).ok()
+        let request: RequestLine<'a> = serde_json::from_slice(line).ok()?;
+        match request.params {
+            Some(params) if !read_exactly(params.get().as_bytes()) => None,
+            _ => Some(request),
+        }
     }
 }
 
@@ -37,17 +46,20 @@ const MAX_DEPTH: usize = 100;
 /// A longer run of digits may be a number out of the `f64` range.
 const MAX_DIGITS: usize = 300;
 
-/// Whether reading `line` into a [`RequestLine`] checks it as a full parse would. serde_json
-/// skips the members it does not decode, and the params it keeps as text, with lighter checks:
-/// it accepts a lone surrogate (`"\ud800"`), a number out of range (`1e400`), invalid UTF-8 and
-/// any depth there. A line with none of what could hide those (a `\u` escape, an exponent, a
-/// run of over [`MAX_DIGITS`] digits, invalid UTF-8, nesting deeper than [`MAX_DEPTH`]) is
-/// checked alike either way; any other line goes through a `Value`.
-fn read_exactly(line: &[u8]) -> bool {
-    let (mut in_string, mut escaped, mut ascii) = (false, false, true);
+/// Whether params kept as text were checked as a full parse would check them. serde_json reads
+/// a raw value with lighter checks (valid UTF-8, but a lone surrogate such as `"\ud800"`, a
+/// number out of range such as `1e400`, and any depth pass). Params with none of what could hide
+/// those (a `\u` escape, an exponent, a run of over [`MAX_DIGITS`] digits, nesting deeper than
+/// [`MAX_DEPTH`]) read alike either way; the line of any others goes through a `Value`.
+fn read_exactly(text: &[u8]) -> bool {
+    // The usual params (`{"includeToken":true}`): too short to nest that deep, no digit, no
+    // escape; nothing to track.
+    if text.len() <= MAX_DEPTH && !text.iter().any(|&b| b == b'\\' || b.is_ascii_digit()) {
+        return true;
+    }
+    let (mut in_string, mut escaped) = (false, false);
     let (mut depth, mut digits) = (0usize, 0usize);
-    for &byte in line {
-        ascii &= byte.is_ascii();
+    for &byte in text {
         if in_string {
             if escaped {
                 if byte == b'u' {
@@ -78,7 +90,7 @@ fn read_exactly(line: &[u8]) -> bool {
             return false;
         }
     }
-    ascii || std::str::from_utf8(line).is_ok()
+    true
 }
 
 /// An id the `Value` path accepts: a string, or an integer in the i64 range.

@@ -229,8 +229,13 @@ fn request_lines_classify_as_through_a_value() {
         r#"{"id":1,"method":"m","params":{"a":1}"#,
         r#"{"id":1,"result":{}}"#,
         // What serde_json checks less where it skips a member or keeps params as text
+        r#"{"jsonrpc":"2.0","id":1,"method":"m","params":{}}"#,
+        r#"{"id":1,"method":"m","jsonrpc":2}"#,
+        r#"{"id":1,"method":"m","jsonrpc":"\ud800"}"#,
+        r#"{"id":1,"method":"m","trace":{"traceparent":"00-1-2-01"}}"#,
         r#"{"id":1,"method":"m","extra":"\ud800"}"#,
         r#"{"id":1,"method":"m","params":{"x":"\udc00"}}"#,
+        r#"{"id":1,"method":"m","params":{"x":"\udcff"}}"#,
         r#"{"id":1,"method":"m","params":{"x":"\u00e9"}}"#,
         r#"{"id":1,"method":"m","extra":1e400}"#,
         r#"{"id":1,"method":"m","params":{"x":-1E+400}}"#,
