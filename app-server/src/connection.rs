@@ -123,43 +123,27 @@ where
     let connection = Connection::open(&state, outbox);
     let id = connection.id();
     let mut writer_task = tokio::spawn(writer(receiver));
-    // Dropped before it returns (its task aborted, a `select!` elsewhere), the connection still
-    // ends: the hub forgets it and the writer stops, which closes the output.
+    // However this ends (an early return below, or dropped unfinished: its task aborted, a
+    // `select!` elsewhere), the hub forgets the connection and the writer stops.
     let _teardown = Teardown {
         state: &state,
         id,
         writer: writer_task.abort_handle(),
     };
     let in_flight = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
-    let slow = || {
-        state.hub().unregister(id);
-        Err(ServeError::SlowClient(options.queue))
-    };
 
     let read_result = tokio::select! {
         result = read_loop(&connection, source, &in_flight, &options.shutdown) => result,
-        () = disconnect.cancelled() => {
-            writer_task.abort();
-            return slow();
-        }
-        written = &mut writer_task => {
-            state.hub().unregister(id);
-            return writer_outcome(written);
-        }
+        () = disconnect.cancelled() => return Err(ServeError::SlowClient(options.queue)),
+        written = &mut writer_task => return writer_outcome(written),
     };
     // No answer to a server request can arrive any more: fail them now rather than letting the
     // requests that wait on them run into their timeouts.
     state.hub().cancel_pending(id);
     tokio::select! {
         _all_done = in_flight.acquire_many(MAX_IN_FLIGHT as u32) => {}
-        () = disconnect.cancelled() => {
-            writer_task.abort();
-            return slow();
-        }
-        written = &mut writer_task => {
-            state.hub().unregister(id);
-            return writer_outcome(written);
-        }
+        () = disconnect.cancelled() => return Err(ServeError::SlowClient(options.queue)),
+        written = &mut writer_task => return writer_outcome(written),
     }
     // Every request is answered; closing the last senders lets the writer drain and finish.
     state.hub().unregister(id);
@@ -169,7 +153,8 @@ where
     writer_outcome(written)
 }
 
-/// Ends a connection whose [`serve`] was dropped; after a return it only repeats what was done.
+/// Ends a connection when [`serve`] stops: unregisters it from the hub and aborts its writer (a
+/// no-op once the writer finished).
 struct Teardown<'a> {
     state: &'a ServerState,
     id: crate::hub::ConnectionId,

@@ -52,6 +52,7 @@ pub use hub::{ConnectionId, Hub, PendingServerRequest, ServerRequestError};
 pub use state::ServerState;
 
 use tokio::io::{AsyncRead, AsyncWrite, BufReader};
+use tokio_util::task::AbortOnDropHandle;
 
 /// Serves one stdio-dialect connection over `reader`/`writer` until end of input; every request
 /// read is answered before this returns `Ok`; then the active login, if any, is cancelled. A
@@ -66,27 +67,16 @@ where
     // A task of its own rather than the caller's future (`block_on` in `main`): a task that
     // wakes itself is only queued, while waking `block_on`'s future signals the driver. Dropping
     // this future still ends the serving, as it did when it was this future.
-    let task = tokio::spawn(connection::serve(
+    let served = AbortOnDropHandle::new(tokio::spawn(connection::serve(
         state.clone(),
         lines,
         |outbox| transport::write_loop(writer, outbox),
         connection::ServeOptions::stdio(),
-    ));
-    let _abort_on_drop = AbortOnDrop(task.abort_handle());
-    let served = task
-        .await
-        .unwrap_or_else(|err| Err(ServeError::Task(err.into())));
+    )))
+    .await
+    .unwrap_or_else(|err| Err(ServeError::Task(err.into())));
     // End of input (PROTOCOL.md §1): after every answer is written, cancel the active login; its
     // completion has nowhere to go.
     let _ = state.logins().end_active(state.auth()).await;
     served
-}
-
-/// Aborts a task when dropped.
-struct AbortOnDrop(tokio::task::AbortHandle);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
 }
