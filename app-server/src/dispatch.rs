@@ -23,7 +23,7 @@ use crate::client::Connection;
 use crate::error::RpcError;
 use crate::handlers::{account, handshake, login, login_start, status};
 use crate::log_text::{LogId, LogText};
-use crate::reply::{Reply, run_effects};
+use crate::reply::{Encoded, Reply, run_effects};
 use crate::transport::{Outgoing, Params};
 
 /// Every client request method and its handler: a struct literal, so the compiler refuses a
@@ -122,7 +122,7 @@ fn on_checked<M: Method>(
                 Err(err) => return Reply::from(Err(err)),
             };
             let Reply { result, after } = handler.handle(connection, params).await;
-            Reply::new(result.and_then(to_raw), after)
+            Reply::new(result.and_then(IntoResult::into_raw), after)
         })
     };
     Typed {
@@ -135,21 +135,43 @@ fn on_checked<M: Method>(
     }
 }
 
-/// A handler of method `M`: an async fn of the connection and the typed params.
+/// A handler of method `M`: an async fn of the connection and the typed params, answering
+/// `M`'s result, or that result already written as JSON ([`Encoded`]).
 trait Handler<M: Method>: Copy + Send + Sync + 'static {
-    type Future: Future<Output = Reply<M::Result>> + Send + 'static;
+    type Output: IntoResult<M::Result>;
+    type Future: Future<Output = Reply<Self::Output>> + Send + 'static;
     fn handle(self, connection: Arc<Connection>, params: M::Params) -> Self::Future;
 }
 
-impl<M, H, F> Handler<M> for H
+impl<M, H, F, R> Handler<M> for H
 where
     M: Method,
     H: Fn(Arc<Connection>, M::Params) -> F + Copy + Send + Sync + 'static,
-    F: Future<Output = Reply<M::Result>> + Send + 'static,
+    F: Future<Output = Reply<R>> + Send + 'static,
+    R: IntoResult<M::Result>,
 {
+    type Output = R;
     type Future = F;
     fn handle(self, connection: Arc<Connection>, params: M::Params) -> F {
         self(connection, params)
+    }
+}
+
+/// What a handler of a method with result `T` may answer: a `T`, or a `T` already written.
+trait IntoResult<T> {
+    /// The result as JSON text.
+    fn into_raw(self) -> Result<Box<RawValue>, RpcError>;
+}
+
+impl<T: serde::Serialize> IntoResult<T> for T {
+    fn into_raw(self) -> Result<Box<RawValue>, RpcError> {
+        Encoded::new(&self).map(Encoded::into_json)
+    }
+}
+
+impl<T> IntoResult<T> for Encoded<T> {
+    fn into_raw(self) -> Result<Box<RawValue>, RpcError> {
+        Ok(self.into_json())
     }
 }
 
@@ -237,14 +259,6 @@ fn describe(value: &Value) -> String {
         Value::Array(_) => "sequence".to_string(),
         Value::Null | Value::Object(_) => "map".to_string(),
     }
-}
-
-/// The result as JSON text, written once by its own type.
-fn to_raw<T: serde::Serialize>(result: T) -> Result<Box<RawValue>, RpcError> {
-    serde_json::value::to_raw_value(&result).map_err(|err| {
-        tracing::error!(cause = %err, "result does not serialize");
-        RpcError::internal()
-    })
 }
 
 /// Polls a request's future in place, catching a panic in any poll (it is then never polled

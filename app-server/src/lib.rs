@@ -11,7 +11,8 @@
 //! clients), `client` (one connection's state: id, outbox, session), `network` (the WebSocket
 //! and unix-socket listeners), `dispatch` (the method table: names → typed params → handlers,
 //! handshake gate), `handlers/` (one file per method family), `reply` (a handler's result and
-//! the effects run after its response), `logins` (the active login), `hub` (broadcast and
+//! the effects run after its response), `status_cache` (the last `getAuthStatus` answers),
+//! `logins` (the active login), `hub` (broadcast and
 //! server requests),
 //! `input_hint` (client reads reported to the change watch),
 //! `error` (the only place codes are chosen), `state` and `config` (shared state, startup config),
@@ -41,6 +42,7 @@ mod reply;
 mod request_line;
 pub mod startup;
 pub mod state;
+mod status_cache;
 pub mod stdio;
 pub mod transport;
 

@@ -3,7 +3,11 @@
 //! listed them; a login reports its end only after the response that started it). The caller
 //! (the dispatcher) queues the response, then runs [`Reply::after`] with [`run_effects`].
 
+use std::marker::PhantomData;
+
 use protocol::ServerNotification;
+use serde::Serialize;
+use serde_json::value::RawValue;
 
 use crate::client::{Connection, Session};
 use crate::error::RpcError;
@@ -36,6 +40,45 @@ impl<T> From<Result<T, RpcError>> for Reply<T> {
     /// A reply with no effects.
     fn from(result: Result<T, RpcError>) -> Self {
         Self::new(result, Vec::new())
+    }
+}
+
+/// A result already written as JSON, by its own type `T` (so only a `T` can make one): what a
+/// handler answers when it kept the text of an earlier, identical answer.
+pub(crate) struct Encoded<T> {
+    json: Box<RawValue>,
+    of: PhantomData<fn() -> T>,
+}
+
+impl<T: Serialize> Encoded<T> {
+    /// `result` as JSON text; `-32603` if it does not serialize (a bug, logged).
+    pub(crate) fn new(result: &T) -> Result<Self, RpcError> {
+        match serde_json::value::to_raw_value(result) {
+            Ok(json) => Ok(Self {
+                json,
+                of: PhantomData,
+            }),
+            Err(err) => {
+                tracing::error!(cause = %err, "result does not serialize");
+                Err(RpcError::internal())
+            }
+        }
+    }
+}
+
+impl<T> Encoded<T> {
+    /// The JSON text, owned.
+    pub(crate) fn into_json(self) -> Box<RawValue> {
+        self.json
+    }
+}
+
+impl<T> Clone for Encoded<T> {
+    fn clone(&self) -> Self {
+        Self {
+            json: self.json.clone(),
+            of: PhantomData,
+        }
     }
 }
 

@@ -8,6 +8,7 @@ use auth_core::AuthManager;
 use crate::config::ServerConfig;
 use crate::hub::{ConnectionId, Hub};
 use crate::logins::Logins;
+use crate::status_cache::StatusCache;
 
 /// Shared server state. Cloning is cheap (one `Arc`); all clones see the same state.
 ///
@@ -22,6 +23,7 @@ struct Shared {
     hub: Hub,
     auth: AuthManager,
     logins: Logins,
+    status_cache: StatusCache,
     /// The connection that supplied the external tokens in effect (PROTOCOL.md §4.15).
     token_supplier: parking_lot::Mutex<Option<ConnectionId>>,
 }
@@ -35,6 +37,7 @@ impl ServerState {
                 hub: Hub::default(),
                 auth,
                 logins: Logins::default(),
+                status_cache: StatusCache::default(),
                 token_supplier: parking_lot::Mutex::new(None),
             }),
         }
@@ -58,6 +61,11 @@ impl ServerState {
     /// The active browser or device-code login.
     pub(crate) fn logins(&self) -> &Logins {
         &self.shared.logins
+    }
+
+    /// The last `getAuthStatus` answers.
+    pub(crate) fn status_cache(&self) -> &StatusCache {
+        &self.shared.status_cache
     }
 
     /// The startup configuration.

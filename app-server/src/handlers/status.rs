@@ -14,21 +14,29 @@ use protocol::{
 use crate::client::Connection;
 use crate::convert;
 use crate::external_host::ConnectionHost;
-use crate::reply::Reply;
+use crate::reply::{Encoded, Reply};
+use crate::status_cache::StatusQuery;
 
 /// `getAuthStatus`: never fails because a refresh failed.
 pub(crate) async fn get_auth_status(
     ctx: Arc<Connection>,
     params: GetAuthStatusParams,
-) -> Reply<GetAuthStatusResponse> {
+) -> Reply<Encoded<GetAuthStatusResponse>> {
     let auth = ctx.state().auth();
     let view = auth.status(StatusRefresh::from(params.refresh_token)).await;
-    Reply::ok(status_response(
-        &view,
-        auth.requires_openai_auth(),
-        params.include_token.unwrap_or(false),
-        params.include_refresh_failure.unwrap_or(false),
-    ))
+    let query = StatusQuery {
+        include_token: params.include_token.unwrap_or(false),
+        include_failure: params.include_refresh_failure.unwrap_or(false),
+        requires_openai_auth: auth.requires_openai_auth(),
+    };
+    Reply::from(ctx.state().status_cache().answer(&view, query, || {
+        status_response(
+            &view,
+            query.requires_openai_auth,
+            query.include_token,
+            query.include_failure,
+        )
+    }))
 }
 
 fn status_response(

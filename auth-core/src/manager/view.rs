@@ -77,12 +77,30 @@ impl AuthView {
         self.failure.as_ref()
     }
 
+    /// Whether `other` is a view of the same credential snapshot (the same `Arc`, not merely
+    /// equal contents) in the same state: whatever was written from one holds for the other.
+    pub fn is_same(&self, other: &AuthView) -> bool {
+        let same_snapshot = match (&self.snapshot, &other.snapshot) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            (None, None) => true,
+            _ => false,
+        };
+        same_snapshot && self.dead == other.dead && self.failure == other.failure
+    }
+
     fn empty() -> AuthView {
         AuthView {
             snapshot: None,
             dead: false,
             failure: None,
         }
+    }
+}
+
+impl Default for AuthView {
+    /// Signed out.
+    fn default() -> AuthView {
+        AuthView::empty()
     }
 }
 

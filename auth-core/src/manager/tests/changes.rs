@@ -248,3 +248,25 @@ async fn a_settled_invalid_file_is_not_reread_on_every_poll() {
     let fixed = fx.write_fresh("b", "rt-b");
     assert_eq!(m.current_view().usable_bearer(), Some(fixed.as_str()));
 }
+
+/// Issue 16: a status answer may be reused while the view stays the same; it must stop being
+/// the same when the credentials change or their state does (a recorded permanent failure).
+#[tokio::test]
+async fn views_are_the_same_until_the_credentials_or_their_state_change() {
+    let fx = Fixture::new().await;
+    fx.write_stale("a", "rt-a");
+    age_file(&fx.auth_path());
+    let m = fx.manager();
+    let first = m.current_view();
+    assert!(first.is_same(&m.current_view()));
+    fx.token_reused();
+    assert!(m.refresh(Trigger::Proactive).await.is_err());
+    let dead = m.current_view();
+    assert!(dead.is_dead());
+    assert!(!first.is_same(&dead), "a recorded failure changes the view");
+    assert!(dead.is_same(&m.current_view()));
+    fx.write_fresh("b", "rt-b");
+    let rewritten = m.current_view();
+    assert!(!dead.is_same(&rewritten), "new credentials are a new view");
+    assert!(!first.is_same(&rewritten));
+}
