@@ -61,6 +61,7 @@ impl StatusCache {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // Tests: a failed unwrap is a failed assertion.
 mod tests {
     use super::*;
 
