@@ -40,6 +40,7 @@ pub mod network;
 pub mod process_guard;
 mod reply;
 mod request_line;
+mod request_scan;
 pub mod startup;
 pub mod state;
 mod status_cache;

@@ -1,7 +1,8 @@
 //! The shape of almost every input line, a request with a string method and a valid id, read
-//! without building a `serde_json::Value` (`transport::classify`). Whatever this refuses is
-//! classified through a `Value`, which decides every case alike, so this path may only take lines
-//! it reads exactly as that one would.
+//! without building a `serde_json::Value` (`transport::classify`): the plain compact shape by a
+//! byte scan (`request_scan`), any other such line by serde into a borrowed struct. Whatever
+//! both refuse is classified through a `Value`, which decides every case alike, so these reads
+//! may only take lines they read exactly as that one would.
 
 use std::borrow::Cow;
 
@@ -9,35 +10,51 @@ use protocol::RequestId;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use crate::request_scan;
+
 /// A request line: its id, method and params (raw, as sent). Any other member but `jsonrpc`
 /// sends the line through a `Value`: serde would skip it with lighter checks than a full parse.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct RequestLine<'a> {
+struct RequestLine<'a> {
     #[serde(deserialize_with = "valid_id")]
-    pub(crate) id: RequestId,
+    id: RequestId,
     #[serde(borrow)]
-    pub(crate) method: Cow<'a, str>,
+    method: Cow<'a, str>,
     #[serde(default, borrow)]
-    pub(crate) params: Option<&'a RawValue>,
+    params: Option<&'a RawValue>,
     /// Accepted and ignored (PROTOCOL.md §1); read as a string, which checks it fully.
     #[serde(default, borrow, rename = "jsonrpc")]
     _jsonrpc: Option<Cow<'a, str>>,
 }
 
-impl<'a> RequestLine<'a> {
-    /// `line` as a request, or `None` when it is anything else (a notification, a response, a
-    /// duplicate or unknown member, invalid JSON) or may be read differently through a `Value`.
-    pub(crate) fn read(line: &'a [u8]) -> Option<RequestLine<'a>> {
-        // An object only: serde would also read a struct from an array (a batch).
-        if !line.trim_ascii_start().starts_with(b"{") {
-            return None;
-        }
-        let request: RequestLine<'a> = serde_json::from_slice(line).ok()?;
-        match request.params {
-            Some(params) if !read_exactly(params.get().as_bytes()) => None,
-            _ => Some(request),
-        }
+/// A request read from its line: the id, the method, the params as JSON text.
+pub(crate) struct Request<'a> {
+    pub(crate) id: RequestId,
+    pub(crate) method: Cow<'a, str>,
+    pub(crate) params: Option<&'a str>,
+}
+
+/// `line` as a request, or `None` when it is anything else (a notification, a response, a
+/// duplicate or unknown member, invalid JSON) or may be read differently through a `Value`. The
+/// plain compact shape is scanned ([`request_scan`]); other lines are read by serde.
+pub(crate) fn read(line: &[u8]) -> Option<Request<'_>> {
+    if let Some(request) = request_scan::scan(line) {
+        return Some(request);
+    }
+    // An object only: serde would also read a struct from an array (a batch).
+    if !line.trim_ascii_start().starts_with(b"{") {
+        return None;
+    }
+    let request: RequestLine<'_> = serde_json::from_slice(line).ok()?;
+    let params = request.params.map(RawValue::get);
+    match params {
+        Some(params) if !read_exactly(params.as_bytes()) => None,
+        _ => Some(Request {
+            id: request.id,
+            method: request.method,
+            params,
+        }),
     }
 }
 

@@ -14,7 +14,7 @@ use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 
 use crate::error::{MAX_LINE_BYTES, RpcError};
-use crate::request_line::RequestLine;
+use crate::request_line;
 
 /// One message for the writer. Serializes without a `"jsonrpc"` member.
 #[derive(Debug, Clone, Serialize)]
@@ -59,26 +59,35 @@ impl Outgoing {
 /// A request's params as received: JSON text, decoded only once its method says into what
 /// type. `None` when absent or `null`. `Debug` never prints them (they can hold API keys).
 #[derive(Clone, Default)]
-pub struct Params(Option<Box<RawValue>>);
+pub struct Params(Option<Box<str>>);
 
 impl Params {
     /// Params holding `value` (`null` is no params).
     pub fn from_value(value: &Value) -> Self {
         match value {
             Value::Null => Params(None),
-            value => Params(serde_json::value::to_raw_value(value).ok()),
+            value => Params(
+                serde_json::to_string(value)
+                    .ok()
+                    .map(String::into_boxed_str),
+            ),
         }
     }
 
     /// The JSON text, if params were sent.
     pub fn text(&self) -> Option<&str> {
-        self.0.as_deref().map(RawValue::get)
+        self.0.as_deref()
     }
 }
 
 impl PartialEq for Params {
+    /// The same JSON value, however it was spaced (texts that are not JSON: the same text).
     fn eq(&self, other: &Self) -> bool {
-        self.text() == other.text()
+        let value = |text: Option<&str>| text.map(serde_json::from_str::<Value>);
+        match (value(self.text()), value(other.text())) {
+            (Some(Ok(a)), Some(Ok(b))) => a == b,
+            _ => self.text() == other.text(),
+        }
     }
 }
 
@@ -242,19 +251,19 @@ pub fn classify(bytes: &[u8]) -> Option<Incoming> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return None;
     }
-    if let Some(request) = RequestLine::read(bytes) {
+    if let Some(request) = request_line::read(bytes) {
         return Some(Incoming::Request {
             id: request.id,
             method: request.method.into_owned(),
-            params: Params(request.params.map(RawValue::to_owned)),
+            params: Params(request.params.map(Box::from)),
         });
     }
     classify_value(bytes)
 }
 
 /// Classifies a line through a `Value` (§1 "Classifying a line"), for every line that is not a
-/// plain request ([`RequestLine`]).
-fn classify_value(bytes: &[u8]) -> Option<Incoming> {
+/// plain request ([`request_line::read`]).
+pub(crate) fn classify_value(bytes: &[u8]) -> Option<Incoming> {
     let value: Value = match serde_json::from_slice(bytes) {
         Ok(value) => value,
         Err(err) => return Some(invalid(None, RpcError::parse_error(err))),
