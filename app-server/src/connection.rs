@@ -189,20 +189,31 @@ async fn read_loop<S: Source>(
     in_flight: &Arc<Semaphore>,
     shutdown: &CancellationToken,
 ) -> std::io::Result<()> {
+    // One wait for the shutdown across the loop, polled only while input is awaited (making
+    // and polling it per message cost a poll's worth); a flood of input still sees the flag.
+    let mut cancelled = std::pin::pin!(shutdown.cancelled());
     loop {
-        let next = tokio::select! {
-            next = source.next() => next?,
-            () = shutdown.cancelled() => None,
+        let next = if shutdown.is_cancelled() {
+            None
+        } else {
+            tokio::select! {
+                biased;
+                next = source.next() => next?,
+                () = &mut cancelled => None,
+            }
         };
         let Some(incoming) = next else {
             return Ok(());
         };
         match incoming {
             Incoming::Request { id, method, params } => {
-                let permit = Arc::clone(in_flight)
-                    .acquire_owned()
-                    .await
-                    .map_err(std::io::Error::other)?;
+                let permit = match Arc::clone(in_flight).try_acquire_owned() {
+                    Ok(permit) => permit,
+                    Err(_) => Arc::clone(in_flight)
+                        .acquire_owned()
+                        .await
+                        .map_err(std::io::Error::other)?,
+                };
                 let route = dispatch::route(&method);
                 let barrier = route.is_some_and(dispatch::Route::is_barrier);
                 let mut request = Box::pin(dispatch::handle_request(

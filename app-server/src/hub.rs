@@ -73,11 +73,16 @@ impl Outbox {
     /// Queues `message` under the connection's policy.
     pub(crate) async fn send(&self, message: Outgoing) -> Result<(), OutboxClosed> {
         match self.overflow {
-            Overflow::Wait => self
-                .sender
-                .send(message)
-                .await
-                .map_err(|_| OutboxClosed::Closed),
+            // A queue with room takes the message without an async wait's bookkeeping.
+            Overflow::Wait => match self.sender.try_send(message) {
+                Ok(()) => Ok(()),
+                Err(mpsc::error::TrySendError::Closed(_)) => Err(OutboxClosed::Closed),
+                Err(mpsc::error::TrySendError::Full(message)) => self
+                    .sender
+                    .send(message)
+                    .await
+                    .map_err(|_| OutboxClosed::Closed),
+            },
             Overflow::Disconnect => match self.sender.try_send(message) {
                 Ok(()) => Ok(()),
                 Err(mpsc::error::TrySendError::Closed(_)) => Err(OutboxClosed::Closed),

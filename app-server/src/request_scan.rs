@@ -11,26 +11,23 @@ use crate::request_line::Request;
 
 /// `line` as a request, when it is of the plain shape above.
 pub(crate) fn scan(line: &[u8]) -> Option<Request<'_>> {
-    let mut at = Cursor { line, at: 0 };
-    at.eat(b'{')?;
+    // Once for the whole line; every piece taken below ends at an ASCII byte.
+    let text = std::str::from_utf8(line).ok()?;
+    let mut at = Cursor { text, at: 0 };
+    at.eat(b"{")?;
     let (mut id, mut method, mut params, mut jsonrpc) = (None, None, None, false);
     loop {
-        at.eat(b'"')?;
-        let key = at.plain_string()?;
-        at.eat(b':')?;
-        match key {
-            "id" if id.is_none() => id = Some(at.id()?),
-            "method" if method.is_none() => {
-                at.eat(b'"')?;
-                method = Some(at.plain_string()?);
-            }
-            "params" if params.is_none() => params = Some(at.flat_object()?),
-            "jsonrpc" if !jsonrpc => {
-                at.eat(b'"')?;
-                at.plain_string()?;
-                jsonrpc = true;
-            }
-            _ => return None,
+        if id.is_none() && at.eat(br#""id":"#).is_some() {
+            id = Some(at.id()?);
+        } else if method.is_none() && at.eat(br#""method":""#).is_some() {
+            method = Some(at.plain_string()?);
+        } else if params.is_none() && at.eat(br#""params":"#).is_some() {
+            params = Some(at.flat_object()?);
+        } else if !jsonrpc && at.eat(br#""jsonrpc":""#).is_some() {
+            at.plain_string()?;
+            jsonrpc = true;
+        } else {
+            return None;
         }
         match at.next()? {
             b',' => continue,
@@ -38,7 +35,7 @@ pub(crate) fn scan(line: &[u8]) -> Option<Request<'_>> {
             _ => return None,
         }
     }
-    if at.at != line.len() {
+    if at.at != text.len() {
         return None;
     }
     Some(Request {
@@ -49,7 +46,7 @@ pub(crate) fn scan(line: &[u8]) -> Option<Request<'_>> {
 }
 
 struct Cursor<'a> {
-    line: &'a [u8],
+    text: &'a str,
     at: usize,
 }
 
@@ -57,79 +54,71 @@ struct Cursor<'a> {
 const MAX_ID_DIGITS: usize = 18;
 
 impl<'a> Cursor<'a> {
+    fn rest(&self) -> &'a [u8] {
+        self.text.as_bytes().get(self.at..).unwrap_or_default()
+    }
+
     fn next(&mut self) -> Option<u8> {
-        let byte = *self.line.get(self.at)?;
+        let byte = *self.rest().first()?;
         self.at += 1;
         Some(byte)
     }
 
-    fn eat(&mut self, byte: u8) -> Option<()> {
-        (self.next()? == byte).then_some(())
-    }
-
-    fn eat_all(&mut self, bytes: &[u8]) -> Option<()> {
-        let rest = self.line.get(self.at..)?;
-        rest.starts_with(bytes).then(|| self.at += bytes.len())
+    fn eat(&mut self, bytes: &[u8]) -> Option<()> {
+        self.rest()
+            .starts_with(bytes)
+            .then(|| self.at += bytes.len())
     }
 
     /// After an opening quote: the text up to the closing one, printable ASCII without a
     /// backslash (so no escape and nothing a JSON string may not hold).
     fn plain_string(&mut self) -> Option<&'a str> {
-        let start = self.at;
-        loop {
-            match self.next()? {
-                b'"' => break,
-                b'\\' => return None,
-                byte if !(0x20..=0x7e).contains(&byte) => return None,
-                _ => {}
-            }
+        let len = self
+            .rest()
+            .iter()
+            .position(|&b| b == b'"' || b == b'\\' || !(0x20..=0x7e).contains(&b))?;
+        if self.rest()[len] != b'"' {
+            return None;
         }
-        std::str::from_utf8(&self.line[start..self.at - 1]).ok()
+        let start = self.at;
+        self.at += len + 1;
+        self.text.get(start..start + len)
     }
 
     /// A plain string, or a non-negative integer without a leading zero.
     fn id(&mut self) -> Option<RequestId> {
-        if self.line.get(self.at) == Some(&b'"') {
-            self.at += 1;
+        if self.eat(b"\"").is_some() {
             return self.plain_string().map(|s| RequestId::String(s.to_owned()));
         }
-        let start = self.at;
-        let mut value: i64 = 0;
-        while let Some(&byte) = self.line.get(self.at)
-            && byte.is_ascii_digit()
-        {
-            if self.at - start == MAX_ID_DIGITS {
-                return None;
-            }
-            value = value * 10 + i64::from(byte - b'0');
-            self.at += 1;
+        let digits = self
+            .rest()
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count();
+        let leading_zero = digits > 1 && self.rest()[0] == b'0';
+        if digits == 0 || digits > MAX_ID_DIGITS || leading_zero {
+            return None;
         }
-        let digits = self.at - start;
-        let leading_zero = digits > 1 && self.line[start] == b'0';
-        (digits > 0 && !leading_zero).then_some(RequestId::Integer(value))
+        let value = self.text.get(self.at..self.at + digits)?.parse().ok()?;
+        self.at += digits;
+        Some(RequestId::Integer(value))
     }
 
     /// An object of plain keys whose values are `true`, `false`, `null` or plain strings; its
     /// text.
     fn flat_object(&mut self) -> Option<&'a str> {
         let start = self.at;
-        self.eat(b'{')?;
-        if self.line.get(self.at) == Some(&b'}') {
-            self.at += 1;
-        } else {
+        self.eat(b"{")?;
+        if self.eat(b"}").is_none() {
             loop {
-                self.eat(b'"')?;
+                self.eat(b"\"")?;
                 self.plain_string()?;
-                self.eat(b':')?;
-                match self.line.get(self.at)? {
-                    b't' => self.eat_all(b"true")?,
-                    b'f' => self.eat_all(b"false")?,
-                    b'n' => self.eat_all(b"null")?,
-                    b'"' => {
-                        self.at += 1;
-                        self.plain_string()?;
-                    }
-                    _ => return None,
+                self.eat(b":")?;
+                let value = self.eat(b"true").or_else(|| self.eat(b"false"));
+                let value = value.or_else(|| self.eat(b"null"));
+                if value.is_none() {
+                    self.eat(b"\"")?;
+                    self.plain_string()?;
                 }
                 match self.next()? {
                     b',' => continue,
@@ -138,7 +127,7 @@ impl<'a> Cursor<'a> {
                 }
             }
         }
-        std::str::from_utf8(&self.line[start..self.at]).ok()
+        self.text.get(start..self.at)
     }
 }
 

@@ -48,6 +48,29 @@ async fn permanent_failure_then_fifty_polls_make_one_token_request() {
     assert_eq!(issuer.count(Endpoint::Refresh), 1);
 }
 
+/// Issue 16: answers of unchanged credentials are reused, but never across a recorded failure:
+/// the token answered a moment ago is withheld from the very next poll.
+#[tokio::test]
+async fn a_poll_after_a_permanent_failure_withholds_the_token_answered_before_it() {
+    let issuer = FakeIssuer::start().await.unwrap();
+    let mut session = Session::with_issuer(&issuer, |o| {
+        seed_fresh(&o.codex_home, &issuer);
+    })
+    .await;
+    let before = session.result(POLL, with_token(false)).await;
+    assert!(before["authToken"].is_string(), "{before}");
+    assert_eq!(session.result(POLL, with_token(false)).await, before);
+    issuer.script_refresh(vec![reused()]);
+    let refreshed = session.result(POLL, with_token(true)).await;
+    assert_eq!(refreshed["authToken"], Value::Null, "{refreshed}");
+    let after = session.result(POLL, with_token(false)).await;
+    assert_eq!(
+        after,
+        json!({"authMethod": "chatgpt", "authToken": null, "requiresOpenaiAuth": true})
+    );
+    assert_eq!(issuer.count(Endpoint::Refresh), 1);
+}
+
 #[tokio::test]
 async fn credentials_rewritten_by_another_process_are_served_next() {
     let issuer = FakeIssuer::start().await.unwrap();

@@ -169,7 +169,6 @@ impl AuthManager {
 
     /// The view of the current state, without polling.
     fn view_of_state(&self) -> AuthView {
-        let now = self.now();
         let st = self.state();
         let Some(snapshot) = st.current().cloned() else {
             return AuthView::empty();
@@ -192,7 +191,7 @@ impl AuthManager {
                 reason: FailureReason::Other,
                 message,
                 transient: true,
-                retry_after_ms: Some(millis_until(now, next)),
+                retry_after_ms: Some(millis_until(self.now(), next)),
             }),
             (None, None) => None,
         };
