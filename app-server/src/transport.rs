@@ -337,7 +337,9 @@ pub async fn write_loop<W: AsyncWrite + Unpin>(
     while let Some(message) = outbox.recv().await {
         lines.clear();
         encode(&mut lines, &message)?;
+        // `is_empty` first: a `try_recv` of an empty queue costs far more than the check.
         while lines.len() < WRITE_BATCH_BYTES
+            && !outbox.is_empty()
             && let Ok(message) = outbox.try_recv()
         {
             encode(&mut lines, &message)?;
@@ -361,7 +363,17 @@ pub(crate) fn to_json(message: &Outgoing) -> std::io::Result<String> {
 /// Appends `message` as one compact JSON line.
 fn encode(out: &mut Vec<u8>, message: &Outgoing) -> std::io::Result<()> {
     let start = out.len();
-    serde_json::to_writer(&mut *out, message)?;
+    match message {
+        // Most messages: the id, then the result's text as it is.
+        Outgoing::Response(response) => {
+            out.extend_from_slice(b"{\"id\":");
+            serde_json::to_writer(&mut *out, &response.id)?;
+            out.extend_from_slice(b",\"result\":");
+            out.extend_from_slice(response.result.get().as_bytes());
+            out.push(b'}');
+        }
+        other => serde_json::to_writer(&mut *out, other)?,
+    }
     tracing::trace!(bytes = out.len() - start, "sent"); // never the content: it carries tokens
     out.push(b'\n');
     Ok(())

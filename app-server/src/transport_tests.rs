@@ -274,3 +274,23 @@ fn request_lines_classify_as_through_a_value() {
         assert_eq!(classify(line), classify_value(line), "{line:?}");
     }
 }
+
+#[test]
+fn an_answer_is_written_as_serde_writes_it() {
+    let result =
+        serde_json::value::to_raw_value(&serde_json::json!({"authToken": "t\"k"})).unwrap();
+    for id in [
+        RequestId::Integer(-7),
+        RequestId::String("a\"b\\c\u{1}é".into()),
+    ] {
+        let message = Outgoing::reply(id, Ok(result.clone()));
+        let mut line = Vec::new();
+        encode(&mut line, &message).unwrap();
+        let mut expected = serde_json::to_vec(&message).unwrap();
+        expected.push(b'\n');
+        assert_eq!(
+            String::from_utf8(line).unwrap(),
+            String::from_utf8(expected).unwrap()
+        );
+    }
+}
