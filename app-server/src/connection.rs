@@ -22,6 +22,9 @@ use crate::transport::{Incoming, LineReader, Outgoing};
 /// reading that connection until one is answered.
 pub const MAX_IN_FLIGHT: usize = 128;
 
+/// At most this many answers of a burst of buffered input are queued before the writer runs.
+const ANSWERS_PER_WRITE: usize = 16;
+
 /// Messages queued for the stdio writer before producers wait (they wait; nothing is dropped).
 pub(crate) const STDIO_OUTBOX_CAPACITY: usize = 256;
 
@@ -30,11 +33,20 @@ pub(crate) const STDIO_OUTBOX_CAPACITY: usize = 256;
 pub(crate) trait Source: Send {
     /// The next message, or `None` at end of input.
     fn next(&mut self) -> impl Future<Output = std::io::Result<Option<Incoming>>> + Send;
+
+    /// Whether input already read waits behind the last message (more of a burst).
+    fn more_buffered(&self) -> bool {
+        false
+    }
 }
 
 impl<R: AsyncBufRead + Unpin + Send> Source for LineReader<R> {
     fn next(&mut self) -> impl Future<Output = std::io::Result<Option<Incoming>>> + Send {
         LineReader::next(self)
+    }
+
+    fn more_buffered(&self) -> bool {
+        LineReader::more_buffered(self)
     }
 }
 
@@ -192,6 +204,7 @@ async fn read_loop<S: Source>(
     // One wait for the shutdown across the loop, polled only while input is awaited (making
     // and polling it per message cost a poll's worth); a flood of input still sees the flag.
     let mut cancelled = std::pin::pin!(shutdown.cancelled());
+    let mut unwritten = 0;
     loop {
         let next = if shutdown.is_cancelled() {
             None
@@ -234,10 +247,15 @@ async fn read_loop<S: Source>(
                         tracing::error!(cause = %err, "barrier request task failed");
                     }
                 } else {
-                    // Its answer is queued: let the writer send it before the next message is
-                    // read, as a client that keeps a window of requests in flight waits on the
-                    // first answers of a burst, not the last.
-                    YieldOnce(false).await;
+                    // Its answer is queued. The answers to a burst read at once go out together,
+                    // in one write, once its last request (or every [`ANSWERS_PER_WRITE`]th,
+                    // far below any queue's capacity) was answered; with no more input at hand
+                    // the writer sends it now.
+                    unwritten += 1;
+                    if unwritten == ANSWERS_PER_WRITE || !source.more_buffered() {
+                        unwritten = 0;
+                        YieldOnce(false).await;
+                    }
                 }
             }
             Incoming::Notification { method } => dispatch::handle_notification(&method),

@@ -146,6 +146,8 @@ impl std::fmt::Debug for Incoming {
 pub struct LineReader<R> {
     reader: R,
     line: Vec<u8>,
+    /// Whether the chunk the last line ended in held more bytes.
+    more: bool,
 }
 
 enum Line {
@@ -160,7 +162,13 @@ impl<R: AsyncBufRead + Unpin> LineReader<R> {
         Self {
             reader,
             line: Vec::new(),
+            more: false,
         }
+    }
+
+    /// Whether bytes already read follow the last line returned (the rest of a burst).
+    pub fn more_buffered(&self) -> bool {
+        self.more
     }
 
     /// The next non-blank message, or `None` at end of input.
@@ -201,6 +209,7 @@ impl<R: AsyncBufRead + Unpin> LineReader<R> {
                     (false, false) => Line::Complete,
                 });
             }
+            let chunk_len = chunk.len();
             let (taken, ends_line) = match chunk.iter().position(|&b| b == b'\n') {
                 Some(i) => (i, true),
                 None => (chunk.len(), false),
@@ -214,6 +223,7 @@ impl<R: AsyncBufRead + Unpin> LineReader<R> {
                 }
             }
             self.reader.consume(taken + usize::from(ends_line));
+            self.more = ends_line && chunk_len > taken + 1;
             if ends_line {
                 return Ok(if too_long {
                     Line::TooLong

@@ -294,3 +294,15 @@ fn an_answer_is_written_as_serde_writes_it() {
         );
     }
 }
+
+/// The read loop lets a burst's answers share one write while more of the burst is buffered.
+#[tokio::test]
+async fn more_buffered_says_whether_the_burst_read_at_once_goes_on() {
+    let input = b"{\"id\":1,\"method\":\"m\"}\n{\"id\":2,\"method\":\"m\"}\n".as_slice();
+    let mut reader = LineReader::new(tokio::io::BufReader::new(input));
+    assert!(reader.next().await.unwrap().is_some());
+    assert!(reader.more_buffered());
+    assert!(reader.next().await.unwrap().is_some());
+    assert!(!reader.more_buffered());
+    assert!(reader.next().await.unwrap().is_none());
+}
