@@ -634,7 +634,12 @@ async fn login_opens_the_browser_unless_told_not_to() {
     let browser = home.path().join("browser.sh");
     std::fs::write(
         &browser,
-        format!("#!/bin/sh\nprintf '%s' \"$1\" > '{}'\n", opened.display()),
+        // Written aside, then renamed: the test waits for the file to exist, and must never
+        // read it between its creation and the write.
+        format!(
+            "#!/bin/sh\nprintf '%s' \"$1\" > '{0}.tmp' && mv '{0}.tmp' '{0}'\n",
+            opened.display()
+        ),
     )
     .unwrap();
     use std::os::unix::fs::PermissionsExt;
