@@ -72,31 +72,28 @@ impl Outbox {
 
     /// Queues `message` under the connection's policy.
     pub(crate) async fn send(&self, message: Outgoing) -> Result<(), OutboxClosed> {
+        // A queue with room takes the message at once, under either policy.
+        let message = match self.sender.try_send(message) {
+            Ok(()) => return Ok(()),
+            Err(mpsc::error::TrySendError::Closed(_)) => return Err(OutboxClosed::Closed),
+            Err(mpsc::error::TrySendError::Full(message)) => message,
+        };
         match self.overflow {
-            // A queue with room takes the message without an async wait's bookkeeping.
-            Overflow::Wait => match self.sender.try_send(message) {
-                Ok(()) => Ok(()),
-                Err(mpsc::error::TrySendError::Closed(_)) => Err(OutboxClosed::Closed),
-                Err(mpsc::error::TrySendError::Full(message)) => self
-                    .sender
-                    .send(message)
-                    .await
-                    .map_err(|_| OutboxClosed::Closed),
-            },
-            Overflow::Disconnect => match self.sender.try_send(message) {
-                Ok(()) => Ok(()),
-                Err(mpsc::error::TrySendError::Closed(_)) => Err(OutboxClosed::Closed),
-                Err(mpsc::error::TrySendError::Full(_)) => {
-                    if !self.disconnect.is_cancelled() {
-                        tracing::warn!(
-                            capacity = self.sender.max_capacity(),
-                            "disconnecting a slow client: its outbound queue is full"
-                        );
-                    }
-                    self.disconnect.cancel();
-                    Err(OutboxClosed::Overflowed)
+            Overflow::Wait => self
+                .sender
+                .send(message)
+                .await
+                .map_err(|_| OutboxClosed::Closed),
+            Overflow::Disconnect => {
+                if !self.disconnect.is_cancelled() {
+                    tracing::warn!(
+                        capacity = self.sender.max_capacity(),
+                        "disconnecting a slow client: its outbound queue is full"
+                    );
                 }
-            },
+                self.disconnect.cancel();
+                Err(OutboxClosed::Overflowed)
+            }
         }
     }
 }

@@ -212,7 +212,7 @@ impl<R: AsyncBufRead + Unpin> LineReader<R> {
             let chunk_len = chunk.len();
             let (taken, ends_line) = match chunk.iter().position(|&b| b == b'\n') {
                 Some(i) => (i, true),
-                None => (chunk.len(), false),
+                None => (chunk_len, false),
             };
             if !too_long {
                 if self.line.len() + taken > MAX_LINE_BYTES {

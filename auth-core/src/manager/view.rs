@@ -87,20 +87,16 @@ impl AuthView {
         };
         same_snapshot && self.dead == other.dead && self.failure == other.failure
     }
-
-    fn empty() -> AuthView {
-        AuthView {
-            snapshot: None,
-            dead: false,
-            failure: None,
-        }
-    }
 }
 
 impl Default for AuthView {
     /// Signed out.
     fn default() -> AuthView {
-        AuthView::empty()
+        AuthView {
+            snapshot: None,
+            dead: false,
+            failure: None,
+        }
     }
 }
 
@@ -153,7 +149,7 @@ impl AuthManager {
     /// Empty when the provider needs no OpenAI auth.
     pub async fn status(&self, refresh: StatusRefresh) -> AuthView {
         if !self.requires_openai_auth() {
-            return AuthView::empty();
+            return AuthView::default();
         }
         match refresh {
             StatusRefresh::Requested => {
@@ -171,7 +167,7 @@ impl AuthManager {
     fn view_of_state(&self) -> AuthView {
         let st = self.state();
         let Some(snapshot) = st.current().cloned() else {
-            return AuthView::empty();
+            return AuthView::default();
         };
         let fp = snapshot.fingerprint();
         let permanent = st.failure_of(fp).map(|k| k.failure.clone());
